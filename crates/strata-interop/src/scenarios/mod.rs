@@ -1,0 +1,20 @@
+//! Every interop scenario, in the order `cargo xtask interop` runs them.
+
+use std::time::Duration;
+
+use strata_interop::runner::{Requirement, Scenario};
+
+mod in_page_datachannel;
+
+/// Pages the scenarios load, by name.
+pub(crate) const PAGES: &[(&str, &str)] = &[(
+    "in_page_datachannel",
+    include_str!("../../pages/in_page_datachannel.html"),
+)];
+
+pub(crate) const ALL: &[Scenario] = &[Scenario {
+    name: "chromium_in_page_datachannel",
+    needs: &[Requirement::Chromium],
+    timeout: Duration::from_mins(1),
+    run: in_page_datachannel::run,
+}];

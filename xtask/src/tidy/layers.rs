@@ -50,6 +50,8 @@ pub(crate) struct Crate {
     pub(crate) dependencies: Vec<String>,
     /// The names its code uses for the webrtc-rs crates it depends on (renames applied).
     pub(crate) upstream_code_names: HashSet<String>,
+    /// Its feature names.
+    pub(crate) features: Vec<String>,
     /// The layer text as written, for messages.
     declared: Option<String>,
 }
@@ -125,6 +127,10 @@ impl Workspace {
                 .filter_map(|d| d["rename"].as_str().or_else(|| d["name"].as_str()))
                 .map(|name| name.replace('-', "_"))
                 .collect();
+            let features = package["features"]
+                .as_object()
+                .map(|features| features.keys().cloned().collect())
+                .unwrap_or_default();
             crates.push(Crate {
                 name: package["name"].as_str().unwrap_or_default().to_owned(),
                 layer: declared.as_deref().and_then(Layer::parse),
@@ -133,6 +139,7 @@ impl Workspace {
                 sans_io_modules,
                 dependencies,
                 upstream_code_names,
+                features,
             });
         }
         crates.sort_by(|a, b| a.name.cmp(&b.name));

@@ -5,6 +5,7 @@
 //! - LF-only line endings, trailing spaces and tabs, blank lines (skipped);
 //! - session lines in any order after `v=`, and a missing `t=` (taken as `t=0 0`);
 //! - `a=msid-semantic: WMS` and `a=simulcast: send ...` with a space after the colon;
+//! - `a=ice-options:ice2,trickle` with commas (libdatachannel) as well as spaces;
 //! - fingerprints in lowercase hex or with an uppercase hash name;
 //! - `a=rtpmap`/`a=fmtp`/`a=rtcp-fb` whose format is not an RTP payload type (kept
 //!   verbatim among the unknown attributes);
@@ -475,7 +476,11 @@ fn parse_ice_options(
     into: &mut Vec<String>,
 ) -> Result<(), Error> {
     let value = require_value(line, "ice-options", value)?;
-    for option in value.split_ascii_whitespace() {
+    // libdatachannel separates options with commas (`ice2,trickle`); RFC 8839 with spaces.
+    for option in value
+        .split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|o| !o.is_empty())
+    {
         if !is_token(option) {
             return Err(bad_attribute(line, "ice-options", "option is not a token"));
         }

@@ -102,3 +102,21 @@ pub fn fixture_offerer(with_media: bool) -> (Negotiator, Description) {
     let local = negotiator.local_description().unwrap();
     (negotiator, local)
 }
+
+/// Runs a full exchange: `offerer` offers, `answerer` answers. Returns both summaries
+/// (offerer's, answerer's).
+pub fn exchange(
+    offerer: &mut Negotiator,
+    answerer: &mut Negotiator,
+) -> (strata_sdp::Negotiated, strata_sdp::Negotiated) {
+    let offer = offerer.create_offer().unwrap();
+    offerer.set_local_description(&offer).unwrap();
+    let wire = Description::parse(SdpType::Offer, &offer.to_sdp_string()).unwrap();
+    let applied = answerer.set_remote_description(wire).unwrap();
+    assert!(applied.negotiated.is_none());
+    let answer = answerer.create_answer().unwrap();
+    let local = answerer.set_local_description(&answer).unwrap();
+    let wire = Description::parse(SdpType::Answer, &answer.to_sdp_string()).unwrap();
+    let remote = offerer.set_remote_description(wire).unwrap();
+    (remote.negotiated.unwrap(), local.negotiated.unwrap())
+}

@@ -128,7 +128,10 @@ impl CandidateAddress {
     pub fn is_mdns(&self) -> bool {
         match self {
             CandidateAddress::Hostname(name) => {
-                name.len() > 6 && name[name.len() - 6..].eq_ignore_ascii_case(".local")
+                name.len() > 6
+                    && name
+                        .get(name.len() - 6..)
+                        .is_some_and(|suffix| suffix.eq_ignore_ascii_case(".local"))
             }
             CandidateAddress::Ip(_) => false,
         }
@@ -207,8 +210,10 @@ impl Candidate {
         }
         let mut rest = text.trim();
         rest = rest.strip_prefix("a=").unwrap_or(rest);
-        if rest.len() >= 10 && rest[..10].eq_ignore_ascii_case("candidate:") {
-            rest = &rest[10..];
+        if let Some(prefix) = rest.get(..10)
+            && prefix.eq_ignore_ascii_case("candidate:")
+        {
+            rest = &rest[prefix.len()..];
         }
         let mut fields = rest.split_ascii_whitespace();
         let foundation = fields.next().ok_or(CandidateError::Empty)?;
@@ -515,6 +520,15 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(Candidate::parse(text), Err(expected), "{text}");
         }
+    }
+
+    #[test]
+    fn prefix_check_does_not_split_a_multibyte_character() {
+        // Found by the property tests: byte 10 fell inside a 4-byte character.
+        assert_eq!(
+            Candidate::parse("\u{2a1e6}\u{dd}/\\\u{25c79}.x"),
+            Err(CandidateError::Foundation)
+        );
     }
 
     #[test]

@@ -213,6 +213,13 @@ impl MediaCapabilities {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransceiverId(pub(crate) u32);
 
+impl TransceiverId {
+    /// Its position in [`Negotiator::transceivers`](crate::Negotiator::transceivers).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 impl fmt::Display for TransceiverId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "transceiver {}", self.0)

@@ -1,0 +1,189 @@
+//! Audio/video sections between two Strata negotiators: codec and header-extension
+//! intersection, direction negotiation, renegotiation adding and stopping sections, and
+//! mid recycling.
+
+mod support;
+
+use strata_sdp::{
+    Codec, Direction, Error, HeaderExtension, MediaKind, PayloadType, ProtocolViolation,
+};
+use support::{exchange, negotiator_with, offer, track};
+
+#[test]
+fn audio_video_and_data_share_one_bundle_and_directions_intersect() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    a.want_data_channel();
+    a.add_transceiver(track(MediaKind::Audio, 10));
+    a.add_transceiver(track(MediaKind::Video, 20));
+    // b has an audio track to send before the offer arrives; it is reused.
+    let b_audio = b.add_transceiver(track(MediaKind::Audio, 30));
+
+    let (at_a, at_b) = exchange(&mut a, &mut b);
+    let transport = at_a.transport.as_ref().unwrap();
+    assert_eq!(transport.bundle_mids.len(), 3);
+    assert_eq!(at_a.media.len(), 2);
+    assert_eq!(at_a.media[0].direction, Direction::SendRecv);
+    // b had no video track: its new transceiver only receives, so a only sends.
+    assert_eq!(at_a.media[1].direction, Direction::SendOnly);
+    assert_eq!(at_b.media[1].direction, Direction::RecvOnly);
+    assert_eq!(b.transceivers().len(), 2);
+    assert_eq!(
+        b.transceivers()[b_audio.index()].mid(),
+        Some(&at_a.media[0].mid)
+    );
+    // Each side sees the other's SSRCs.
+    assert_eq!(at_b.media[0].remote_ssrcs, [strata_sdp::Ssrc(10)]);
+    assert_eq!(at_a.media[0].remote_ssrcs, [strata_sdp::Ssrc(30)]);
+    assert_eq!(
+        at_b.media[1].remote_ssrcs,
+        [strata_sdp::Ssrc(20), strata_sdp::Ssrc(21)]
+    );
+    // Both sides agree on the codecs.
+    for (x, y) in at_a.media.iter().zip(&at_b.media) {
+        assert_eq!(x.codecs, y.codecs);
+        assert_eq!(x.header_extensions, y.header_extensions);
+    }
+    assert!(
+        at_a.media[1]
+            .codecs
+            .iter()
+            .all(|c| c.rtx_payload_type.is_some())
+    );
+    assert!(!a.needs_negotiation() && !b.needs_negotiation());
+}
+
+#[test]
+fn codecs_and_extensions_are_the_intersection() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut config = support::fixture_config();
+    config.media.video = vec![Codec::h264(
+        "42e01f",
+        1,
+        PayloadType::new(120).unwrap(),
+        PayloadType::new(121).unwrap(),
+    )];
+    config
+        .media
+        .header_extensions
+        .retain(|e| e.uri == HeaderExtension::MID);
+    let mut b = strata_sdp::Negotiator::new(config).unwrap();
+    a.add_transceiver(track(MediaKind::Video, 20));
+    let (at_a, _) = exchange(&mut a, &mut b);
+    let video = &at_a.media[0];
+    assert_eq!(video.codecs.len(), 1);
+    // The answer uses the offerer's payload types (102/103), not b's preferred 120/121.
+    assert_eq!(video.codecs[0].payload_type.get(), 102);
+    assert_eq!(
+        video.codecs[0].rtx_payload_type.map(PayloadType::get),
+        Some(103)
+    );
+    assert_eq!(video.header_extensions.len(), 1);
+    assert_eq!(video.header_extensions[0].uri, HeaderExtension::MID);
+    assert_eq!(video.header_extensions[0].id, 1);
+}
+
+#[test]
+fn a_section_without_a_common_codec_is_rejected() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut config = support::fixture_config();
+    config.media.audio.clear();
+    let mut b = strata_sdp::Negotiator::new(config).unwrap();
+    a.want_data_channel();
+    a.add_transceiver(track(MediaKind::Audio, 10));
+    let (at_a, _) = exchange(&mut a, &mut b);
+    assert!(at_a.media.is_empty());
+    assert!(at_a.data_channel.is_some());
+    let remote = a.remote_description().unwrap();
+    assert_eq!(remote.sdp.media[1].port, 0);
+    // The rejected transceiver is stopped.
+    assert!(a.transceivers()[0].is_stopped());
+}
+
+#[test]
+fn renegotiation_adds_a_track_and_changes_direction() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    a.want_data_channel();
+    a.add_transceiver(track(MediaKind::Video, 20));
+    exchange(&mut a, &mut b);
+    // b starts sending video on the transceiver the offer created.
+    let id = b.transceivers()[0].id();
+    b.set_transceiver_direction(id, Direction::SendRecv)
+        .unwrap();
+    assert!(b.needs_negotiation());
+    let (at_b, at_a) = exchange(&mut b, &mut a);
+    assert_eq!(at_b.media[0].direction, Direction::SendRecv);
+    assert_eq!(at_a.media[0].direction, Direction::SendRecv);
+    // a adds an audio track mid-call: a new section, existing mids unchanged.
+    let before: Vec<_> = a
+        .local_description()
+        .unwrap()
+        .sdp
+        .media
+        .iter()
+        .map(|m| m.mid.clone())
+        .collect();
+    a.add_transceiver(track(MediaKind::Audio, 40));
+    assert!(a.needs_negotiation());
+    let (at_a, _) = exchange(&mut a, &mut b);
+    let after: Vec<_> = a
+        .local_description()
+        .unwrap()
+        .sdp
+        .media
+        .iter()
+        .map(|m| m.mid.clone())
+        .collect();
+    assert_eq!(&after[..before.len()], &before[..]);
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(at_a.media.len(), 2);
+}
+
+#[test]
+fn stopping_a_transceiver_rejects_its_section_and_the_slot_is_recycled_with_a_new_mid() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    a.want_data_channel();
+    let audio = a.add_transceiver(track(MediaKind::Audio, 10));
+    exchange(&mut a, &mut b);
+    let old_mid = a.transceivers()[0].mid().unwrap().clone();
+    a.stop_transceiver(audio).unwrap();
+    assert!(a.needs_negotiation());
+    let (at_a, at_b) = exchange(&mut a, &mut b);
+    assert!(at_a.media.is_empty() && at_b.media.is_empty());
+    let local = a.local_description().unwrap().sdp;
+    assert_eq!(local.media.len(), 2);
+    assert_eq!(local.media[1].port, 0);
+    assert!(b.transceivers()[0].is_stopped());
+
+    a.add_transceiver(track(MediaKind::Video, 50));
+    let (at_a, _) = exchange(&mut a, &mut b);
+    let local = a.local_description().unwrap().sdp;
+    assert_eq!(local.media.len(), 2, "the rejected slot was reused");
+    assert_eq!(local.media[1].kind, MediaKind::Video);
+    assert_ne!(local.media[1].mid.as_ref(), Some(&old_mid));
+    assert_eq!(at_a.media.len(), 1);
+}
+
+#[test]
+fn a_re_offer_that_drops_m_lines_is_rejected() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    a.want_data_channel();
+    a.add_transceiver(track(MediaKind::Audio, 10));
+    exchange(&mut a, &mut b);
+    let mut shorter = a.create_offer().unwrap();
+    shorter.sdp.media.pop();
+    shorter.sdp.groups[0].mids.pop();
+    let err = b
+        .set_remote_description(offer(&shorter.to_sdp_string()))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Protocol(ProtocolViolation::SectionsRemoved {
+            negotiated: 2,
+            offered: 1
+        })
+    );
+}

@@ -462,6 +462,9 @@ pub enum Misuse {
     /// A transceiver id that this negotiator did not hand out.
     #[error("unknown transceiver")]
     UnknownTransceiver,
+    /// A track of another kind than the transceiver's.
+    #[error("the track's kind differs from the transceiver's")]
+    TransceiverKind,
     /// A local candidate with a component other than 1 (RTCP is always multiplexed).
     #[error("local candidates must be for component 1 (rtcp-mux is always on)")]
     CandidateComponent,

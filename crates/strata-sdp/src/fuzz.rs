@@ -172,3 +172,104 @@ pub fn trickle(data: &[u8]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn fixtures() -> Vec<Vec<u8>> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+            .collect();
+        seeds.sort();
+        seeds
+    }
+
+    /// xorshift64: a seeded, reproducible mutation source.
+    struct Mutator(u64);
+
+    impl Mutator {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+
+        fn mutate(&mut self, input: &[u8]) -> Vec<u8> {
+            let mut out = input.to_vec();
+            for _ in 0..=self.below(4) {
+                let at = self.below(out.len() + 1);
+                match self.below(5) {
+                    0 if !out.is_empty() => {
+                        let at = at.min(out.len() - 1);
+                        out[at] = self.next() as u8;
+                    }
+                    1 => out.truncate(at),
+                    2 => {
+                        let end = (at + self.below(64)).min(out.len());
+                        out.drain(at..end);
+                    }
+                    3 => {
+                        let start = self.below(out.len() + 1);
+                        let end = (start + self.below(80)).min(out.len());
+                        let chunk = out[start..end].to_vec();
+                        out.splice(at.min(out.len())..at.min(out.len()), chunk);
+                    }
+                    _ => {
+                        let token: &[u8] = [
+                            b"\r\n".as_slice(),
+                            b"a=",
+                            b"m=audio 0 RTP/AVP 0\n",
+                            b":",
+                            b" ",
+                            b"a=group:BUNDLE 0 1\n",
+                            b"a=setup:actpass\n",
+                            b"\xff",
+                        ][self.below(8)];
+                        out.splice(at.min(out.len())..at.min(out.len()), token.iter().copied());
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    fn run_with_mutations(body: fn(&[u8]), seed: u64, rounds: usize) {
+        let seeds = fixtures();
+        let mut mutator = Mutator(seed);
+        for input in &seeds {
+            body(input);
+        }
+        for _ in 0..rounds {
+            let base = &seeds[mutator.below(seeds.len())];
+            body(&mutator.mutate(base));
+        }
+    }
+
+    #[test]
+    fn parse_and_round_trip_survive_mutated_real_descriptions() {
+        run_with_mutations(parse, 1, 1000);
+        run_with_mutations(round_trip, 2, 1000);
+    }
+
+    #[test]
+    fn negotiation_bodies_survive_mutated_real_descriptions() {
+        run_with_mutations(answer_remote_offer, 3, 500);
+        run_with_mutations(apply_remote_answer, 4, 500);
+    }
+
+    #[test]
+    fn candidate_and_trickle_bodies_survive_mutated_candidate_lists() {
+        run_with_mutations(candidate, 5, 1000);
+        run_with_mutations(trickle, 6, 300);
+    }
+}

@@ -86,7 +86,7 @@
 
 pub mod candidate;
 mod error;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod limits;
 pub mod media;

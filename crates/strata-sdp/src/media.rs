@@ -291,6 +291,10 @@ impl Transceiver {
         transceiver
     }
 
+    pub(crate) fn replace_init(&mut self, init: TransceiverInit) {
+        self.init = init;
+    }
+
     /// Its id.
     pub fn id(&self) -> TransceiverId {
         self.id
@@ -511,13 +515,13 @@ fn add_sending_attributes(
     rtx: bool,
 ) {
     let init = transceiver.init();
+    if !direction.sends() {
+        return;
+    }
     media.msids.push(Msid {
         stream: init.stream_id.clone(),
         track: Some(init.track_id.clone()),
     });
-    if !direction.sends() {
-        return;
-    }
     let Some(ssrc) = init.ssrc else {
         return;
     };

@@ -20,7 +20,7 @@ fn data_offer(setup: &str, ice_lite: bool) -> String {
 
 fn answered(setup: &str, ice_lite: bool) -> (Setup, DtlsRole, IceRole) {
     let mut negotiator = negotiator_with("mine", 1, 1);
-    negotiator
+    let _ = negotiator
         .set_remote_description(offer(&data_offer(setup, ice_lite)))
         .unwrap();
     let our_answer = negotiator.create_answer().unwrap();
@@ -98,7 +98,8 @@ fn the_answerer_keeps_its_dtls_role_on_a_re_offer() {
     let re_offer = a.create_offer().unwrap();
     assert_eq!(re_offer.sdp.media[0].setup, Some(Setup::Actpass));
     a.set_local_description(&re_offer).unwrap();
-    b.set_remote_description(offer(&re_offer.to_sdp_string()))
+    let _ = b
+        .set_remote_description(offer(&re_offer.to_sdp_string()))
         .unwrap();
     let re_answer = b.create_answer().unwrap();
     assert_eq!(re_answer.sdp.media[0].setup, Some(Setup::Passive));

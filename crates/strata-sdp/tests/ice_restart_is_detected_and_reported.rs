@@ -90,3 +90,35 @@ fn a_rolled_back_restart_offer_keeps_the_restart_pending() {
         "AAAA"
     );
 }
+
+#[test]
+fn a_pending_restart_waits_for_our_offer_when_the_peer_offers_first() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    a.want_data_channel();
+    exchange(&mut a, &mut b);
+    b.restart_ice(credentials("BBBB")).unwrap();
+    // a re-offers without a restart; b's answer must not change credentials.
+    let (at_a, at_b) = exchange(&mut a, &mut b);
+    assert!(!at_a.ice_restart && !at_b.ice_restart);
+    assert_eq!(at_a.transport.unwrap().remote_ice.ufrag.as_str(), "bbbb");
+    assert!(b.needs_negotiation(), "the restart is still pending");
+    let restart = b.create_offer().unwrap();
+    b.set_local_description(&restart).unwrap();
+    let applied = a
+        .set_remote_description(offer(&restart.to_sdp_string()))
+        .unwrap();
+    assert!(applied.ice_restart);
+    a.restart_ice(credentials("AAAA")).unwrap();
+    let reply = a.create_answer().unwrap();
+    let at_a = a.set_local_description(&reply).unwrap().negotiated.unwrap();
+    assert!(at_a.ice_restart);
+    assert_eq!(at_a.transport.unwrap().remote_ice.ufrag.as_str(), "BBBB");
+    let at_b = b
+        .set_remote_description(answer(&reply.to_sdp_string()))
+        .unwrap()
+        .negotiated
+        .unwrap();
+    assert!(at_b.ice_restart);
+    assert!(!b.needs_negotiation());
+}

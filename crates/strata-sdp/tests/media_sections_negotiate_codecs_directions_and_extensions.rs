@@ -187,3 +187,55 @@ fn a_re_offer_that_drops_m_lines_is_rejected() {
         })
     );
 }
+
+#[test]
+fn glare_with_tracks_on_both_sides_binds_the_polite_peers_track_to_the_winning_offer() {
+    let mut impolite = negotiator_with("impo", 1, 1);
+    let mut polite = negotiator_with("poli", 2, 2);
+    impolite.add_transceiver(track(MediaKind::Audio, 10));
+    let polite_audio = polite.add_transceiver(track(MediaKind::Audio, 30));
+    let offer_i = impolite.create_offer().unwrap();
+    impolite.set_local_description(&offer_i).unwrap();
+    let offer_p = polite.create_offer().unwrap();
+    polite.set_local_description(&offer_p).unwrap();
+    let applied = polite
+        .set_remote_description(offer(&offer_i.to_sdp_string()))
+        .unwrap();
+    assert!(applied.rolled_back_local_offer);
+    // Its own track now rides in the impolite peer's audio section.
+    assert_eq!(
+        polite.transceivers()[polite_audio.index()].mid(),
+        offer_i.sdp.media[0].mid.as_ref()
+    );
+    assert_eq!(polite.transceivers().len(), 1);
+    let answer_p = polite.create_answer().unwrap();
+    let at_polite = polite
+        .set_local_description(&answer_p)
+        .unwrap()
+        .negotiated
+        .unwrap();
+    assert_eq!(at_polite.media[0].direction, Direction::SendRecv);
+    assert_eq!(at_polite.media[0].transceiver, polite_audio);
+}
+
+#[test]
+fn a_track_added_to_a_receive_only_transceiver_starts_sending_after_renegotiation() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    a.add_transceiver(track(MediaKind::Video, 20));
+    exchange(&mut a, &mut b);
+    let id = b.transceivers()[0].id();
+    assert_eq!(
+        b.set_transceiver_track(id, track(MediaKind::Audio, 70)),
+        Err(Error::InvalidArgument(strata_sdp::Misuse::TransceiverKind))
+    );
+    b.set_transceiver_track(id, track(MediaKind::Video, 70))
+        .unwrap();
+    assert!(b.needs_negotiation());
+    let (at_b, at_a) = exchange(&mut b, &mut a);
+    assert_eq!(at_b.media[0].direction, Direction::SendRecv);
+    assert_eq!(
+        at_a.media[0].remote_ssrcs,
+        [strata_sdp::Ssrc(70), strata_sdp::Ssrc(71)]
+    );
+}

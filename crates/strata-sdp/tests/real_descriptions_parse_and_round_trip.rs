@@ -59,7 +59,7 @@ fn round_trip_keeps_every_attribute_line() {
             let normalized = line;
             let present = out_lines.iter().any(|l| {
                 *l == normalized
-                    || l.eq_ignore_ascii_case(&normalized)
+                    || l.eq_ignore_ascii_case(normalized)
                     || (line.starts_with("a=candidate:") && l.starts_with("a=candidate:") && {
                         let a = strata_sdp::Candidate::parse(l).unwrap();
                         let b = strata_sdp::Candidate::parse(line).unwrap();

@@ -71,7 +71,7 @@ fn data_channel_offers_from_every_stack_are_answered() {
         assert_eq!(data.local_max_message_size, MaxMessageSize::Bytes(262_144));
         assert_eq!(
             answer.bundle_group().unwrap(),
-            &[data.mid.clone()],
+            std::slice::from_ref(&data.mid),
             "{name}"
         );
         let text = answer.to_string();
@@ -144,7 +144,12 @@ fn chromium_audio_video_data_offer_negotiates_every_section() {
         .map(|c| c.rtpmap.encoding.as_str())
         .collect();
     assert_eq!(names, ["VP8", "H264", "H264", "VP9"]);
-    assert_eq!(video.codecs[0].rtx_payload_type.map(|p| p.get()), Some(97));
+    assert_eq!(
+        video.codecs[0]
+            .rtx_payload_type
+            .map(strata_sdp::PayloadType::get),
+        Some(97)
+    );
     // H264 42e01f packetization-mode 1 and 0 (constrained baseline) only.
     let h264: Vec<u8> = video
         .codecs

@@ -88,7 +88,7 @@ fn connection() -> impl Strategy<Value = ConnectionData> {
         token(),
     )
         .prop_map(|(n, t, a)| ConnectionData {
-            network_type: n.to_owned(),
+            network_type: n.clone(),
             address_type: t,
             address: a,
         })
@@ -223,7 +223,7 @@ prop_compose! {
         fingerprints in vec(fingerprint(), 0..2),
         setup in option::of(prop_oneof![Just(Setup::Active), Just(Setup::Actpass)]),
         mixed in any::<bool>(),
-        semantics in vec(("WMS", vec("[a-z0-9*-]{1,6}", 0..2)).prop_map(|(s, identifiers)| MsidSemantic { semantic: s.to_owned(), identifiers }), 0..2),
+        semantics in vec(("WMS", vec("[a-z0-9*-]{1,6}", 0..2)).prop_map(|(s, identifiers)| MsidSemantic { semantic: s.clone(), identifiers }), 0..2),
         direction in option::of(direction()),
         other in vec(other_attribute(), 0..3),
         media in vec(media().boxed(), 0..4),

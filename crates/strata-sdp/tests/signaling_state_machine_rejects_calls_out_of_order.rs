@@ -108,7 +108,8 @@ fn rolling_back_a_remote_offer_forgets_it() {
     a.want_data_channel();
     let offer_a = a.create_offer().unwrap();
     let mut b = negotiator_with("bbbb", 2, 2);
-    b.set_remote_description(offer(&offer_a.to_sdp_string()))
+    let _ = b
+        .set_remote_description(offer(&offer_a.to_sdp_string()))
         .unwrap();
     assert_eq!(b.signaling_state(), SignalingState::HaveRemoteOffer);
     assert_eq!(b.rollback().unwrap(), SignalingState::Stable);
@@ -166,7 +167,8 @@ fn explicit_rollback_then_remote_offer_is_the_same_path() {
     assert!(!applied.rolled_back_local_offer);
     let answer_b = b.create_answer().unwrap();
     b.set_local_description(&answer_b).unwrap();
-    a.set_remote_description(answer(&answer_b.to_sdp_string()))
+    let _ = a
+        .set_remote_description(answer(&answer_b.to_sdp_string()))
         .unwrap();
     assert_eq!(a.signaling_state(), SignalingState::Stable);
 }
@@ -178,7 +180,8 @@ fn provisional_answers_move_through_the_pranswer_states() {
     a.want_data_channel();
     let offer_a = a.create_offer().unwrap();
     a.set_local_description(&offer_a).unwrap();
-    b.set_remote_description(offer(&offer_a.to_sdp_string()))
+    let _ = b
+        .set_remote_description(offer(&offer_a.to_sdp_string()))
         .unwrap();
     let mut pranswer = b.create_answer().unwrap();
     pranswer.kind = SdpType::Pranswer;
@@ -203,13 +206,16 @@ fn provisional_answers_move_through_the_pranswer_states() {
     assert_eq!(remote.state, SignalingState::Stable);
 }
 
+type Expected = fn(&Error) -> bool;
+
 fn offered_pair() -> (strata_sdp::Negotiator, String) {
     let mut a = negotiator_with("aaaa", 1, 1);
     a.want_data_channel();
     let offer_a = a.create_offer().unwrap();
     a.set_local_description(&offer_a).unwrap();
     let mut b = negotiator_with("bbbb", 2, 2);
-    b.set_remote_description(offer(&offer_a.to_sdp_string()))
+    let _ = b
+        .set_remote_description(offer(&offer_a.to_sdp_string()))
         .unwrap();
     let answer_b = b.create_answer().unwrap();
     (a, answer_b.to_sdp_string())
@@ -218,7 +224,7 @@ fn offered_pair() -> (strata_sdp::Negotiator, String) {
 #[test]
 fn a_rejected_answer_changes_nothing_and_the_right_one_still_applies() {
     let (mut a, good) = offered_pair();
-    let cases: [(&str, &str, fn(&Error) -> bool); 5] = [
+    let cases: [(&str, &str, Expected); 5] = [
         ("a=mid:0", "a=mid:7", |e| {
             matches!(
                 e,
@@ -262,7 +268,7 @@ fn a_rejected_answer_changes_nothing_and_the_right_one_still_applies() {
         assert_eq!(a.signaling_state(), SignalingState::HaveLocalOffer);
         assert!(a.negotiated().is_none());
     }
-    a.set_remote_description(answer(&good)).unwrap();
+    let _ = a.set_remote_description(answer(&good)).unwrap();
     assert_eq!(a.signaling_state(), SignalingState::Stable);
 }
 

@@ -38,7 +38,7 @@ fn candidates_before_during_and_after_the_exchange_all_reach_the_answerer() {
             .unwrap(),
         CandidateOutcome::Held
     );
-    answerer
+    let _ = answerer
         .set_remote_description(offer(&the_offer.to_sdp_string()))
         .unwrap();
     // After the offer, before our answer.
@@ -87,7 +87,7 @@ fn candidates_reach_the_offerer_before_and_after_the_answer() {
     let the_offer = offerer.create_offer().unwrap();
     offerer.set_local_description(&the_offer).unwrap();
     let mut answerer = negotiator_with("answ", 2, 2);
-    answerer
+    let _ = answerer
         .set_remote_description(offer(&the_offer.to_sdp_string()))
         .unwrap();
     let the_answer = answerer.create_answer().unwrap();
@@ -120,13 +120,13 @@ fn candidates_of_an_older_generation_are_dropped_and_counted() {
     offerer.want_data_channel();
     let the_offer = offerer.create_offer().unwrap();
     let mut answerer = negotiator_with("answ", 2, 2);
-    answerer
+    let _ = answerer
         .add_remote_candidate(trickled(3001, Some("old0")))
         .unwrap();
-    answerer
+    let _ = answerer
         .add_remote_candidate(trickled(3002, Some("offr")))
         .unwrap();
-    answerer
+    let _ = answerer
         .set_remote_description(offer(&the_offer.to_sdp_string()))
         .unwrap();
     assert_eq!(answerer.stats().dropped_remote_candidates, 1);

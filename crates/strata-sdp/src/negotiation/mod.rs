@@ -175,7 +175,6 @@ impl Config {
 
 /// What [`Negotiator::set_local_description`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
 pub struct LocalApplied {
     /// The new signaling state.
     pub state: SignalingState,
@@ -457,6 +456,23 @@ impl Negotiator {
         Ok(())
     }
 
+    /// Gives a transceiver a new local track (the W3C `addTrack` reusing a transceiver a
+    /// remote offer created, or `replaceTrack` with new SSRCs); the kind must match.
+    /// Takes effect with the next description.
+    pub fn set_transceiver_track(
+        &mut self,
+        id: TransceiverId,
+        init: TransceiverInit,
+    ) -> Result<(), Error> {
+        let transceiver = self.transceiver_mut(id)?;
+        if transceiver.kind() != &init.kind {
+            return Err(Error::InvalidArgument(Misuse::TransceiverKind));
+        }
+        transceiver.direction = init.direction;
+        transceiver.replace_init(init);
+        Ok(())
+    }
+
     /// Stops a transceiver: the next offer or answer rejects its section, and the mid can
     /// then be recycled.
     pub fn stop_transceiver(&mut self, id: TransceiverId) -> Result<(), Error> {
@@ -589,10 +605,12 @@ impl Negotiator {
         if pending.analysis.ice_restart && self.restart_credentials.is_none() {
             return Err(Error::InvalidArgument(Misuse::RestartNeedsCredentials));
         }
-        let credentials = self
-            .restart_credentials
-            .clone()
-            .unwrap_or_else(|| self.local_ice.clone());
+        // Only an offer restarts ICE (RFC 8839 §4.4.1.1): a restart we asked for waits for
+        // our next offer unless the peer's offer restarts anyway.
+        let credentials = match (&self.restart_credentials, pending.analysis.ice_restart) {
+            (Some(fresh), true) => fresh.clone(),
+            _ => self.local_ice.clone(),
+        };
         let setup = remote::answer_setup(pending.analysis.remote_setup, self.dtls_role);
         let plan = pending.analysis.plan.clone();
         let remote_sdp = pending.sdp.clone();
@@ -719,16 +737,24 @@ impl Negotiator {
                     SignalingState::HaveLocalOffer => true,
                     _ => return Err(self.invalid(operation)),
                 };
+                // Work on a copy so that a description that fails to apply changes
+                // nothing; with an implicit rollback, mids our abandoned offer gave to
+                // transceivers are free again.
+                let mut transceivers = self.transceivers.clone();
+                if rolled_back {
+                    self.release_unnegotiated_mids(&mut transceivers);
+                }
                 let analysis = remote::analyse_offer(
                     &sdp,
                     &self.config,
                     &self.plan,
                     self.negotiated.as_ref(),
-                    &mut self.transceivers,
+                    &mut transceivers,
                 )?;
                 if rolled_back {
                     self.rollback_local();
                 }
+                self.transceivers = transceivers;
                 self.release_queued(&mut sdp, analysis.transport_index);
                 let ice_restart = analysis.ice_restart;
                 self.pending_remote = Some(PendingRemote { sdp, analysis });
@@ -824,8 +850,15 @@ impl Negotiator {
         self.pending_local_plan = None;
         self.created_offer = None;
         self.state = SignalingState::Stable;
-        // Mids the rolled-back offer gave to new transceivers are released.
-        for transceiver in &mut self.transceivers {
+        let mut transceivers = std::mem::take(&mut self.transceivers);
+        self.release_unnegotiated_mids(&mut transceivers);
+        self.transceivers = transceivers;
+    }
+
+    /// Mids that only an unapplied or rolled-back offer gave to transceivers are
+    /// released.
+    fn release_unnegotiated_mids(&self, transceivers: &mut [Transceiver]) {
+        for transceiver in transceivers {
             if transceiver.mid.is_some() && !self.plan.has_transceiver(transceiver.id()) {
                 transceiver.mid = None;
             }

@@ -24,7 +24,11 @@ pub fn sdp_fixtures() -> Vec<(String, String)> {
     let mut names: Vec<String> = std::fs::read_dir(fixture_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".sdp"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("sdp"))
+        })
         .collect();
     names.sort();
     names

@@ -462,6 +462,12 @@ pub enum Misuse {
     /// A transceiver id that this negotiator did not hand out.
     #[error("unknown transceiver")]
     UnknownTransceiver,
+    /// [`crate::limits::MAX_TRANSCEIVERS`] transceivers exist already.
+    #[error(
+        "at most {} transceivers per connection",
+        crate::limits::MAX_TRANSCEIVERS
+    )]
+    TooManyTransceivers,
     /// A track of another kind than the transceiver's.
     #[error("the track's kind differs from the transceiver's")]
     TransceiverKind,

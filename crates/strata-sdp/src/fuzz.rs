@@ -65,7 +65,7 @@ fn negotiator(session_id: u64) -> Negotiator {
 
 fn audio_video(negotiator: &mut Negotiator) {
     for (kind, ssrc) in [(MediaKind::Audio, 1), (MediaKind::Video, 2)] {
-        negotiator.add_transceiver(TransceiverInit {
+        let added = negotiator.add_transceiver(TransceiverInit {
             kind,
             direction: Direction::SendRecv,
             stream_id: "s".to_owned(),
@@ -74,6 +74,9 @@ fn audio_video(negotiator: &mut Negotiator) {
             rtx_ssrc: Some(Ssrc(ssrc + 100)),
             cname: "fuzz".to_owned(),
         });
+        if added.is_err() {
+            panic!("a fresh negotiator has room for two transceivers");
+        }
     }
 }
 

@@ -47,3 +47,9 @@ pub const MAX_QUEUED_REMOTE_CANDIDATES: usize = 256;
 /// Most local candidates kept for inclusion in local descriptions; more are dropped and
 /// counted.
 pub const MAX_LOCAL_CANDIDATES: usize = 256;
+
+/// Most transceivers one negotiator holds (a transceiver is never removed, only
+/// stopped, so that its id stays valid). Media sections of remote offers that would need
+/// a new one beyond this are rejected and counted in
+/// [`NegotiatorStats::refused_media_sections`](crate::NegotiatorStats::refused_media_sections).
+pub const MAX_TRANSCEIVERS: usize = 512;

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::fmt::Write;
+
 use strata_sdp::{
     Codec, Direction, Error, HeaderExtension, MediaKind, PayloadType, ProtocolViolation,
 };
@@ -14,10 +16,10 @@ fn audio_video_and_data_share_one_bundle_and_directions_intersect() {
     let mut a = negotiator_with("aaaa", 1, 1);
     let mut b = negotiator_with("bbbb", 2, 2);
     a.want_data_channel();
-    a.add_transceiver(track(MediaKind::Audio, 10));
-    a.add_transceiver(track(MediaKind::Video, 20));
+    a.add_transceiver(track(MediaKind::Audio, 10)).unwrap();
+    a.add_transceiver(track(MediaKind::Video, 20)).unwrap();
     // b has an audio track to send before the offer arrives; it is reused.
-    let b_audio = b.add_transceiver(track(MediaKind::Audio, 30));
+    let b_audio = b.add_transceiver(track(MediaKind::Audio, 30)).unwrap();
 
     let (at_a, at_b) = exchange(&mut a, &mut b);
     let transport = at_a.transport.as_ref().unwrap();
@@ -68,7 +70,7 @@ fn codecs_and_extensions_are_the_intersection() {
         .header_extensions
         .retain(|e| e.uri == HeaderExtension::MID);
     let mut b = strata_sdp::Negotiator::new(config).unwrap();
-    a.add_transceiver(track(MediaKind::Video, 20));
+    a.add_transceiver(track(MediaKind::Video, 20)).unwrap();
     let (at_a, _) = exchange(&mut a, &mut b);
     let video = &at_a.media[0];
     assert_eq!(video.codecs.len(), 1);
@@ -90,7 +92,7 @@ fn a_section_without_a_common_codec_is_rejected() {
     config.media.audio.clear();
     let mut b = strata_sdp::Negotiator::new(config).unwrap();
     a.want_data_channel();
-    a.add_transceiver(track(MediaKind::Audio, 10));
+    a.add_transceiver(track(MediaKind::Audio, 10)).unwrap();
     let (at_a, _) = exchange(&mut a, &mut b);
     assert!(at_a.media.is_empty());
     assert!(at_a.data_channel.is_some());
@@ -105,7 +107,7 @@ fn renegotiation_adds_a_track_and_changes_direction() {
     let mut a = negotiator_with("aaaa", 1, 1);
     let mut b = negotiator_with("bbbb", 2, 2);
     a.want_data_channel();
-    a.add_transceiver(track(MediaKind::Video, 20));
+    a.add_transceiver(track(MediaKind::Video, 20)).unwrap();
     exchange(&mut a, &mut b);
     // b starts sending video on the transceiver the offer created.
     let id = b.transceivers()[0].id();
@@ -124,7 +126,7 @@ fn renegotiation_adds_a_track_and_changes_direction() {
         .iter()
         .map(|m| m.mid.clone())
         .collect();
-    a.add_transceiver(track(MediaKind::Audio, 40));
+    a.add_transceiver(track(MediaKind::Audio, 40)).unwrap();
     assert!(a.needs_negotiation());
     let (at_a, _) = exchange(&mut a, &mut b);
     let after: Vec<_> = a
@@ -145,7 +147,7 @@ fn stopping_a_transceiver_rejects_its_section_and_the_slot_is_recycled_with_a_ne
     let mut a = negotiator_with("aaaa", 1, 1);
     let mut b = negotiator_with("bbbb", 2, 2);
     a.want_data_channel();
-    let audio = a.add_transceiver(track(MediaKind::Audio, 10));
+    let audio = a.add_transceiver(track(MediaKind::Audio, 10)).unwrap();
     exchange(&mut a, &mut b);
     let old_mid = a.transceivers()[0].mid().unwrap().clone();
     a.stop_transceiver(audio).unwrap();
@@ -157,7 +159,7 @@ fn stopping_a_transceiver_rejects_its_section_and_the_slot_is_recycled_with_a_ne
     assert_eq!(local.media[1].port, 0);
     assert!(b.transceivers()[0].is_stopped());
 
-    a.add_transceiver(track(MediaKind::Video, 50));
+    a.add_transceiver(track(MediaKind::Video, 50)).unwrap();
     let (at_a, _) = exchange(&mut a, &mut b);
     let local = a.local_description().unwrap().sdp;
     assert_eq!(local.media.len(), 2, "the rejected slot was reused");
@@ -171,7 +173,7 @@ fn a_re_offer_that_drops_m_lines_is_rejected() {
     let mut a = negotiator_with("aaaa", 1, 1);
     let mut b = negotiator_with("bbbb", 2, 2);
     a.want_data_channel();
-    a.add_transceiver(track(MediaKind::Audio, 10));
+    a.add_transceiver(track(MediaKind::Audio, 10)).unwrap();
     exchange(&mut a, &mut b);
     let mut shorter = a.create_offer().unwrap();
     shorter.sdp.media.pop();
@@ -192,8 +194,10 @@ fn a_re_offer_that_drops_m_lines_is_rejected() {
 fn glare_with_tracks_on_both_sides_binds_the_polite_peers_track_to_the_winning_offer() {
     let mut impolite = negotiator_with("impo", 1, 1);
     let mut polite = negotiator_with("poli", 2, 2);
-    impolite.add_transceiver(track(MediaKind::Audio, 10));
-    let polite_audio = polite.add_transceiver(track(MediaKind::Audio, 30));
+    impolite
+        .add_transceiver(track(MediaKind::Audio, 10))
+        .unwrap();
+    let polite_audio = polite.add_transceiver(track(MediaKind::Audio, 30)).unwrap();
     let offer_i = impolite.create_offer().unwrap();
     impolite.set_local_description(&offer_i).unwrap();
     let offer_p = polite.create_offer().unwrap();
@@ -222,7 +226,7 @@ fn glare_with_tracks_on_both_sides_binds_the_polite_peers_track_to_the_winning_o
 fn a_track_added_to_a_receive_only_transceiver_starts_sending_after_renegotiation() {
     let mut a = negotiator_with("aaaa", 1, 1);
     let mut b = negotiator_with("bbbb", 2, 2);
-    a.add_transceiver(track(MediaKind::Video, 20));
+    a.add_transceiver(track(MediaKind::Video, 20)).unwrap();
     exchange(&mut a, &mut b);
     let id = b.transceivers()[0].id();
     assert_eq!(
@@ -237,5 +241,71 @@ fn a_track_added_to_a_receive_only_transceiver_starts_sending_after_renegotiatio
     assert_eq!(
         at_a.media[0].remote_ssrcs,
         [strata_sdp::Ssrc(70), strata_sdp::Ssrc(71)]
+    );
+}
+
+fn audio_offer(version: u64, mids: &[String], rejected: bool) -> String {
+    let mut text = format!(
+        "v=0\r\no=- 5 {version} IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE {}\r\n",
+        if rejected { &mids[..1] } else { mids }.join(" ")
+    );
+    for (i, mid) in mids.iter().enumerate() {
+        let port = if rejected && i > 0 { 0 } else { 9 };
+        write!(
+            text,
+            "m=audio {port} UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:{mid}\r\n\
+             a=ice-ufrag:pEeR\r\na=ice-pwd:peerpeerpeerpeerpeerpe\r\n\
+             a=fingerprint:sha-256 00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F\r\n\
+             a=setup:actpass\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
+        )
+        .unwrap();
+    }
+    text
+}
+
+fn answer_offer(negotiator: &mut strata_sdp::Negotiator, text: &str) {
+    let _ = negotiator.set_remote_description(offer(text)).unwrap();
+    let ours = negotiator.create_answer().unwrap();
+    negotiator.set_local_description(&ours).unwrap();
+}
+
+#[test]
+fn a_peer_recycling_sections_cannot_grow_our_transceivers_without_bound() {
+    use strata_sdp::limits::{MAX_MEDIA_SECTIONS, MAX_TRANSCEIVERS};
+    let mut b = negotiator_with("bbbb", 2, 2);
+    let mut version = 1;
+    let mut round = 0;
+    // Each round offers a full set of fresh sections, then rejects all but the first
+    // so the next round can recycle them.
+    while b.transceivers().len() < MAX_TRANSCEIVERS {
+        let mids: Vec<String> = std::iter::once("keep".to_owned())
+            .chain((1..MAX_MEDIA_SECTIONS).map(|i| format!("r{round}m{i}")))
+            .collect();
+        version += 1;
+        answer_offer(&mut b, &audio_offer(version, &mids, false));
+        version += 1;
+        answer_offer(&mut b, &audio_offer(version, &mids, true));
+        round += 1;
+        assert!(round < 10, "transceivers stopped growing below the bound");
+    }
+    assert_eq!(b.transceivers().len(), MAX_TRANSCEIVERS);
+    let mids: Vec<String> = std::iter::once("keep".to_owned())
+        .chain((1..MAX_MEDIA_SECTIONS).map(|i| format!("last{i}")))
+        .collect();
+    version += 1;
+    let refused_before = b.stats().refused_media_sections;
+    answer_offer(&mut b, &audio_offer(version, &mids, false));
+    assert_eq!(b.transceivers().len(), MAX_TRANSCEIVERS);
+    assert_eq!(
+        b.stats().refused_media_sections - refused_before,
+        (MAX_MEDIA_SECTIONS - 1) as u64
+    );
+    let local = b.local_description().unwrap().sdp;
+    assert!(local.media[1..].iter().all(|m| m.port == 0));
+    assert_eq!(
+        b.add_transceiver(track(MediaKind::Audio, 1)),
+        Err(Error::InvalidArgument(
+            strata_sdp::Misuse::TooManyTransceivers
+        ))
     );
 }

@@ -18,15 +18,17 @@ fn answer_to(offer_name: &str, with_audio_track: bool) -> strata_sdp::Descriptio
     );
     let mut negotiator = Negotiator::new(config).unwrap();
     if with_audio_track {
-        negotiator.add_transceiver(TransceiverInit {
-            kind: MediaKind::Audio,
-            direction: Direction::SendRecv,
-            stream_id: "s".into(),
-            track_id: "a".into(),
-            ssrc: Some(Ssrc(5)),
-            rtx_ssrc: None,
-            cname: "c".into(),
-        });
+        negotiator
+            .add_transceiver(TransceiverInit {
+                kind: MediaKind::Audio,
+                direction: Direction::SendRecv,
+                stream_id: "s".into(),
+                track_id: "a".into(),
+                ssrc: Some(Ssrc(5)),
+                rtx_ssrc: None,
+                cname: "c".into(),
+            })
+            .unwrap();
     }
     let applied = negotiator
         .set_remote_description(offer(&fixture(offer_name)))

@@ -221,6 +221,9 @@ pub struct NegotiatorStats {
     pub dropped_remote_candidates: u64,
     /// Local candidates dropped because [`MAX_LOCAL_CANDIDATES`] were already held.
     pub dropped_local_candidates: u64,
+    /// Media sections of remote offers rejected because
+    /// [`MAX_TRANSCEIVERS`](crate::limits::MAX_TRANSCEIVERS) transceivers existed.
+    pub refused_media_sections: u64,
 }
 
 /// A remote description applied but not yet part of a completed exchange, with what it
@@ -434,10 +437,16 @@ impl Negotiator {
     }
 
     /// Adds an audio or video transceiver; the next offer carries a section for it.
-    pub fn add_transceiver(&mut self, init: TransceiverInit) -> TransceiverId {
+    ///
+    /// At most [`MAX_TRANSCEIVERS`](crate::limits::MAX_TRANSCEIVERS) exist per negotiator
+    /// (stopped ones included).
+    pub fn add_transceiver(&mut self, init: TransceiverInit) -> Result<TransceiverId, Error> {
+        if self.transceivers.len() >= crate::limits::MAX_TRANSCEIVERS {
+            return Err(Error::InvalidArgument(Misuse::TooManyTransceivers));
+        }
         let id = TransceiverId(self.transceivers.len() as u32);
         self.transceivers.push(Transceiver::new(id, init));
-        id
+        Ok(id)
     }
 
     /// The transceivers, in creation order (including those the peer's offers created).
@@ -755,6 +764,7 @@ impl Negotiator {
                     self.rollback_local();
                 }
                 self.transceivers = transceivers;
+                self.stats.refused_media_sections += analysis.refused_sections;
                 self.release_queued(&mut sdp, analysis.transport_index);
                 let ice_restart = analysis.ice_restart;
                 self.pending_remote = Some(PendingRemote { sdp, analysis });

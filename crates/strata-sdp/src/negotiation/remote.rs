@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use crate::error::{Error, Incompatibility, ProtocolViolation};
+use crate::limits::MAX_TRANSCEIVERS;
 use crate::media::{self, Transceiver, TransceiverId};
 use crate::model::{MediaDescription, MediaKind, Mid, SessionDescription, Setup};
 use crate::negotiation::Config;
@@ -24,6 +25,8 @@ pub(crate) struct RemoteAnalysis {
     pub(crate) remote_setup: Option<Setup>,
     /// The peer changed its ICE credentials.
     pub(crate) ice_restart: bool,
+    /// Sections refused because [`MAX_TRANSCEIVERS`] transceivers exist.
+    pub(crate) refused_sections: u64,
 }
 
 /// Structural checks every remote description must pass.
@@ -140,6 +143,8 @@ pub(crate) fn analyse_offer(
     let mut claimed: HashSet<TransceiverId> = HashSet::new();
     let mut data_taken = false;
     let mut accepted_unbundled = false;
+    let mut new_transceivers = 0usize;
+    let mut refused_sections = 0u64;
     for (index, media) in sdp.media.iter().enumerate() {
         let eligible = !media.is_rejected()
             && match group {
@@ -187,14 +192,15 @@ pub(crate) fn analyse_offer(
                         kind: media.kind.clone(),
                     }
                 }
+                None if transceivers.len() + new_transceivers >= MAX_TRANSCEIVERS => {
+                    // A peer that keeps recycling sections cannot grow our transceiver
+                    // list without bound: the section is refused.
+                    refused_sections += 1;
+                    rejected(media)
+                }
                 None => {
-                    let id = TransceiverId(
-                        (transceivers.len()
-                            + bindings
-                                .iter()
-                                .filter(|(_, b)| matches!(b, Binding::New(..)))
-                                .count()) as u32,
-                    );
+                    let id = TransceiverId((transceivers.len() + new_transceivers) as u32);
+                    new_transceivers += 1;
                     let Some(mid) = media.mid.clone() else {
                         return Err(Error::Protocol(ProtocolViolation::MissingMid { index }));
                     };
@@ -248,6 +254,7 @@ pub(crate) fn analyse_offer(
         transport_index,
         remote_setup,
         ice_restart,
+        refused_sections,
     })
 }
 
@@ -352,6 +359,7 @@ pub(crate) fn analyse_answer(
         transport_index,
         remote_setup,
         ice_restart,
+        refused_sections: 0,
     })
 }
 

@@ -93,8 +93,12 @@ pub fn fixture_offerer(with_media: bool) -> (Negotiator, Description) {
     let mut negotiator = Negotiator::new(fixture_config()).unwrap();
     negotiator.want_data_channel();
     if with_media {
-        negotiator.add_transceiver(track(MediaKind::Audio, 1111));
-        negotiator.add_transceiver(track(MediaKind::Video, 2222));
+        negotiator
+            .add_transceiver(track(MediaKind::Audio, 1111))
+            .unwrap();
+        negotiator
+            .add_transceiver(track(MediaKind::Video, 2222))
+            .unwrap();
     }
     let offer = negotiator.create_offer().unwrap();
     negotiator.set_local_description(&offer).unwrap();

@@ -371,7 +371,8 @@ impl Driver {
     async fn run<T: DatagramTransport>(mut self, conn: Arc<GuardedConn<T>>) {
         let reason = match self.handshake(Arc::clone(&conn) as _).await {
             Ok(sctp) => {
-                sctp.set_max_message_size(clamp_u32(self.config.remote_max_message_size.limit()));
+                // We enforce the peer's limit ourselves, with a typed error and updates.
+                sctp.set_max_message_size(u32::MAX);
                 self.sctp = Some(Arc::clone(&sctp));
                 self.shared.state.store(1, Ordering::Release);
                 let _ = self.events.send(AssociationEvent::Established);
@@ -416,7 +417,7 @@ impl Driver {
         let config = SctpConfig {
             net_conn: conn,
             max_receive_buffer_size: self.config.receive_window,
-            max_message_size: clamp_u32(self.config.remote_max_message_size.limit()),
+            max_message_size: u32::MAX,
             mtu: 0,
             name: String::new(),
             remote_port: self.config.remote_port,
@@ -553,10 +554,20 @@ impl Driver {
             Ok((0, _)) | Err(_) if !matches!(result, Err(webrtc_sctp::Error::ErrShortBuffer { .. })) => {
                 // The stream ended: the peer reset it, we did, or the association closed.
                 if current {
-                    self.streams.remove(&id);
                     match self.core.channel_state(id) {
-                        Some(ChannelState::Closing) | None => {}
-                        Some(_) => self.core.handle_stream_reset(now, id),
+                        // Our own reset ended the read; the peer's reset completes it.
+                        Some(ChannelState::Closing) => {}
+                        Some(_) => {
+                            self.core.handle_stream_reset(now, id);
+                            let linked = self.streams.get(&id).is_some_and(|e| e.channel.is_some());
+                            if self.core.channel_state(id).is_none() && !linked {
+                                self.streams.remove(&id);
+                            }
+                        }
+                        None => {
+                            self.core.handle_stream_reset(now, id);
+                            self.streams.remove(&id);
+                        }
                     }
                 }
             }
@@ -849,9 +860,6 @@ fn accept_next(sctp: Arc<SctpAssociation>) -> AcceptFuture {
     Box::pin(async move { sctp.accept_stream().await })
 }
 
-fn clamp_u32(value: usize) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
-}
 
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(deadline) = deadline {

@@ -1,39 +1,74 @@
-//! Sending faster than the path raises `buffered_amount`; once the peer acknowledges,
-//! it falls and the low-threshold event fires.
+//! Sending faster than the path raises `buffered_amount`; past its bound a send is
+//! refused with a typed error; once the peer acknowledges, the amount falls and the
+//! low-threshold event fires.
 
 mod support;
 
 use bytes::Bytes;
-use strata_datachannel::{ChannelEvent, ChannelOptions, Error, MaxMessageSize};
-use support::{PATIENCE, accept, next_event, pair_with};
+use std::time::Duration;
+
+use strata_datachannel::{
+    Association, AssociationConfig, ChannelEvent, ChannelOptions, DtlsRole, Error, MaxMessageSize,
+};
+use support::{
+    Impairment, ImpairedTransport, PATIENCE, accept, expect_established, next_event, udp_pair,
+};
+
+const LIMIT: usize = 1 << 20;
+const CHUNK: usize = 128 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backpressure_raises_buffered_amount_and_signals_low() {
-    let mut pair = pair_with(|config| {
+    // A 40 ms path each way: acknowledgements lag behind a sender on loopback speed.
+    let (a, b) = udp_pair().await;
+    let slow = |seed| Impairment {
+        seed,
+        loss: 0.0,
+        duplicate: 0.0,
+        delay: Duration::from_millis(40),
+        jitter: Duration::ZERO,
+    };
+    let config = |role| {
+        let mut config = AssociationConfig::new(role);
         config.remote_max_message_size = MaxMessageSize::Bytes(256 * 1024);
-        config.max_buffered_amount = 2 << 20;
-    })
-    .await;
-    let mut channel = pair.client.create_channel("bp", ChannelOptions::default()).await.unwrap();
-    let mut remote = accept(&mut pair.server_events).await;
+        config.max_buffered_amount = LIMIT;
+        config
+    };
+    let (client, mut client_events) =
+        Association::new(ImpairedTransport::new(a, slow(1)), config(DtlsRole::Client)).unwrap();
+    let (_server, mut server_events) =
+        Association::new(ImpairedTransport::new(b, slow(2)), config(DtlsRole::Server)).unwrap();
+    expect_established(&mut client_events).await;
+    expect_established(&mut server_events).await;
+    let mut channel = client.create_channel("bp", ChannelOptions::default()).await.unwrap();
+    let mut remote = accept(&mut server_events).await;
     channel.set_buffered_amount_low_threshold(64 * 1024);
     assert_eq!(channel.buffered_amount_low_threshold(), 64 * 1024);
 
-    let chunk = Bytes::from(vec![9u8; 128 * 1024]);
+    // Sixteen 128 KiB sends back to back: the congestion window starts at a few KiB, so
+    // the 1 MiB bound is reached long before the peer can acknowledge it.
+    let chunk = Bytes::from(vec![9u8; CHUNK]);
     let mut peak = 0;
-    let refused = loop {
+    let mut refused = None;
+    for _ in 0..16 {
         match channel.send(chunk.clone()).await {
-            Ok(()) => peak = peak.max(channel.buffered_amount()),
-            Err(error) => break error,
+            Ok(()) => { eprintln!("{:?} buffered {}", std::time::Instant::now(), channel.buffered_amount()); peak = peak.max(channel.buffered_amount()) }
+            Err(error) => {
+                refused = Some(error);
+                break;
+            }
         }
-    };
-    assert!(matches!(refused, Error::SendBufferFull { limit, .. } if limit == 2 << 20), "{refused:?}");
-    assert!(peak > 64 * 1024, "buffered_amount never rose: {peak}");
+    }
+    assert!(
+        matches!(refused, Some(Error::SendBufferFull { limit: LIMIT, .. })),
+        "{refused:?}"
+    );
+    assert!(peak > LIMIT - CHUNK, "buffered_amount only reached {peak}");
 
-    // Drain the receiver so the sender's data is acknowledged.
+    let sent = channel.stats().bytes_sent as usize;
     let reader = tokio::spawn(async move {
         let mut bytes = 0;
-        while bytes < peak {
+        while bytes < sent {
             if let ChannelEvent::Message(message) = next_event(&mut remote).await {
                 bytes += message.len();
             }
@@ -49,5 +84,7 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
             other => panic!("expected BufferedAmountLow, got {other:?}"),
         }
     }
-    let _remote = reader.await.unwrap();
+    // With room again, sending works.
+    channel.send(chunk).await.unwrap();
+    let _remote = tokio::time::timeout(PATIENCE, reader).await.unwrap().unwrap();
 }

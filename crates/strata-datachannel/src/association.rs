@@ -212,6 +212,8 @@ impl Association {
             sctp: None,
             streams: HashMap::new(),
             reads: FuturesUnordered::new(),
+            ops: FuturesUnordered::new(),
+            after_write: HashMap::new(),
             commands: command_rx,
             commands_tx: command_tx.downgrade(),
             signals: signal_rx,
@@ -347,12 +349,28 @@ fn read_next(stream: Arc<Stream>, mut buffer: Vec<u8>) -> ReadFuture {
     })
 }
 
+type OpFuture = Pin<Box<dyn Future<Output = Option<StreamId>> + Send>>;
+
+/// Deferred until a stream's DCEP write is queued in webrtc-sctp.
+enum AfterWrite {
+    /// Answer `create_channel` (the OPEN precedes any user message).
+    Reply(oneshot::Sender<Result<DataChannel, Error>>, DataChannel),
+    /// Announce a remote channel (its ACK precedes any user message).
+    Announce(DataChannel),
+}
+
 struct Driver {
     config: AssociationConfig,
     core: DcepEndpoint,
     sctp: Option<Arc<SctpAssociation>>,
     streams: HashMap<StreamId, StreamEntry>,
     reads: FuturesUnordered<ReadFuture>,
+    /// DCEP writes and stream resets in flight: webrtc-sctp's send queue is bounded
+    /// (128 KiB per association) and its writes wait for room, so the driver never
+    /// awaits one directly.
+    ops: FuturesUnordered<OpFuture>,
+    /// What to do once the DCEP write on a stream completes.
+    after_write: HashMap<StreamId, Vec<AfterWrite>>,
     commands: mpsc::Receiver<Command>,
     commands_tx: mpsc::WeakSender<Command>,
     signals: mpsc::Receiver<ConnSignal>,
@@ -388,7 +406,8 @@ impl Driver {
         self.cancel.cancel();
         let _ = webrtc_util::Conn::close(conn.as_ref()).await;
         self.core.handle_association_closed();
-        self.drain_core().await;
+        self.drain_core();
+        self.after_write.clear();
         self.shared.state.store(2, Ordering::Release);
         self.shared.open_channels.store(0, Ordering::Relaxed);
         self.publish_stats();
@@ -465,6 +484,12 @@ impl Driver {
                     self.on_read(done);
                     Step::Continue
                 }
+                Some(written) = self.ops.next(), if !self.ops.is_empty() => {
+                    if let Some(id) = written {
+                        self.after_written(id);
+                    }
+                    Step::Continue
+                }
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command).await,
                     None => Step::Stop(AssociationCloseReason::Local),
@@ -474,7 +499,7 @@ impl Driver {
                     Step::Continue
                 }
             };
-            self.drain_core().await;
+            self.drain_core();
             self.publish_stats();
             if let Step::Stop(reason) = step {
                 return reason;
@@ -641,8 +666,21 @@ impl Driver {
                 options,
                 reply,
             } => {
-                let result = self.create(label, options).await;
-                let _ = reply.send(result);
+                match self.create(label, options).await {
+                    Ok(channel) => {
+                        let id = channel.id();
+                        self.drain_core();
+                        match self.after_write.get_mut(&id) {
+                            Some(pending) => pending.push(AfterWrite::Reply(reply, channel)),
+                            None => {
+                                let _ = reply.send(Ok(channel));
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                    }
+                }
                 Step::Continue
             }
             Command::Close { id } => {
@@ -760,7 +798,7 @@ impl Driver {
         })
     }
 
-    async fn drain_core(&mut self) {
+    fn drain_core(&mut self) {
         while let Some(output) = self.core.poll_output() {
             match output {
                 DcepOutput::ConfigureStream {
@@ -776,9 +814,13 @@ impl Driver {
                 DcepOutput::SendDcep { id, message } => {
                     if let Some(entry) = self.streams.get(&id) {
                         let stream = Arc::clone(&entry.stream);
-                        let _ = stream
-                            .write_sctp(&message.encode(), PayloadProtocolIdentifier::Dcep)
-                            .await;
+                        self.after_write.entry(id).or_default();
+                        self.ops.push(Box::pin(async move {
+                            let _ = stream
+                                .write_sctp(&message.encode(), PayloadProtocolIdentifier::Dcep)
+                                .await;
+                            Some(id)
+                        }));
                     }
                 }
                 DcepOutput::ResetStream { id } => {
@@ -789,12 +831,20 @@ impl Driver {
                                 link.shared.set_state(ChannelState::Closing);
                             }
                         }
-                        let _ = stream.shutdown(Shutdown::Both).await;
+                        self.ops.push(Box::pin(async move {
+                            let _ = stream.shutdown(Shutdown::Both).await;
+                            None
+                        }));
                     }
                 }
                 DcepOutput::RemoteChannel { id, open } => {
                     if let Some(channel) = self.attach(id, open, ChannelOrigin::Remote, ChannelState::Open) {
-                        let _ = self.events.send(AssociationEvent::ChannelOpened(channel));
+                        match self.after_write.get_mut(&id) {
+                            Some(pending) => pending.push(AfterWrite::Announce(channel)),
+                            None => {
+                                let _ = self.events.send(AssociationEvent::ChannelOpened(channel));
+                            }
+                        }
                     }
                 }
                 DcepOutput::ChannelOpen { id } => {
@@ -811,6 +861,20 @@ impl Driver {
                     } else {
                         self.refusals.fetch_sub(1, Ordering::AcqRel);
                     }
+                }
+            }
+        }
+    }
+
+    /// The DCEP write on `id` is queued: answer whoever waited for it.
+    fn after_written(&mut self, id: StreamId) {
+        for action in self.after_write.remove(&id).unwrap_or_default() {
+            match action {
+                AfterWrite::Reply(reply, channel) => {
+                    let _ = reply.send(Ok(channel));
+                }
+                AfterWrite::Announce(channel) => {
+                    let _ = self.events.send(AssociationEvent::ChannelOpened(channel));
                 }
             }
         }

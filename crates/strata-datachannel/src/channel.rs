@@ -253,11 +253,15 @@ impl DataChannel {
         self.send_message(Message::Text(text.into())).await
     }
 
-    /// Sends one message. Fails at once — it never waits — when the channel is closing,
-    /// the message exceeds the peer's `a=max-message-size`
-    /// ([`Error::MessageTooLarge`]) or the send buffer would pass
-    /// [`AssociationConfig::max_buffered_amount`](crate::AssociationConfig)
+    /// Sends one message.
+    ///
+    /// Fails at once when the channel is closing, when the message exceeds the peer's
+    /// `a=max-message-size` ([`Error::MessageTooLarge`]), or when the channel's send
+    /// buffer would pass [`AssociationConfig::max_buffered_amount`](crate::AssociationConfig)
     /// ([`Error::SendBufferFull`]; await [`buffered_amount_low`](Self::buffered_amount_low)).
+    /// Otherwise it waits while the association's send queue is full: webrtc-sctp queues
+    /// at most 128 KiB not yet in flight per association, across all channels, which is
+    /// the backpressure a fast sender feels first.
     pub async fn send_message(&self, message: Message) -> Result<(), Error> {
         let shared = &self.shared;
         if matches!(shared.state(), ChannelState::Closing | ChannelState::Closed) {

@@ -100,6 +100,11 @@
 //!   more data, even data already received. A packet carrying a reset request waits
 //!   (at most 100 ms) until the driver has read what is ready, and a reset whose last
 //!   TSN has not arrived yet is dropped for the peer to retransmit.
+//! - **A bounded send queue shared by all streams.** Its writes wait while 128 KiB are
+//!   queued and not yet in flight, across the whole association, and a stream reset
+//!   queues behind them. [`DataChannel::send`] therefore waits for room; the driver
+//!   never awaits a write itself (DCEP messages and resets run as futures it polls), so
+//!   a full queue cannot stop it from reading.
 //! - **Retransmission count off by one.** It abandons a chunk after `n` transmissions;
 //!   `max_retransmits: n` is passed as `n + 1`.
 //! - **Empty messages.** It cannot send an empty message (an empty write is its

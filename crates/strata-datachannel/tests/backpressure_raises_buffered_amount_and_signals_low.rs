@@ -14,8 +14,8 @@ use support::{
     Impairment, ImpairedTransport, PATIENCE, accept, expect_established, next_event, udp_pair,
 };
 
-const LIMIT: usize = 1 << 20;
-const CHUNK: usize = 128 * 1024;
+const LIMIT: usize = 150 * 1024;
+const CHUNK: usize = 100 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backpressure_raises_buffered_amount_and_signals_low() {
@@ -42,17 +42,17 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
     expect_established(&mut server_events).await;
     let mut channel = client.create_channel("bp", ChannelOptions::default()).await.unwrap();
     let mut remote = accept(&mut server_events).await;
-    channel.set_buffered_amount_low_threshold(64 * 1024);
-    assert_eq!(channel.buffered_amount_low_threshold(), 64 * 1024);
+    channel.set_buffered_amount_low_threshold(16 * 1024);
+    assert_eq!(channel.buffered_amount_low_threshold(), 16 * 1024);
 
-    // Sixteen 128 KiB sends back to back: the congestion window starts at a few KiB, so
-    // the 1 MiB bound is reached long before the peer can acknowledge it.
+    // Two 100 KiB sends back to back: the first fills the 150 KiB bound long before the
+    // peer, 80 ms away, can acknowledge it.
     let chunk = Bytes::from(vec![9u8; CHUNK]);
     let mut peak = 0;
     let mut refused = None;
-    for _ in 0..16 {
+    for _ in 0..2 {
         match channel.send(chunk.clone()).await {
-            Ok(()) => { eprintln!("{:?} buffered {}", std::time::Instant::now(), channel.buffered_amount()); peak = peak.max(channel.buffered_amount()) }
+            Ok(()) => peak = peak.max(channel.buffered_amount()),
             Err(error) => {
                 refused = Some(error);
                 break;
@@ -63,7 +63,7 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
         matches!(refused, Some(Error::SendBufferFull { limit: LIMIT, .. })),
         "{refused:?}"
     );
-    assert!(peak > LIMIT - CHUNK, "buffered_amount only reached {peak}");
+    assert!(peak >= CHUNK, "buffered_amount only reached {peak}");
 
     let sent = channel.stats().bytes_sent as usize;
     let reader = tokio::spawn(async move {
@@ -76,7 +76,7 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
         remote
     });
     tokio::time::timeout(PATIENCE, channel.buffered_amount_low()).await.unwrap();
-    assert!(channel.buffered_amount() <= 64 * 1024);
+    assert!(channel.buffered_amount() <= 16 * 1024);
     loop {
         match next_event(&mut channel).await {
             ChannelEvent::BufferedAmountLow => break,

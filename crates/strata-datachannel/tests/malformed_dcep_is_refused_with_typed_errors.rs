@@ -12,7 +12,18 @@ use strata_datachannel::{
     Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelCloseReason,
     ChannelEvent, DcepParseError, DtlsRole, Error, ProtocolViolation, StreamId,
 };
+use strata_datachannel::DataChannel;
 use support::{PATIENCE, expect_established, next_event, udp_pair};
+
+/// The next message or close, skipping open and low-buffer notices.
+async fn next_significant(channel: &mut DataChannel) -> ChannelEvent {
+    loop {
+        match next_event(channel).await {
+            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => continue,
+            other => return other,
+        }
+    }
+}
 use tokio::time::timeout;
 use webrtc_sctp::association::{Association as RawAssociation, Config};
 use webrtc_sctp::chunk::chunk_payload_data::PayloadProtocolIdentifier as Ppid;
@@ -129,7 +140,7 @@ async fn malformed_and_misbehaving_dcep_is_refused_and_the_association_survives(
     // The good channel still works both ways.
     good.write_sctp(&Bytes::from_static(b"still fine"), Ppid::Binary).await.unwrap();
     assert_eq!(
-        next_event(&mut channel).await,
+        next_significant(&mut channel).await,
         ChannelEvent::Message(strata_datachannel::Message::Binary(Bytes::from_static(b"still fine")))
     );
     channel.send_text("yes").await.unwrap();
@@ -145,7 +156,7 @@ async fn malformed_and_misbehaving_dcep_is_refused_and_the_association_survives(
     // An OPEN on the stream that already carries it closes that channel, no ACK.
     good.write_sctp(&Bytes::from(open_message("again")), Ppid::Dcep).await.unwrap();
     assert_eq!(
-        next_event(&mut channel).await,
+        next_significant(&mut channel).await,
         ChannelEvent::Closed(ChannelCloseReason::PeerMisbehaved(ProtocolViolation::OpenOnUsedStream {
             id: StreamId::new(1).unwrap()
         }))
@@ -160,7 +171,7 @@ async fn malformed_and_misbehaving_dcep_is_refused_and_the_association_survives(
     // webrtc-sctp has no variant for PPID 52; its "unknown" value goes out as 58.
     partial.write_sctp(&Bytes::from_static(b"x"), Ppid::Unknown).await.unwrap();
     assert!(matches!(
-        next_event(&mut partial_channel).await,
+        next_significant(&mut partial_channel).await,
         ChannelEvent::Closed(ChannelCloseReason::PeerMisbehaved(ProtocolViolation::UnsupportedPayloadProtocol { .. }))
     ));
 

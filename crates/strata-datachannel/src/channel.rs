@@ -1,0 +1,397 @@
+//! The application's handle on one data channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use tokio::sync::{Notify, mpsc};
+use webrtc_sctp::chunk::chunk_payload_data::PayloadProtocolIdentifier;
+use webrtc_sctp::stream::Stream;
+
+use crate::association::Command;
+use crate::config::Priority;
+use crate::dcep::{ChannelCloseReason, ChannelOrigin, ChannelState, Reliability, StreamId};
+use crate::error::{AssociationCloseReason, Error, SctpFailure};
+
+/// One message, text or binary (the distinction travels as the SCTP PPID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// UTF-8 text (PPID 51, or 56 when empty). Text that arrives as invalid UTF-8 is
+    /// decoded lossily, as browsers do, and counted.
+    Text(String),
+    /// Binary data (PPID 53, or 57 when empty).
+    Binary(Bytes),
+}
+
+impl Message {
+    /// Payload length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Text(text) => text.len(),
+            Self::Binary(data) => data.len(),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Self {
+        Self::Binary(data)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Self {
+        Self::Binary(Bytes::from(data))
+    }
+}
+
+/// What happens on a channel, in order.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelEvent {
+    /// The peer acknowledged our DATA_CHANNEL_OPEN (channels we open start
+    /// [`ChannelState::Connecting`], and may send already).
+    Open,
+    /// A message arrived.
+    Message(Message),
+    /// [`DataChannel::buffered_amount`] fell to the low threshold or below.
+    BufferedAmountLow,
+    /// The channel closed; no event follows.
+    Closed(ChannelCloseReason),
+}
+
+/// Counters of one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Payload bytes sent.
+    pub bytes_sent: u64,
+    /// Messages received.
+    pub messages_received: u64,
+    /// Payload bytes received.
+    pub bytes_received: u64,
+    /// Messages dropped because the application fell behind (unreliable channels only).
+    pub messages_dropped: u64,
+    /// Text messages that were not valid UTF-8 (delivered lossily decoded).
+    pub invalid_utf8: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ChannelCounters {
+    messages_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    pub(crate) messages_received: AtomicU64,
+    pub(crate) bytes_received: AtomicU64,
+    pub(crate) messages_dropped: AtomicU64,
+    pub(crate) invalid_utf8: AtomicU64,
+}
+
+/// State shared by a channel's handle, the driver and webrtc-sctp's callback.
+pub(crate) struct ChannelShared {
+    pub(crate) id: StreamId,
+    pub(crate) label: String,
+    pub(crate) protocol: String,
+    pub(crate) ordered: bool,
+    pub(crate) reliability: Reliability,
+    pub(crate) priority: Priority,
+    pub(crate) origin: ChannelOrigin,
+    pub(crate) stream: Arc<Stream>,
+    state: AtomicU8,
+    /// Received bytes waiting in the handle's queue.
+    pub(crate) queued_bytes: AtomicUsize,
+    /// A `BufferedAmountLow` event is queued and not yet read.
+    pub(crate) low_event_queued: AtomicBool,
+    pub(crate) low: Notify,
+    pub(crate) counters: ChannelCounters,
+    pub(crate) remote_max_message_size: Arc<AtomicUsize>,
+    pub(crate) max_buffered_amount: usize,
+}
+
+impl ChannelShared {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: StreamId,
+        label: String,
+        protocol: String,
+        channel_type: crate::dcep::ChannelType,
+        priority: Priority,
+        origin: ChannelOrigin,
+        state: ChannelState,
+        stream: Arc<Stream>,
+        remote_max_message_size: Arc<AtomicUsize>,
+        max_buffered_amount: usize,
+    ) -> Self {
+        Self {
+            id,
+            label,
+            protocol,
+            ordered: channel_type.ordered,
+            reliability: channel_type.reliability,
+            priority,
+            origin,
+            stream,
+            state: AtomicU8::new(encode_state(state)),
+            queued_bytes: AtomicUsize::new(0),
+            low_event_queued: AtomicBool::new(false),
+            low: Notify::new(),
+            counters: ChannelCounters::default(),
+            remote_max_message_size,
+            max_buffered_amount,
+        }
+    }
+
+    pub(crate) fn state(&self) -> ChannelState {
+        match self.state.load(Ordering::Acquire) {
+            0 => ChannelState::Connecting,
+            1 => ChannelState::Open,
+            2 => ChannelState::Closing,
+            _ => ChannelState::Closed,
+        }
+    }
+
+    pub(crate) fn set_state(&self, state: ChannelState) {
+        self.state.store(encode_state(state), Ordering::Release);
+    }
+}
+
+fn encode_state(state: ChannelState) -> u8 {
+    match state {
+        ChannelState::Connecting => 0,
+        ChannelState::Open => 1,
+        ChannelState::Closing => 2,
+        ChannelState::Closed => 3,
+    }
+}
+
+/// One data channel: send with [`send`](Self::send) / [`send_text`](Self::send_text),
+/// receive messages and events with [`recv`](Self::recv).
+///
+/// Dropping the handle closes the channel (its stream is reset).
+pub struct DataChannel {
+    pub(crate) shared: Arc<ChannelShared>,
+    pub(crate) events: mpsc::UnboundedReceiver<ChannelEvent>,
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) closed_seen: bool,
+}
+
+impl std::fmt::Debug for DataChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataChannel")
+            .field("id", &self.shared.id)
+            .field("label", &self.shared.label)
+            .field("state", &self.shared.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataChannel {
+    /// The channel's id (its SCTP stream id).
+    pub fn id(&self) -> StreamId {
+        self.shared.id
+    }
+
+    /// The label.
+    pub fn label(&self) -> &str {
+        &self.shared.label
+    }
+
+    /// The sub-protocol (empty when unspecified).
+    pub fn protocol(&self) -> &str {
+        &self.shared.protocol
+    }
+
+    /// Whether delivery is in order.
+    pub fn ordered(&self) -> bool {
+        self.shared.ordered
+    }
+
+    /// The retransmission policy.
+    pub fn reliability(&self) -> Reliability {
+        self.shared.reliability
+    }
+
+    /// The priority announced for this channel.
+    pub fn priority(&self) -> Priority {
+        self.shared.priority
+    }
+
+    /// Whether the channel was pre-negotiated (no DCEP).
+    pub fn negotiated(&self) -> bool {
+        self.shared.origin == ChannelOrigin::Negotiated
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ChannelState {
+        self.shared.state()
+    }
+
+    /// Sends binary data (an empty payload goes out as PPID 57).
+    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), Error> {
+        self.send_message(Message::Binary(data.into())).await
+    }
+
+    /// Sends text (an empty string goes out as PPID 56).
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+        self.send_message(Message::Text(text.into())).await
+    }
+
+    /// Sends one message.
+    ///
+    /// Fails at once when the channel is closing, when the message exceeds the peer's
+    /// `a=max-message-size` ([`Error::MessageTooLarge`]), or when the channel's send
+    /// buffer would pass [`AssociationConfig::max_buffered_amount`](crate::AssociationConfig)
+    /// ([`Error::SendBufferFull`]; await [`buffered_amount_low`](Self::buffered_amount_low)).
+    /// Otherwise it waits while the association's send queue is full: webrtc-sctp queues
+    /// at most 128 KiB not yet in flight per association, across all channels, which is
+    /// the backpressure a fast sender feels first.
+    pub async fn send_message(&self, message: Message) -> Result<(), Error> {
+        let shared = &self.shared;
+        if matches!(shared.state(), ChannelState::Closing | ChannelState::Closed) {
+            return Err(Error::ChannelClosed { id: shared.id });
+        }
+        let size = message.len();
+        let limit = shared.remote_max_message_size.load(Ordering::Relaxed);
+        if size > limit {
+            return Err(Error::MessageTooLarge { size, limit });
+        }
+        let buffered = shared.stream.buffered_amount();
+        if buffered.saturating_add(size) > shared.max_buffered_amount {
+            return Err(Error::SendBufferFull {
+                buffered,
+                limit: shared.max_buffered_amount,
+            });
+        }
+        // SCTP cannot carry an empty message: RFC 8831 §6.6 sends one byte with the
+        // "empty" PPID, which the receiver ignores.
+        let (ppid, payload) = match message {
+            Message::Text(text) if text.is_empty() => {
+                (PayloadProtocolIdentifier::StringEmpty, Bytes::from_static(&[0]))
+            }
+            Message::Text(text) => (PayloadProtocolIdentifier::String, Bytes::from(text)),
+            Message::Binary(data) if data.is_empty() => {
+                (PayloadProtocolIdentifier::BinaryEmpty, Bytes::from_static(&[0]))
+            }
+            Message::Binary(data) => (PayloadProtocolIdentifier::Binary, data),
+        };
+        shared
+            .stream
+            .write_sctp(&payload, ppid)
+            .await
+            .map_err(|error| map_write_error(shared.id, &error))?;
+        shared.counters.messages_sent.fetch_add(1, Ordering::Relaxed);
+        shared.counters.bytes_sent.fetch_add(size as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The next event: a message, the open acknowledgement, a low-buffer notice, or the
+    /// close. `None` after [`ChannelEvent::Closed`] has been returned.
+    pub async fn recv(&mut self) -> Option<ChannelEvent> {
+        if self.closed_seen {
+            return None;
+        }
+        let event = self.events.recv().await;
+        match &event {
+            Some(ChannelEvent::Message(message)) => {
+                self.shared.queued_bytes.fetch_sub(message.len(), Ordering::AcqRel);
+            }
+            Some(ChannelEvent::BufferedAmountLow) => {
+                self.shared.low_event_queued.store(false, Ordering::Release);
+            }
+            Some(ChannelEvent::Closed(_)) | None => self.closed_seen = true,
+            Some(ChannelEvent::Open) => {}
+        }
+        event
+    }
+
+    /// Bytes queued for sending and not yet acknowledged by the peer.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.stream.buffered_amount()
+    }
+
+    /// The threshold for [`ChannelEvent::BufferedAmountLow`] (default 0).
+    pub fn buffered_amount_low_threshold(&self) -> usize {
+        self.shared.stream.buffered_amount_low_threshold()
+    }
+
+    /// Sets the low-buffer threshold.
+    pub fn set_buffered_amount_low_threshold(&self, threshold: usize) {
+        self.shared.stream.set_buffered_amount_low_threshold(threshold);
+    }
+
+    /// Waits until [`buffered_amount`](Self::buffered_amount) is at or below the low
+    /// threshold (returns at once if it already is), or the channel closed.
+    pub async fn buffered_amount_low(&self) {
+        loop {
+            let notified = self.shared.low.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.buffered_amount() <= self.buffered_amount_low_threshold()
+                || self.shared.state() == ChannelState::Closed
+            {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Closes the channel: queued messages are still sent, then the outgoing stream is
+    /// reset (RFC 8831 §6.7); [`ChannelEvent::Closed`] follows once the peer resets its
+    /// side.
+    pub async fn close(&self) -> Result<(), Error> {
+        self.commands
+            .send(Command::Close { id: self.shared.id })
+            .await
+            .map_err(|_| Error::AssociationClosed {
+                reason: AssociationCloseReason::Local,
+            })
+    }
+
+    /// The channel's counters.
+    pub fn stats(&self) -> ChannelStats {
+        let c = &self.shared.counters;
+        ChannelStats {
+            messages_sent: c.messages_sent.load(Ordering::Relaxed),
+            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
+            messages_received: c.messages_received.load(Ordering::Relaxed),
+            bytes_received: c.bytes_received.load(Ordering::Relaxed),
+            messages_dropped: c.messages_dropped.load(Ordering::Relaxed),
+            invalid_utf8: c.invalid_utf8.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for DataChannel {
+    fn drop(&mut self) {
+        if !matches!(self.shared.state(), ChannelState::Closing | ChannelState::Closed) {
+            let _ = self.commands.try_send(Command::Close { id: self.shared.id });
+        }
+    }
+}
+
+fn map_write_error(id: StreamId, error: &webrtc_sctp::Error) -> Error {
+    match error {
+        webrtc_sctp::Error::ErrStreamClosed => Error::ChannelClosed { id },
+        webrtc_sctp::Error::ErrPayloadDataStateNotExist => Error::AssociationClosed {
+            reason: AssociationCloseReason::Local,
+        },
+        other => Error::Sctp(SctpFailure::from_upstream(other)),
+    }
+}

@@ -1,0 +1,283 @@
+//! Test support: real UDP transports on loopback, a seeded impairment layer, SCTP packet
+//! crafting, and helpers that await events with generous timeouts.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BinaryHeap;
+use std::cmp::Reverse;
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use strata_datachannel::{
+    Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelEvent,
+    DataChannel, DatagramTransport, DtlsRole, Message,
+};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout};
+
+/// Long enough for anything a test waits for; a hang fails instead of blocking CI.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A connected UDP socket on loopback.
+#[derive(Clone)]
+pub struct UdpTransport {
+    pub socket: Arc<UdpSocket>,
+    /// Our SCTP verification tag, read from our own INIT or INIT-ACK.
+    pub local_tag: Arc<AtomicU32>,
+    /// Our initial TSN, from the same chunk.
+    pub local_initial_tsn: Arc<AtomicU32>,
+}
+
+impl DatagramTransport for UdpTransport {
+    async fn send(&self, datagram: &[u8]) -> io::Result<()> {
+        if self.local_tag.load(Ordering::Relaxed) == 0
+            && datagram.len() >= 32
+            && matches!(datagram[12], 1 | 2)
+        {
+            let word = |at: usize| u32::from_be_bytes([datagram[at], datagram[at + 1], datagram[at + 2], datagram[at + 3]]);
+            self.local_initial_tsn.store(word(28), Ordering::Relaxed);
+            self.local_tag.store(word(16), Ordering::Relaxed);
+        }
+        self.socket.send(datagram).await.map(drop)
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.socket.recv(buf).await
+    }
+
+    async fn close(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Two UDP sockets on 127.0.0.1, connected to each other.
+pub async fn udp_pair() -> (UdpTransport, UdpTransport) {
+    let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    a.connect(b.local_addr().unwrap()).await.unwrap();
+    b.connect(a.local_addr().unwrap()).await.unwrap();
+    let wrap = |s| UdpTransport {
+        socket: Arc::new(s),
+        local_tag: Arc::default(),
+        local_initial_tsn: Arc::default(),
+    };
+    (wrap(a), wrap(b))
+}
+
+/// Seeded network impairment on the send side: loss, delay, jitter (which reorders)
+/// and duplication.
+#[derive(Debug, Clone, Copy)]
+pub struct Impairment {
+    pub seed: u64,
+    pub loss: f64,
+    pub duplicate: f64,
+    pub delay: Duration,
+    pub jitter: Duration,
+}
+
+/// A transport whose sends go through an [`Impairment`]; a task releases them at their
+/// due time.
+pub struct ImpairedTransport {
+    inner: UdpTransport,
+    queue: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl ImpairedTransport {
+    pub fn new(inner: UdpTransport, impairment: Impairment) -> Self {
+        let (queue, mut pending) = mpsc::unbounded_channel::<Vec<u8>>();
+        let socket = Arc::clone(&inner.socket);
+        tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(impairment.seed);
+            let mut due: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>> = BinaryHeap::new();
+            let mut sequence = 0u64;
+            loop {
+                let next = due.peek().map(|Reverse((at, _, _))| *at);
+                tokio::select! {
+                    datagram = pending.recv() => {
+                        let Some(datagram) = datagram else { break };
+                        if rng.random_bool(impairment.loss) {
+                            continue;
+                        }
+                        let copies = if rng.random_bool(impairment.duplicate) { 2 } else { 1 };
+                        for _ in 0..copies {
+                            let jitter = impairment.jitter.mul_f64(rng.random::<f64>());
+                            sequence += 1;
+                            due.push(Reverse((Instant::now() + impairment.delay + jitter, sequence, datagram.clone())));
+                        }
+                    }
+                    () = tokio::time::sleep_until(next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))), if next.is_some() => {
+                        while due.peek().is_some_and(|Reverse((at, _, _))| *at <= Instant::now()) {
+                            let Reverse((_, _, datagram)) = due.pop().unwrap();
+                            let _ = socket.send(&datagram).await;
+                        }
+                    }
+                }
+            }
+        });
+        Self { inner, queue }
+    }
+}
+
+impl DatagramTransport for ImpairedTransport {
+    async fn send(&self, datagram: &[u8]) -> io::Result<()> {
+        self.queue
+            .send(datagram.to_vec())
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.recv(buf).await
+    }
+
+    async fn close(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Two associations on loopback, established.
+pub struct Pair {
+    pub client: Association,
+    pub client_events: AssociationEvents,
+    pub server: Association,
+    pub server_events: AssociationEvents,
+    pub client_transport: UdpTransport,
+    pub server_transport: UdpTransport,
+}
+
+pub async fn pair() -> Pair {
+    pair_with(|_| {}).await
+}
+
+pub async fn pair_with(configure: impl Fn(&mut AssociationConfig)) -> Pair {
+    let (a, b) = udp_pair().await;
+    let mut client_config = AssociationConfig::new(DtlsRole::Client);
+    let mut server_config = AssociationConfig::new(DtlsRole::Server);
+    configure(&mut client_config);
+    configure(&mut server_config);
+    let (client, mut client_events) = Association::new(a.clone(), client_config).unwrap();
+    let (server, mut server_events) = Association::new(b.clone(), server_config).unwrap();
+    expect_established(&mut client_events).await;
+    expect_established(&mut server_events).await;
+    Pair {
+        client,
+        client_events,
+        server,
+        server_events,
+        client_transport: a,
+        server_transport: b,
+    }
+}
+
+pub async fn expect_established(events: &mut AssociationEvents) {
+    match timeout(PATIENCE, events.recv()).await {
+        Ok(Some(AssociationEvent::Established)) => {}
+        other => panic!("expected Established, got {other:?}"),
+    }
+}
+
+/// The next channel the peer opens (skipping other events).
+pub async fn accept(events: &mut AssociationEvents) -> DataChannel {
+    loop {
+        match timeout(PATIENCE, events.recv()).await {
+            Ok(Some(AssociationEvent::ChannelOpened(channel))) => return channel,
+            Ok(Some(_)) => continue,
+            other => panic!("expected ChannelOpened, got {other:?}"),
+        }
+    }
+}
+
+/// The next event of `channel`, within [`PATIENCE`].
+pub async fn next_event(channel: &mut DataChannel) -> ChannelEvent {
+    timeout(PATIENCE, channel.recv())
+        .await
+        .expect("timed out waiting for a channel event")
+        .expect("channel ended without a Closed event")
+}
+
+/// The next message of `channel`, skipping Open and BufferedAmountLow.
+pub async fn next_message(channel: &mut DataChannel) -> Message {
+    loop {
+        match next_event(channel).await {
+            ChannelEvent::Message(message) => return message,
+            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => continue,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+/// Sends, waiting for room in the send buffer when it is full.
+pub async fn send_all(channel: &DataChannel, message: Message) {
+    loop {
+        match channel.send_message(message.clone()).await {
+            Ok(()) => return,
+            Err(strata_datachannel::Error::SendBufferFull { .. }) => {
+                channel.set_buffered_amount_low_threshold(1 << 20);
+                timeout(PATIENCE, channel.buffered_amount_low())
+                    .await
+                    .expect("send buffer never drained");
+            }
+            Err(error) => panic!("send failed: {error}"),
+        }
+    }
+}
+
+/// Deterministic payload of message `index`: its length and every byte follow from the
+/// seed, so the receiver checks each byte without keeping a copy.
+pub fn payload(seed: u64, index: u64, max_len: usize) -> Vec<u8> {
+    let mut rng = StdRng::seed_from_u64(seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let len = rng.random_range(0..=max_len);
+    let mut data = vec![0u8; len];
+    rng.fill(&mut data[..]);
+    data
+}
+
+/// CRC32c (Castagnoli), as SCTP uses it.
+pub fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in data {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// An SCTP packet from port 5000 to 5000 with `tag` and a valid checksum; chunks are
+/// padded to four bytes.
+pub fn sctp_packet(tag: u32, chunks: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = vec![0x13, 0x88, 0x13, 0x88];
+    out.extend_from_slice(&tag.to_be_bytes());
+    out.extend_from_slice(&[0; 4]);
+    for chunk in chunks {
+        out.extend_from_slice(chunk);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    let crc = crc32c(&out);
+    out[8..12].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// A chunk with an explicit length field.
+pub fn sctp_chunk(kind: u8, flags: u8, length: u16, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![kind, flags];
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// Sends raw bytes to the association behind `to` from its peer's socket (`from`).
+pub async fn inject(from: &UdpTransport, bytes: &[u8]) {
+    from.socket.send(bytes).await.unwrap();
+}
+
+/// Lock helper for shared test state.
+pub fn locked<T>(value: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    value.lock().unwrap()
+}

@@ -963,8 +963,19 @@ impl Negotiator {
             && let Some(pending) = &mut self.pending_remote
         {
             let index = pending.analysis.transport_index;
+            // During a renegotiation that keeps the ICE generation, the agent already
+            // runs with these credentials: deliver at once.
+            let live = self
+                .negotiated
+                .as_ref()
+                .is_some_and(|n| n.transport.is_some())
+                && !pending.analysis.ice_restart;
             let attached = attach(&mut pending.sdp, &trickled, index);
             return match attached {
+                Attach::Attached if live => Ok(match trickled.candidate {
+                    Some(candidate) => CandidateOutcome::Deliver(candidate),
+                    None => CandidateOutcome::EndOfCandidates,
+                }),
                 Attach::Attached => Ok(CandidateOutcome::Held),
                 Attach::Ignored => {
                     self.stats.dropped_remote_candidates += 1;

@@ -79,6 +79,9 @@ pub struct TransportParameters {
     /// The peer's candidates known when the exchange completed: those in its
     /// description plus those trickled before. Later ones arrive through
     /// [`Negotiator::add_remote_candidate`](crate::Negotiator::add_remote_candidate).
+    /// After a renegotiation that kept the ICE generation this repeats candidates the
+    /// agent already has (a peer's re-offer lists them again); adding a known candidate
+    /// again is harmless to an ICE agent.
     pub remote_candidates: Vec<Candidate>,
     /// The peer signalled end-of-candidates.
     pub remote_end_of_candidates: bool,

@@ -454,15 +454,7 @@ fn is_rtx(payload: &RtpPayload) -> bool {
 
 fn rtx_for(section: &MediaDescription, payload_type: PayloadType) -> Option<PayloadType> {
     let apt = payload_type.get().to_string();
-    section
-        .payloads
-        .iter()
-        .filter(|p| {
-            section
-                .formats
-                .iter()
-                .any(|f| *f == p.payload_type.to_string())
-        })
+    listed_payloads(section)
         .find(|p| is_rtx(p) && p.fmtp_parameter("apt") == Some(apt.as_str()))
         .map(|p| p.payload_type)
 }

@@ -622,17 +622,17 @@ impl Negotiator {
         };
         let setup = remote::answer_setup(pending.analysis.remote_setup, self.dtls_role);
         let plan = pending.analysis.plan.clone();
-        let remote_sdp = pending.sdp.clone();
-        let version = self.next_version();
+        let version = self.session_version + 1;
         let sdp = plan::render(&plan::RenderInput {
             config: &self.config,
             plan: &plan,
             credentials: &credentials,
             version,
             setup_for_answer: Some(setup),
-            remote_offer: Some(&remote_sdp),
+            remote_offer: Some(&pending.sdp),
             transceivers: &self.transceivers,
         });
+        self.session_version = version;
         self.created_answer = Some((sdp.clone(), plan));
         Ok(Description {
             kind: SdpType::Answer,
@@ -691,20 +691,27 @@ impl Negotiator {
                     return Err(Error::InvalidArgument(Misuse::NotCreatedLocally));
                 }
                 let plan = plan.clone();
-                let Some(pending) = self.pending_remote.clone() else {
+                let Some(pending) = self.pending_remote.take() else {
                     return Err(self.invalid(operation));
                 };
                 let provisional = description.kind == SdpType::Pranswer;
-                let negotiated = self.complete(
+                let negotiated = match self.complete(
                     &sdp,
                     &pending.sdp,
                     &plan,
                     &pending.analysis,
                     false,
                     provisional,
-                )?;
+                ) {
+                    Ok(negotiated) => negotiated,
+                    Err(error) => {
+                        self.pending_remote = Some(pending);
+                        return Err(error);
+                    }
+                };
                 if provisional {
                     self.pending_local = Some(sdp);
+                    self.pending_remote = Some(pending);
                     self.state = SignalingState::HaveLocalPranswer;
                 } else {
                     self.current_local = Some(sdp);

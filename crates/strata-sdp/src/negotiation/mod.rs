@@ -730,6 +730,21 @@ impl Negotiator {
         }
     }
 
+    /// W3C `setLocalDescription()` without arguments: creates and applies an offer in
+    /// `stable` or `have-local-offer`, an answer in `have-remote-offer` or
+    /// `have-local-pranswer`. Returns what was applied (send its SDP to the peer) and
+    /// the result.
+    pub fn set_local_description_implicit(&mut self) -> Result<(Description, LocalApplied), Error> {
+        let description = match self.state {
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer => {
+                self.create_answer()?
+            }
+            _ => self.create_offer()?,
+        };
+        let applied = self.set_local_description(&description)?;
+        Ok((description, applied))
+    }
+
     /// Applies the peer's description. An offer is allowed in `stable` and
     /// `have-remote-offer`, and in `have-local-offer` after an implicit rollback of our
     /// offer; an answer or pranswer in `have-local-offer` and `have-remote-pranswer`.

@@ -257,7 +257,18 @@ struct PendingRemote {
 ///   at any time, before or after the remote description;
 /// - glare: [`set_remote_description`](Self::set_remote_description) with an offer in
 ///   `have-local-offer` rolls our offer back first (W3C implicit rollback);
-///   [`rollback`](Self::rollback) does so explicitly.
+///   [`rollback`](Self::rollback) does so explicitly;
+///   [`set_local_description_implicit`](Self::set_local_description_implicit) is the
+///   W3C no-argument `setLocalDescription()` perfect negotiation uses;
+/// - when to negotiate: [`needs_negotiation`](Self::needs_negotiation) after
+///   [`want_data_channel`](Self::want_data_channel),
+///   [`add_transceiver`](Self::add_transceiver), direction changes, stops and
+///   [`restart_ice`](Self::restart_ice).
+///
+/// The layers below take the summary's values as text or as the same enums:
+/// [`Candidate`]'s `Display` is the `candidate:...` string ICE agents parse, a
+/// [`Fingerprint`]'s `Display` is the `sha-256 AB:CD:...` form, and [`DtlsRole`] /
+/// [`IceRole`] name the same roles as the DTLS and ICE adapters.
 ///
 /// Calls made in the wrong state fail with [`Error::InvalidState`] and change nothing;
 /// a remote description that fails to apply changes nothing either.

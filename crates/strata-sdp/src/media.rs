@@ -333,6 +333,7 @@ impl Transceiver {
 
 /// One negotiated codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NegotiatedCodec {
     /// The payload type both sides use.
     pub payload_type: PayloadType,
@@ -348,6 +349,7 @@ pub struct NegotiatedCodec {
 
 /// A negotiated audio or video section.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NegotiatedMedia {
     /// Its mid.
     pub mid: Mid,

@@ -175,6 +175,7 @@ impl Config {
 
 /// What [`Negotiator::set_local_description`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LocalApplied {
     /// The new signaling state.
     pub state: SignalingState,
@@ -185,6 +186,7 @@ pub struct LocalApplied {
 /// What [`Negotiator::set_remote_description`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
+#[non_exhaustive]
 pub struct RemoteApplied {
     /// The new signaling state.
     pub state: SignalingState,
@@ -216,6 +218,7 @@ pub enum CandidateOutcome {
 
 /// Counters of what bounded queues dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct NegotiatorStats {
     /// Remote candidates dropped: queue full, older ICE generation, unknown section.
     pub dropped_remote_candidates: u64,

@@ -56,6 +56,7 @@ impl MaxMessageSize {
 
 /// The single ICE + DTLS transport every accepted section shares (max-bundle).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportParameters {
     /// The mid whose section carries the transport (the BUNDLE tag).
     pub mid: Mid,
@@ -89,6 +90,7 @@ pub struct TransportParameters {
 
 /// The negotiated data channel (SCTP) section.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NegotiatedDataChannel {
     /// Its mid.
     pub mid: Mid,
@@ -105,6 +107,7 @@ pub struct NegotiatedDataChannel {
 /// The result of an offer/answer exchange (final or provisional): everything the layers
 /// below need.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Negotiated {
     /// The transport, absent when every section was rejected.
     pub transport: Option<TransportParameters>,

@@ -406,6 +406,9 @@ impl Stream {
         } else if let Some(was_requested) = self.nack.arrived(seq) {
             recovered = was_requested;
         }
+        // A retransmission that fills a hole was recovered, even after the NACK list gave
+        // up on it.
+        recovered |= packet.retransmission;
 
         if recovered {
             self.stats.recovered += 1;

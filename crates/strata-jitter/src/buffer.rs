@@ -8,6 +8,14 @@ use crate::sink::OutputSink;
 use crate::stream::{Context, Stream};
 use crate::{Config, Error, Output, Packet, PacketOutcome, Ssrc, Stats, StreamStats};
 
+/// Bound: first packets of new SSRCs held while every stream slot is taken, waiting for a
+/// second packet to confirm them (RFC 3550 §A.1's probation). The oldest is dropped first
+/// (counted in [`Stats::probation_dropped`]).
+pub const PROBATION_SLOTS: usize = 64;
+
+/// A second packet confirms a new SSRC if its sequence number is this close to the first.
+const PROBATION_MAX_DISTANCE: u16 = 100;
+
 /// A sans-IO jitter buffer for the RTP streams of one track.
 ///
 /// It reorders packets per SSRC, drops duplicates, unwraps sequence numbers and
@@ -36,10 +44,14 @@ use crate::{Config, Error, Output, Packet, PacketOutcome, Ssrc, Stats, StreamSta
 ///
 /// At most [`Config::max_streams`] SSRCs with [`Config::max_packets_per_stream`] packets
 /// each, [`NackConfig::max_list_len`](crate::NackConfig::max_list_len) missing packets
-/// each, and [`Config::max_pending_outputs`] outputs. When a new SSRC finds every slot
-/// taken, the least recently active *unconfirmed* stream (fewer than two packets in
-/// sequence) is evicted; if every stream is confirmed, the packet is dropped. So a flood of
-/// random SSRCs cannot displace an established stream.
+/// each, [`Config::max_pending_outputs`] outputs and [`PROBATION_SLOTS`] packets of
+/// unconfirmed SSRCs. A new SSRC gets a stream at once while slots are free. Once they are
+/// all taken, its first packet waits in probation; when a second packet close in sequence
+/// confirms it, it takes the slot of the least recently active *unconfirmed* stream (one
+/// that never saw two packets in sequence), or is dropped if every stream is confirmed. So
+/// a flood of random SSRCs cannot displace an established stream, and a real newcomer
+/// still gets in as long as fewer than [`PROBATION_SLOTS`] spoofed SSRCs arrive between
+/// its first two packets.
 #[derive(Debug)]
 pub struct JitterBuffer {
     config: Config,
@@ -48,6 +60,8 @@ pub struct JitterBuffer {
     now: i64,
     rtt: i64,
     streams: Vec<Stream>,
+    /// First packets of new SSRCs that found every slot taken, oldest first.
+    probation: VecDeque<Packet>,
     outputs: VecDeque<Output>,
     /// Counters of streams that are gone.
     retired: StreamStats,
@@ -65,6 +79,7 @@ impl JitterBuffer {
             now: 0,
             rtt,
             streams: Vec::new(),
+            probation: VecDeque::new(),
             outputs: VecDeque::new(),
             retired: StreamStats::default(),
             stats: Stats::default(),
@@ -81,13 +96,16 @@ impl JitterBuffer {
         self.set_now(now);
         let epoch = self.epoch.unwrap_or(now);
         self.advance_due();
-        let Some(index) = self.stream_for(epoch, &packet) else {
-            self.stats.streams_rejected += 1;
-            return PacketOutcome::TooManyStreams;
+        let (index, held) = match self.admit(epoch, &packet) {
+            Ok(admitted) => admitted,
+            Err(outcome) => return outcome,
         };
         let mut stream = self.streams.swap_remove(index);
         let outcome = {
             let mut ctx = self.context(epoch);
+            if let Some(held) = held {
+                let _ = stream.handle_packet(&mut ctx, held);
+            }
             let outcome = stream.handle_packet(&mut ctx, packet);
             stream.advance(&mut ctx);
             outcome
@@ -241,28 +259,63 @@ impl JitterBuffer {
         self.streams = streams;
     }
 
-    /// The index of the packet's stream, creating it if there is (or can be made) room.
-    fn stream_for(&mut self, epoch: Instant, packet: &Packet) -> Option<usize> {
+    /// The index of the packet's stream, creating it when there is room or when a second
+    /// packet confirms a new SSRC; otherwise what became of the packet. A confirmed
+    /// newcomer comes back with its first (held) packet, to be inserted before this one.
+    fn admit(
+        &mut self,
+        epoch: Instant,
+        packet: &Packet,
+    ) -> Result<(usize, Option<Packet>), PacketOutcome> {
         if let Some(index) = self.streams.iter().position(|s| s.ssrc() == packet.ssrc) {
-            return Some(index);
+            return Ok((index, None));
         }
-        if self.streams.len() >= self.config.max_streams {
-            let victim = self
-                .streams
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.is_established())
-                .min_by_key(|(_, s)| s.last_arrival)
-                .map(|(index, _)| index)?;
-            self.stats.streams_evicted += 1;
-            self.remove_at(victim, RemoveReason::Evicted);
+        if self.streams.len() < self.config.max_streams {
+            return Ok((self.start_stream(epoch, packet), None));
         }
+        let Some(position) = self
+            .probation
+            .iter()
+            .position(|held| held.ssrc == packet.ssrc)
+        else {
+            if self.probation.len() >= PROBATION_SLOTS {
+                self.probation.pop_front();
+                self.stats.probation_dropped += 1;
+            }
+            self.probation.push_back(packet.clone());
+            return Err(PacketOutcome::Probation);
+        };
+        let Some(held) = self.probation.remove(position) else {
+            return Err(PacketOutcome::Probation);
+        };
+        let distance = packet.sequence_number.wrapping_sub(held.sequence_number) as i16;
+        if distance == 0 || distance.unsigned_abs() > PROBATION_MAX_DISTANCE {
+            self.probation.push_back(packet.clone());
+            return Err(PacketOutcome::Probation);
+        }
+        let victim = self
+            .streams
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_established())
+            .min_by_key(|(_, s)| s.last_arrival)
+            .map(|(index, _)| index);
+        let Some(victim) = victim else {
+            self.stats.streams_rejected += 1;
+            return Err(PacketOutcome::TooManyStreams);
+        };
+        self.stats.streams_evicted += 1;
+        self.remove_at(victim, RemoveReason::Evicted);
+        Ok((self.start_stream(epoch, &held), Some(held)))
+    }
+
+    fn start_stream(&mut self, epoch: Instant, packet: &Packet) -> usize {
         let mut ctx = self.context(epoch);
         let stream = Stream::new(&ctx, packet);
         ctx.sink
             .control(Output::Event(Event::StreamStarted(packet.ssrc)));
         self.streams.push(stream);
-        Some(self.streams.len() - 1)
+        self.streams.len() - 1
     }
 
     fn remove_at(&mut self, index: usize, reason: RemoveReason) {

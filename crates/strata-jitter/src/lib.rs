@@ -82,7 +82,7 @@ mod sink;
 mod stats;
 mod stream;
 
-pub use buffer::JitterBuffer;
+pub use buffer::{JitterBuffer, PROBATION_SLOTS};
 pub use config::{AdaptiveDelay, Config, DelayMode, MediaKind, NackConfig};
 pub use error::Error;
 pub use output::{AudioPacket, Event, Frame, Gap, Nack, Output, RemoveReason, ResetReason};

@@ -106,6 +106,10 @@ pub enum PacketOutcome {
     /// Far from the stream's sequence: held until a second packet confirms a new sequence
     /// (then the stream resets with both), or forgotten if none does.
     HeldAfterJump,
-    /// From a new SSRC while every stream slot is taken by an established stream; dropped.
+    /// The first packet of a new SSRC while every stream slot is taken: held until a
+    /// second packet of that SSRC confirms it (see [`JitterBuffer`](crate::JitterBuffer)'s
+    /// bounds).
+    Probation,
+    /// A confirmed new SSRC while every stream slot holds an established stream; dropped.
     TooManyStreams,
 }

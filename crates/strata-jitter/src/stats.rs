@@ -86,9 +86,11 @@ pub struct Stats {
     pub streams: StreamStats,
     /// Streams tracked now.
     pub active_streams: usize,
-    /// Packets of new SSRCs dropped because every slot held an established stream.
+    /// Confirmed new SSRCs turned away because every slot held an established stream.
     pub streams_rejected: u64,
-    /// Unconfirmed streams evicted to make room for a new SSRC.
+    /// First packets of unconfirmed SSRCs dropped from the full probation list.
+    pub probation_dropped: u64,
+    /// Unconfirmed streams evicted to make room for a confirmed new SSRC.
     pub streams_evicted: u64,
     /// Streams forgotten after `stream_timeout` without packets.
     pub streams_timed_out: u64,

@@ -295,11 +295,20 @@ impl Stream {
             return self.handle_jump(ctx, packet);
         }
         self.held = None;
-        if seq < self.next_seq && (self.started || !self.fits_before_start(seq)) {
-            return self.classify_old(seq);
-        }
         let ts = unwrap_timestamp(self.highest_ts, packet.timestamp);
         let transit = ctx.now.saturating_sub(self.media_micros(ctx, ts));
+        if seq < self.next_seq && (self.started || !self.fits_before_start(seq)) {
+            let outcome = self.classify_old(seq);
+            // A late original is the best evidence that the delay is too short.
+            let plausible = self.estimator.base().is_some_and(|base| {
+                transit.abs_diff(base) <= micros(ctx.config.max_timestamp_jump).unsigned_abs()
+            });
+            if outcome == PacketOutcome::Late && !packet.retransmission && plausible {
+                self.estimator.add(ctx.now, transit);
+                self.update_offset(ctx);
+            }
+            return outcome;
+        }
         if !packet.retransmission
             && let Some(base) = self.estimator.base()
             && transit.abs_diff(base) > micros(ctx.config.max_timestamp_jump).unsigned_abs()
@@ -483,6 +492,12 @@ impl Stream {
         } else {
             let step = (i128::from(elapsed) * i128::from(decrease_per_second) / 1_000_000) as i64;
             self.playout_offset = desired.max(self.playout_offset.saturating_sub(step));
+        }
+        // The bound is hard, even while a drop of the base is being drained slowly.
+        if let DelayMode::Adaptive(adaptive) = &ctx.config.delay {
+            self.playout_offset = self
+                .playout_offset
+                .min(base.saturating_add(micros(adaptive.max)));
         }
     }
 

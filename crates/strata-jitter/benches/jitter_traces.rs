@@ -33,6 +33,8 @@ struct Measured {
     p95: f64,
     p99: f64,
     frames_completed: usize,
+    keyframe_requests: u64,
+    unrecovered: u64,
 }
 
 fn measure(trace: &Trace, config: Config, answer_nacks: bool) -> Measured {
@@ -69,6 +71,8 @@ fn measure(trace: &Trace, config: Config, answer_nacks: bool) -> Measured {
         p95: quantile(&mut delays, 0.95),
         p99: quantile(&mut delays, 0.99),
         frames_completed: result.frames_completed,
+        keyframe_requests: result.stats.streams.keyframe_requests,
+        unrecovered: result.stats.streams.nack_gave_up,
     }
 }
 
@@ -181,19 +185,23 @@ fn main() {
     );
 
     println!("## Video: frames completed (NACK answered by retransmission)\n");
-    println!("| trace | frames sent | adaptive: completed | adaptive: p95 ms | fixed 200: completed |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| trace | frames sent | adaptive: completed | adaptive: p95 ms | adaptive: NACK give-ups / keyframe requests | fixed 200: completed |"
+    );
+    println!("|---|---|---|---|---|---|");
     for scenario in scenarios(Media::Video) {
         let trace = generate(&scenario);
         let adaptive = measure(&trace, Config::video(), true);
         let fixed200 = measure(&trace, fixed(Config::video(), 200), true);
         println!(
-            "| {} | {} | {} ({:.1} %) | {:.1} | {} ({:.1} %) |",
+            "| {} | {} | {} ({:.1} %) | {:.1} | {} / {} | {} ({:.1} %) |",
             scenario.name,
             trace.frames,
             adaptive.frames_completed,
             100.0 * adaptive.frames_completed as f64 / trace.frames as f64,
             adaptive.p95,
+            adaptive.unrecovered,
+            adaptive.keyframe_requests,
             fixed200.frames_completed,
             100.0 * fixed200.frames_completed as f64 / trace.frames as f64,
         );

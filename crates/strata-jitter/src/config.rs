@@ -35,8 +35,10 @@ pub enum DelayMode {
 /// `margin`, clamped to `[base + min, base + max]`. It rises at once when the estimate
 /// rises and falls by at most `max_decrease_per_second`, so a burst of jitter raises the
 /// delay immediately and it drains away slowly once the burst has left the window.
-/// Until `MIN_SAMPLES` packets have been seen, the RFC 3550 interarrival jitter (times
-/// four) stands in for the quantile.
+/// Until 20 packets have been seen, the RFC 3550 interarrival jitter (times four) stands
+/// in for the quantile. While NACKs are being sent (and for 10 s after the last), one
+/// round-trip time plus the NACK reorder wait is added, so that a retransmission can still
+/// arrive before its packet is due — as WebRTC's video timing does when NACK is on.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdaptiveDelay {
@@ -63,8 +65,8 @@ impl Default for AdaptiveDelay {
             max: Duration::from_secs(1),
             initial: Duration::from_millis(60),
             quantile: 0.995,
-            margin: Duration::from_millis(5),
-            window: Duration::from_secs(8),
+            margin: Duration::from_millis(2),
+            window: Duration::from_secs(20),
             max_decrease_per_second: Duration::from_millis(20),
         }
     }

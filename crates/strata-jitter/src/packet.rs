@@ -97,7 +97,7 @@ impl Packet {
 pub enum PacketOutcome {
     /// Stored; it will come out in order.
     Buffered,
-    /// Stored, and it fills a hole that had been NACKed: recovered by retransmission.
+    /// Stored; it is a retransmission that fills a hole: recovered.
     Recovered,
     /// Already received; dropped.
     Duplicate,

@@ -24,7 +24,8 @@ pub struct StreamStats {
     pub nack_gave_up: u64,
     /// Missing packets forgotten because the NACK list was full.
     pub nack_overflow: u64,
-    /// NACKed packets that arrived: recovered by retransmission.
+    /// Retransmissions (packets flagged [`Packet::retransmission`](crate::Packet::retransmission))
+    /// that filled a hole: recovered by retransmission.
     pub recovered: u64,
     /// Audio packets released for playout.
     pub audio_released: u64,

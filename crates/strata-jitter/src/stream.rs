@@ -116,8 +116,14 @@ pub(crate) struct Stream {
     /// Packets that arrived exactly one after the highest: two in a row confirm a stream.
     in_order: u64,
     pub(crate) next_wakeup: i64,
+    /// Until when the adaptive delay leaves room for a retransmission: a while after the
+    /// last recovery by retransmission.
+    repairing_until: i64,
     stats: StreamStats,
 }
+
+/// How long after its last recovery a stream keeps room for a retransmission in its delay.
+const REPAIR_MEMORY_MICROS: i64 = 10_000_000;
 
 fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
@@ -167,6 +173,7 @@ impl Stream {
             last_arrival: ctx.now,
             in_order: 0,
             next_wakeup: i64::MAX,
+            repairing_until: i64::MIN,
             stats: StreamStats::default(),
         };
         stream.start_clock(ctx, seq, ts);
@@ -397,7 +404,6 @@ impl Stream {
             self.keyframe_starts.insert(position, seq);
         }
 
-        let mut recovered = false;
         if seq > self.highest_seq {
             if seq == self.highest_seq + 1 {
                 self.in_order += 1;
@@ -412,16 +418,18 @@ impl Stream {
             }
             self.highest_seq = seq;
             self.highest_ts = ts;
-        } else if let Some(was_requested) = self.nack.arrived(seq) {
-            recovered = was_requested;
+        } else {
+            let _ = self.nack.arrived(seq);
         }
-        // A retransmission that fills a hole was recovered, even after the NACK list gave
-        // up on it.
-        recovered |= packet.retransmission;
-
+        // Only a retransmission filling a hole is a recovery (a NACKed original that shows
+        // up late was merely reordered); it counts even after the NACK list gave up on it.
+        let recovered = packet.retransmission;
+        if recovered {
+            self.repairing_until = ctx.now.saturating_add(REPAIR_MEMORY_MICROS);
+        }
         if recovered {
             self.stats.recovered += 1;
-        } else if !packet.retransmission {
+        } else {
             self.estimator.add(ctx.now, transit);
             self.update_offset(ctx);
         }
@@ -477,6 +485,14 @@ impl Stream {
                         .saturating_add(micros(adaptive.margin)),
                     None => micros(adaptive.initial)
                         .max(self.estimator.jitter_micros().saturating_mul(4)),
+                };
+                // While losses are being repaired, leave time for one retransmission.
+                let spread = if ctx.now < self.repairing_until {
+                    spread
+                        .saturating_add(ctx.rtt)
+                        .saturating_add(micros(ctx.config.nack.reorder_wait))
+                } else {
+                    spread
                 };
                 let spread = spread.clamp(micros(adaptive.min), micros(adaptive.max));
                 (

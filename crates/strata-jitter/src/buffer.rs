@@ -100,19 +100,13 @@ impl JitterBuffer {
             Ok(admitted) => admitted,
             Err(outcome) => return outcome,
         };
-        let mut stream = self.streams.swap_remove(index);
-        let outcome = {
-            let mut ctx = self.context(epoch);
-            if let Some(held) = held {
-                let _ = stream.handle_packet(&mut ctx, held);
-            }
-            let outcome = stream.handle_packet(&mut ctx, packet);
-            stream.advance(&mut ctx);
-            outcome
-        };
-        self.streams.push(stream);
-        let last = self.streams.len() - 1;
-        self.streams.swap(index, last);
+        let (streams, mut ctx) = self.parts(epoch);
+        let stream = &mut streams[index];
+        if let Some(held) = held {
+            let _ = stream.handle_packet(&mut ctx, held);
+        }
+        let outcome = stream.handle_packet(&mut ctx, packet);
+        stream.advance(&mut ctx);
         outcome
     }
 
@@ -234,14 +228,10 @@ impl JitterBuffer {
             return;
         };
         let now = self.now;
-        let mut streams = std::mem::take(&mut self.streams);
-        {
-            let mut ctx = self.context(epoch);
-            for stream in streams.iter_mut().filter(|s| s.next_wakeup <= now) {
-                stream.advance(&mut ctx);
-            }
+        let (streams, mut ctx) = self.parts(epoch);
+        for stream in streams.iter_mut().filter(|s| s.next_wakeup <= now) {
+            stream.advance(&mut ctx);
         }
-        self.streams = streams;
     }
 
     /// Advances every stream (after the output queue had been full).
@@ -249,14 +239,36 @@ impl JitterBuffer {
         let Some(epoch) = self.epoch else {
             return;
         };
-        let mut streams = std::mem::take(&mut self.streams);
-        {
-            let mut ctx = self.context(epoch);
-            for stream in &mut streams {
-                stream.advance(&mut ctx);
-            }
+        let (streams, mut ctx) = self.parts(epoch);
+        for stream in streams.iter_mut() {
+            stream.advance(&mut ctx);
         }
-        self.streams = streams;
+    }
+
+    /// The streams and, borrowed beside them, the context they run in.
+    fn parts(&mut self, epoch: Instant) -> (&mut Vec<Stream>, Context<'_>) {
+        let Self {
+            config,
+            streams,
+            outputs,
+            stats,
+            now,
+            rtt,
+            ..
+        } = self;
+        let max = config.max_pending_outputs;
+        let ctx = Context {
+            config,
+            now: *now,
+            rtt: *rtt,
+            sink: OutputSink {
+                queue: outputs,
+                max,
+                dropped: &mut stats.outputs_dropped,
+                epoch,
+            },
+        };
+        (streams, ctx)
     }
 
     /// The index of the packet's stream, creating it when there is room or when a second

@@ -115,8 +115,15 @@ impl ClockRate {
 
     /// `ticks` of this clock as signed microseconds, saturating.
     pub(crate) fn ticks_to_micros(self, ticks: i64) -> i64 {
-        let micros = i128::from(ticks) * 1_000_000 / i128::from(self.hz());
-        micros.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+        let hz = i64::from(self.hz());
+        match ticks.checked_mul(1_000_000) {
+            // Common case: no 128-bit division.
+            Some(scaled) => scaled / hz,
+            None => {
+                let micros = i128::from(ticks) * 1_000_000 / i128::from(hz);
+                micros.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+            }
+        }
     }
 }
 

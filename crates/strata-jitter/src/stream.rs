@@ -93,6 +93,8 @@ pub(crate) struct Context<'a> {
 pub(crate) struct Stream {
     ssrc: Ssrc,
     ring: Vec<Slot>,
+    /// Packets the ring may hold: `[next_seq, next_seq + capacity)`.
+    capacity: u64,
     next_seq: u64,
     highest_seq: u64,
     highest_ts: u64,
@@ -125,6 +127,15 @@ pub(crate) struct Stream {
 /// How long after its last recovery a stream keeps room for a retransmission in its delay.
 const REPAIR_MEMORY_MICROS: i64 = 10_000_000;
 
+/// `to - from` as a signed number of ticks, saturating.
+fn tick_distance(to: u64, from: u64) -> i64 {
+    if to >= from {
+        i64::try_from(to - from).unwrap_or(i64::MAX)
+    } else {
+        i64::try_from(from - to).map_or(i64::MIN, |d| -d)
+    }
+}
+
 fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }
@@ -151,8 +162,11 @@ impl Stream {
                     seq: u64::MAX,
                     state: SlotState::Empty,
                 };
-                config.max_packets_per_stream
+                // A power of two, so that indexing is a mask; the window stays
+                // `max_packets_per_stream` wide.
+                config.max_packets_per_stream.next_power_of_two()
             ],
+            capacity: config.max_packets_per_stream as u64,
             next_seq: seq,
             highest_seq: seq,
             highest_ts: ts,
@@ -190,11 +204,11 @@ impl Stream {
     }
 
     fn capacity(&self) -> u64 {
-        self.ring.len() as u64
+        self.capacity
     }
 
     fn index(&self, seq: u64) -> usize {
-        (seq % self.capacity()) as usize
+        (seq & (self.ring.len() as u64 - 1)) as usize
     }
 
     fn stored(&self, seq: u64) -> Option<&Stored> {
@@ -207,9 +221,9 @@ impl Stream {
 
     /// Media time of `ts`, in microseconds from the stream's anchor.
     fn media_micros(&self, ctx: &Context<'_>, ts: u64) -> i64 {
-        let ticks = (i128::from(ts) - i128::from(self.ts_anchor))
-            .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-        ctx.config.clock_rate.ticks_to_micros(ticks)
+        ctx.config
+            .clock_rate
+            .ticks_to_micros(tick_distance(ts, self.ts_anchor))
     }
 
     fn deadline(&self, ctx: &Context<'_>, ts: u64) -> i64 {
@@ -506,7 +520,7 @@ impl Stream {
         if desired >= self.playout_offset {
             self.playout_offset = desired;
         } else {
-            let step = (i128::from(elapsed) * i128::from(decrease_per_second) / 1_000_000) as i64;
+            let step = elapsed.saturating_mul(decrease_per_second) / 1_000_000;
             self.playout_offset = desired.max(self.playout_offset.saturating_sub(step));
         }
         // The bound is hard, even while a drop of the base is being drained slowly.
@@ -631,10 +645,8 @@ impl Stream {
         let anchor = self.ts_anchor;
         let clock = ctx.config.clock_rate;
         let round = self.nack.round(ctx.now, policy, |ts| {
-            let ticks = (i128::from(ts) - i128::from(anchor))
-                .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
             clock
-                .ticks_to_micros(ticks)
+                .ticks_to_micros(tick_distance(ts, anchor))
                 .saturating_add(offset)
                 .saturating_add(lateness)
         });

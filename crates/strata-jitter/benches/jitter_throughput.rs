@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use strata_jitter::{ClockRate, Config, JitterBuffer, Packet, Ssrc};
 
 const PACKETS: usize = 100_000;
@@ -156,7 +156,11 @@ mod peer {
 fn throughput(c: &mut Criterion) {
     let start = Instant::now();
     for (name, workload, config) in [
-        ("audio in order", audio_workload(), Config::audio(ClockRate::OPUS)),
+        (
+            "audio in order",
+            audio_workload(),
+            Config::audio(ClockRate::OPUS),
+        ),
         ("video with reordering", video_workload(), Config::video()),
     ] {
         let mut group = c.benchmark_group(format!("push+pop/{name}"));
@@ -187,5 +191,67 @@ fn throughput(c: &mut Criterion) {
     }
 }
 
+/// On-CPU time of this thread in nanoseconds (Linux `schedstat`), so that the rate below
+/// does not depend on how busy the machine's other cores are.
+fn thread_cpu_nanos() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Packets per CPU-second of `run` alone (the input is prepared by `setup`, untimed), over
+/// at least two CPU-seconds of repetitions.
+fn cpu_rate<T>(mut setup: impl FnMut() -> T, mut run: impl FnMut(T) -> usize) -> Option<f64> {
+    let mut spent = 0;
+    let mut packets = 0;
+    while spent < 2_000_000_000 {
+        let input = setup();
+        let before = thread_cpu_nanos()?;
+        black_box(run(input));
+        spent += thread_cpu_nanos()? - before;
+        packets += PACKETS;
+    }
+    Some(packets as f64 / (spent as f64 / 1e9))
+}
+
+fn cpu_time_report() {
+    let start = Instant::now();
+    println!("packets per CPU-second of push + pop (thread CPU time):");
+    for (name, workload, config) in [
+        (
+            "audio in order",
+            audio_workload(),
+            Config::audio(ClockRate::OPUS),
+        ),
+        ("video with reordering", video_workload(), Config::video()),
+    ] {
+        let ours = strata_packets(&workload, start);
+        let Some(rate) = cpu_rate(|| ours.clone(), |packets| run_strata(&config, packets)) else {
+            println!("  (no /proc/thread-self/schedstat: skipped)");
+            return;
+        };
+        print!("  {name}: strata-jitter {:.2} M/s", rate / 1e6);
+        #[cfg(feature = "compare")]
+        {
+            let video = name.starts_with("video");
+            let theirs = peer::packets(&workload, video);
+            if let Some(peer_rate) =
+                cpu_rate(|| theirs.clone(), |packets| peer::run(packets, video))
+            {
+                print!(
+                    ", webrtc-media SampleBuilder {:.2} M/s, ratio {:.2}",
+                    peer_rate / 1e6,
+                    rate / peer_rate
+                );
+            }
+        }
+        println!();
+    }
+}
+
 criterion_group!(benches, throughput);
-criterion_main!(benches);
+
+fn main() {
+    cpu_time_report();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

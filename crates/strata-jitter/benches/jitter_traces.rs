@@ -21,9 +21,7 @@ mod network_model;
 
 use std::time::Duration;
 
-use network_model::{
-    JitterModel, LossModel, Media, Scenario, Trace, drive, generate, quantile,
-};
+use network_model::{JitterModel, LossModel, Media, Scenario, Trace, drive, generate, quantile};
 use strata_jitter::{ClockRate, Config, DelayMode, JitterBuffer};
 
 struct Measured {
@@ -130,7 +128,10 @@ fn scenarios(media: Media) -> Vec<Scenario> {
     s.jitter = JitterModel::Normal { sigma_ms: 10.0 };
     s.delay_step = Some((30.0, 200.0));
     list.push(s);
-    for (name, ppm, seed) in [("drift +100 ppm, σ10", 100.0, 10), ("drift -100 ppm, σ10", -100.0, 11)] {
+    for (name, ppm, seed) in [
+        ("drift +100 ppm, σ10", 100.0, 10),
+        ("drift -100 ppm, σ10", -100.0, 11),
+    ] {
         let mut s = base(name, seed);
         s.jitter = JitterModel::Normal { sigma_ms: 10.0 };
         s.drift_ppm = ppm;

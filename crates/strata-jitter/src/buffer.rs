@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::config::Tuning;
 use crate::output::{Event, RemoveReason};
 use crate::sink::OutputSink;
 use crate::stream::{Context, Stream};
@@ -55,6 +56,7 @@ const PROBATION_MAX_DISTANCE: u16 = 100;
 #[derive(Debug)]
 pub struct JitterBuffer {
     config: Config,
+    tuning: Tuning,
     epoch: Option<Instant>,
     /// Microseconds since `epoch` of the latest `now`.
     now: i64,
@@ -74,6 +76,7 @@ impl JitterBuffer {
         config.validate()?;
         let rtt = duration_micros(config.nack.initial_rtt);
         Ok(Self {
+            tuning: Tuning::new(&config),
             config,
             epoch: None,
             now: 0,
@@ -211,6 +214,7 @@ impl JitterBuffer {
     fn context(&mut self, epoch: Instant) -> Context<'_> {
         Context {
             config: &self.config,
+            tuning: &self.tuning,
             now: self.now,
             rtt: self.rtt,
             sink: OutputSink {
@@ -249,6 +253,7 @@ impl JitterBuffer {
     fn parts(&mut self, epoch: Instant) -> (&mut Vec<Stream>, Context<'_>) {
         let Self {
             config,
+            tuning,
             streams,
             outputs,
             stats,
@@ -259,6 +264,7 @@ impl JitterBuffer {
         let max = config.max_pending_outputs;
         let ctx = Context {
             config,
+            tuning,
             now: *now,
             rtt: *rtt,
             sink: OutputSink {

@@ -225,6 +225,75 @@ impl Config {
     }
 }
 
+/// The configuration's durations as microseconds, computed once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tuning {
+    pub(crate) lateness: i64,
+    pub(crate) timestamp_jump: u64,
+    pub(crate) reorder_wait: i64,
+    pub(crate) keyframe_interval: i64,
+    pub(crate) delay: DelayTuning,
+}
+
+/// [`DelayMode`] in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DelayTuning {
+    Fixed(i64),
+    Adaptive {
+        min: i64,
+        max: i64,
+        initial: i64,
+        margin: i64,
+        decrease_per_second: i64,
+    },
+}
+
+/// How fast a fixed delay follows a drop of the fastest transit, per second.
+const FIXED_DECREASE_PER_SECOND: i64 = 20_000;
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+impl Tuning {
+    pub(crate) fn new(config: &Config) -> Self {
+        Self {
+            lateness: micros(config.max_lateness),
+            timestamp_jump: micros(config.max_timestamp_jump).unsigned_abs(),
+            reorder_wait: micros(config.nack.reorder_wait),
+            keyframe_interval: micros(config.keyframe_request_interval),
+            delay: match &config.delay {
+                DelayMode::Fixed(delay) => DelayTuning::Fixed(micros(*delay)),
+                DelayMode::Adaptive(adaptive) => DelayTuning::Adaptive {
+                    min: micros(adaptive.min),
+                    max: micros(adaptive.max),
+                    initial: micros(adaptive.initial.clamp(adaptive.min, adaptive.max)),
+                    margin: micros(adaptive.margin),
+                    decrease_per_second: micros(adaptive.max_decrease_per_second),
+                },
+            },
+        }
+    }
+
+    /// Headroom above the fastest transit at a stream's start.
+    pub(crate) fn initial_headroom(&self) -> i64 {
+        match self.delay {
+            DelayTuning::Fixed(delay) => delay,
+            DelayTuning::Adaptive { initial, .. } => initial,
+        }
+    }
+
+    pub(crate) fn decrease_per_second(&self) -> i64 {
+        match self.delay {
+            DelayTuning::Fixed(_) => FIXED_DECREASE_PER_SECOND,
+            DelayTuning::Adaptive {
+                decrease_per_second,
+                ..
+            } => decrease_per_second,
+        }
+    }
+}
+
 /// The largest playout headroom any mode accepts.
 pub(crate) const MAX_DELAY: Duration = Duration::from_secs(10);
 

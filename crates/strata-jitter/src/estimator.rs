@@ -35,7 +35,6 @@ const HEADROOM_BUCKETS: i64 = 64;
 #[derive(Debug)]
 pub(crate) struct DelayEstimator {
     window_micros: i64,
-    quantile: f64,
     /// `(arrival, transit)` in arrival order.
     samples: VecDeque<(i64, i64)>,
     /// Increasing transits: the front is the window minimum.
@@ -52,10 +51,9 @@ impl DelayEstimator {
         let buckets = (range_micros / BUCKET_MICROS + 2 * HEADROOM_BUCKETS + 1).max(1) as usize;
         Self {
             window_micros,
-            quantile,
             samples: VecDeque::new(),
             minimum: VecDeque::new(),
-            histogram: QuantileHistogram::new(buckets),
+            histogram: QuantileHistogram::new(buckets, quantile),
             jitter_x16: 0,
             last_transit: None,
         }
@@ -98,17 +96,14 @@ impl DelayEstimator {
         } else {
             self.histogram.insert(transit);
         }
-        self.histogram.settle(self.quantile);
+        self.histogram.settle();
     }
 
-    /// Drops samples older than the window.
-    pub(crate) fn expire(&mut self, now: i64) {
+    /// Drops samples older than the window (the quantile pointer settles on the next add).
+    fn expire(&mut self, now: i64) {
         let oldest = now.saturating_sub(self.window_micros);
         while self.samples.front().is_some_and(|&(a, _)| a < oldest) {
             self.pop_oldest();
-        }
-        if !self.samples.is_empty() {
-            self.histogram.settle(self.quantile);
         }
     }
 
@@ -153,6 +148,8 @@ struct QuantileHistogram {
     /// Transit at the lower edge of bucket 0.
     anchor: i64,
     total: u32,
+    /// The quantile as a 32.32 fixed-point fraction.
+    quantile_q32: u64,
     /// The quantile's bucket: `below < rank <= below + counts[pointer]`.
     pointer: usize,
     /// Samples in buckets below `pointer`.
@@ -161,9 +158,10 @@ struct QuantileHistogram {
 }
 
 impl QuantileHistogram {
-    fn new(buckets: usize) -> Self {
+    fn new(buckets: usize, quantile: f64) -> Self {
         Self {
             counts: vec![0; buckets],
+            quantile_q32: (quantile.clamp(0.0, 1.0) * (1u64 << 32) as f64) as u64,
             anchor: 0,
             total: 0,
             pointer: 0,
@@ -226,11 +224,12 @@ impl QuantileHistogram {
     }
 
     /// Moves the pointer to the bucket holding the sample of rank `ceil(q * total)`.
-    fn settle(&mut self, quantile: f64) {
+    fn settle(&mut self) {
         if self.total == 0 {
             return;
         }
-        let rank = ((quantile * f64::from(self.total)).ceil() as u32).clamp(1, self.total);
+        let rank = ((self.quantile_q32 * u64::from(self.total)).div_ceil(1 << 32) as u32)
+            .clamp(1, self.total);
         loop {
             if self.below >= rank && self.pointer > 0 {
                 self.pointer -= 1;

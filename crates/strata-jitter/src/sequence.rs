@@ -114,16 +114,32 @@ impl ClockRate {
     }
 
     /// `ticks` of this clock as signed microseconds, saturating.
+    #[cfg(test)]
     pub(crate) fn ticks_to_micros(self, ticks: i64) -> i64 {
-        let hz = i64::from(self.hz());
-        match ticks.checked_mul(1_000_000) {
-            // Common case: no 128-bit division.
-            Some(scaled) => scaled / hz,
-            None => {
-                let micros = i128::from(ticks) * 1_000_000 / i128::from(hz);
-                micros.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
-            }
+        TickScale::new(self).micros(ticks)
+    }
+}
+
+/// Converts ticks of one clock rate to microseconds with a multiplication instead of a
+/// division: `micros = ticks * (10^6 / rate)`, the factor held as a 32.32 fixed-point
+/// number. The error stays below a few microseconds for spans up to a day.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TickScale {
+    micros_per_tick_q32: i128,
+}
+
+impl TickScale {
+    pub(crate) fn new(rate: ClockRate) -> Self {
+        Self {
+            micros_per_tick_q32: (1_000_000_i128 << 32) / i128::from(rate.hz()),
         }
+    }
+
+    /// `ticks` as signed microseconds, saturating.
+    pub(crate) fn micros(self, ticks: i64) -> i64 {
+        // Rounded to nearest; `>>` floors, also for negative values.
+        let scaled = (i128::from(ticks) * self.micros_per_tick_q32 + (1 << 31)) >> 32;
+        scaled.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 }
 

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::config::{Config, DelayMode, MAX_DELAY, MediaKind};
+use crate::config::{Config, DelayMode, DelayTuning, MAX_DELAY, MediaKind, Tuning};
 use crate::estimator::DelayEstimator;
 use crate::nack::{NackPolicy, NackTracker};
 use crate::output::{AudioPacket, Event, Frame, Gap, Nack, Output, ResetReason};
 use crate::sequence::{
-    first_extended_seq, first_extended_timestamp, restarted_extended_seq,
+    TickScale, first_extended_seq, first_extended_timestamp, restarted_extended_seq,
     restarted_extended_timestamp, unwrap_seq, unwrap_timestamp,
 };
 use crate::sink::OutputSink;
@@ -84,6 +84,7 @@ enum Head {
 /// Per-call context: the configuration, time and the output queue.
 pub(crate) struct Context<'a> {
     pub(crate) config: &'a Config,
+    pub(crate) tuning: &'a Tuning,
     pub(crate) now: i64,
     pub(crate) rtt: i64,
     pub(crate) sink: OutputSink<'a>,
@@ -95,6 +96,7 @@ pub(crate) struct Stream {
     ring: Vec<Slot>,
     /// Packets the ring may hold: `[next_seq, next_seq + capacity)`.
     capacity: u64,
+    scale: TickScale,
     next_seq: u64,
     highest_seq: u64,
     highest_ts: u64,
@@ -167,6 +169,7 @@ impl Stream {
                 config.max_packets_per_stream.next_power_of_two()
             ],
             capacity: config.max_packets_per_stream as u64,
+            scale: TickScale::new(config.clock_rate),
             next_seq: seq,
             highest_seq: seq,
             highest_ts: ts,
@@ -220,15 +223,12 @@ impl Stream {
     }
 
     /// Media time of `ts`, in microseconds from the stream's anchor.
-    fn media_micros(&self, ctx: &Context<'_>, ts: u64) -> i64 {
-        ctx.config
-            .clock_rate
-            .ticks_to_micros(tick_distance(ts, self.ts_anchor))
+    fn media_micros(&self, ts: u64) -> i64 {
+        self.scale.micros(tick_distance(ts, self.ts_anchor))
     }
 
-    fn deadline(&self, ctx: &Context<'_>, ts: u64) -> i64 {
-        self.media_micros(ctx, ts)
-            .saturating_add(self.playout_offset)
+    fn deadline(&self, ts: u64) -> i64 {
+        self.media_micros(ts).saturating_add(self.playout_offset)
     }
 
     /// The current counters.
@@ -270,12 +270,7 @@ impl Stream {
         self.keyframe_starts.clear();
         self.held = None;
         self.awaiting_keyframe = ctx.config.kind == MediaKind::Video && ctx.config.require_keyframe;
-        let headroom = match &ctx.config.delay {
-            DelayMode::Adaptive(adaptive) => {
-                micros(adaptive.initial.clamp(adaptive.min, adaptive.max))
-            }
-            DelayMode::Fixed(delay) => micros(*delay),
-        };
+        let headroom = ctx.tuning.initial_headroom();
         // The first packet's transit is `now - 0`.
         self.playout_offset = ctx.now.saturating_add(headroom);
         self.offset_updated_at = ctx.now;
@@ -317,13 +312,14 @@ impl Stream {
         }
         self.held = None;
         let ts = unwrap_timestamp(self.highest_ts, packet.timestamp);
-        let transit = ctx.now.saturating_sub(self.media_micros(ctx, ts));
+        let transit = ctx.now.saturating_sub(self.media_micros(ts));
         if seq < self.next_seq && (self.started || !self.fits_before_start(seq)) {
             let outcome = self.classify_old(seq);
             // A late original is the best evidence that the delay is too short.
-            let plausible = self.estimator.base().is_some_and(|base| {
-                transit.abs_diff(base) <= micros(ctx.config.max_timestamp_jump).unsigned_abs()
-            });
+            let plausible = self
+                .estimator
+                .base()
+                .is_some_and(|base| transit.abs_diff(base) <= ctx.tuning.timestamp_jump);
             if outcome == PacketOutcome::Late && !packet.retransmission && plausible {
                 self.estimator.add(ctx.now, transit);
                 self.update_offset(ctx);
@@ -332,7 +328,7 @@ impl Stream {
         }
         if !packet.retransmission
             && let Some(base) = self.estimator.base()
-            && transit.abs_diff(base) > micros(ctx.config.max_timestamp_jump).unsigned_abs()
+            && transit.abs_diff(base) > ctx.tuning.timestamp_jump
         {
             self.reset(ctx, &packet, ResetReason::TimestampJump);
             return self.insert_fresh(ctx, packet);
@@ -343,7 +339,7 @@ impl Stream {
     /// Inserts the first packet after a (re)start.
     fn insert_fresh(&mut self, ctx: &mut Context<'_>, packet: Packet) -> PacketOutcome {
         let (seq, ts) = (self.highest_seq, self.highest_ts);
-        let transit = ctx.now.saturating_sub(self.media_micros(ctx, ts));
+        let transit = ctx.now.saturating_sub(self.media_micros(ts));
         self.insert(ctx, packet, seq, ts, transit)
     }
 
@@ -427,7 +423,7 @@ impl Stream {
                     ctx.now,
                     (self.highest_seq, self.highest_ts),
                     (seq, ts),
-                    micros(ctx.config.nack.reorder_wait),
+                    ctx.tuning.reorder_wait,
                 );
             }
             self.highest_seq = seq;
@@ -490,29 +486,28 @@ impl Stream {
         let Some(base) = self.estimator.base() else {
             return;
         };
-        let (desired, decrease_per_second) = match &ctx.config.delay {
-            DelayMode::Fixed(delay) => (base.saturating_add(micros(*delay)), 20_000),
-            DelayMode::Adaptive(adaptive) => {
+        let desired = match ctx.tuning.delay {
+            DelayTuning::Fixed(delay) => base.saturating_add(delay),
+            DelayTuning::Adaptive {
+                min,
+                max,
+                initial,
+                margin,
+                ..
+            } => {
                 let spread = match self.estimator.quantile_transit() {
-                    Some(quantile) => quantile
-                        .saturating_sub(base)
-                        .saturating_add(micros(adaptive.margin)),
-                    None => micros(adaptive.initial)
-                        .max(self.estimator.jitter_micros().saturating_mul(4)),
+                    Some(quantile) => quantile.saturating_sub(base).saturating_add(margin),
+                    None => initial.max(self.estimator.jitter_micros().saturating_mul(4)),
                 };
                 // While losses are being repaired, leave time for one retransmission.
                 let spread = if ctx.now < self.repairing_until {
                     spread
                         .saturating_add(ctx.rtt)
-                        .saturating_add(micros(ctx.config.nack.reorder_wait))
+                        .saturating_add(ctx.tuning.reorder_wait)
                 } else {
                     spread
                 };
-                let spread = spread.clamp(micros(adaptive.min), micros(adaptive.max));
-                (
-                    base.saturating_add(spread),
-                    micros(adaptive.max_decrease_per_second),
-                )
+                base.saturating_add(spread.clamp(min, max))
             }
         };
         let elapsed = ctx.now.saturating_sub(self.offset_updated_at).max(0);
@@ -520,14 +515,12 @@ impl Stream {
         if desired >= self.playout_offset {
             self.playout_offset = desired;
         } else {
-            let step = elapsed.saturating_mul(decrease_per_second) / 1_000_000;
+            let step = elapsed.saturating_mul(ctx.tuning.decrease_per_second()) / 1_000_000;
             self.playout_offset = desired.max(self.playout_offset.saturating_sub(step));
         }
         // The bound is hard, even while a drop of the base is being drained slowly.
-        if let DelayMode::Adaptive(adaptive) = &ctx.config.delay {
-            self.playout_offset = self
-                .playout_offset
-                .min(base.saturating_add(micros(adaptive.max)));
+        if let DelayTuning::Adaptive { max, .. } = ctx.tuning.delay {
+            self.playout_offset = self.playout_offset.min(base.saturating_add(max));
         }
     }
 
@@ -619,7 +612,7 @@ impl Stream {
         }
         if self.keyframe_wanted {
             let due = self.last_keyframe_request.map_or(i64::MIN, |last| {
-                last.saturating_add(micros(ctx.config.keyframe_request_interval))
+                last.saturating_add(ctx.tuning.keyframe_interval)
             });
             if ctx.now >= due {
                 if ctx.sink.control(Output::KeyframeRequest(self.ssrc)) {
@@ -636,17 +629,17 @@ impl Stream {
 
     fn nack_round(&mut self, ctx: &mut Context<'_>) {
         let policy = NackPolicy {
-            reorder_wait: micros(ctx.config.nack.reorder_wait),
+            reorder_wait: ctx.tuning.reorder_wait,
             max_retries: ctx.config.nack.max_retries,
             rtt: ctx.rtt,
         };
-        let lateness = micros(ctx.config.max_lateness);
+        let lateness = ctx.tuning.lateness;
         let offset = self.playout_offset;
         let anchor = self.ts_anchor;
-        let clock = ctx.config.clock_rate;
+        let scale = self.scale;
         let round = self.nack.round(ctx.now, policy, |ts| {
-            clock
-                .ticks_to_micros(tick_distance(ts, anchor))
+            scale
+                .micros(tick_distance(ts, anchor))
                 .saturating_add(offset)
                 .saturating_add(lateness)
         });
@@ -671,14 +664,14 @@ impl Stream {
     /// Audio: release packets at their playout time; report holes whose time has come.
     /// Returns when to look again.
     fn advance_audio(&mut self, ctx: &mut Context<'_>) -> i64 {
-        let lateness = micros(ctx.config.max_lateness);
+        let lateness = ctx.tuning.lateness;
         while self.next_seq <= self.highest_seq {
             if !ctx.sink.has_room() {
                 return i64::MAX;
             }
             let seq = self.next_seq;
             if let Some(stored) = self.stored(seq) {
-                let deadline = self.deadline(ctx, stored.timestamp);
+                let deadline = self.deadline(stored.timestamp);
                 if stored.arrival > deadline.saturating_add(lateness) {
                     // It came after its slot; the player has moved on.
                     self.take(seq);
@@ -723,14 +716,12 @@ impl Stream {
                 prev_ts + (ts_span * u128::from(s.saturating_sub(prev_seq)) / span) as u64
             };
             let first_ts = estimate(seq);
-            let first_deadline = self.deadline(ctx, first_ts);
+            let first_deadline = self.deadline(first_ts);
             if ctx.now < first_deadline.saturating_add(lateness) {
                 return first_deadline.saturating_add(lateness);
             }
             let mut end = seq + 1;
-            while end < next
-                && ctx.now >= self.deadline(ctx, estimate(end)).saturating_add(lateness)
-            {
+            while end < next && ctx.now >= self.deadline(estimate(end)).saturating_add(lateness) {
                 end += 1;
             }
             let (_, _) = self.consume_range(seq, end);
@@ -807,7 +798,7 @@ impl Stream {
     /// Video: release complete, decodable frames at their playout time; give up on
     /// incomplete ones when they can no longer be used. Returns when to look again.
     fn advance_video(&mut self, ctx: &mut Context<'_>) -> i64 {
-        let lateness = micros(ctx.config.max_lateness);
+        let lateness = ctx.tuning.lateness;
         while self.next_seq <= self.highest_seq {
             if !ctx.sink.has_room() {
                 return i64::MAX;
@@ -830,7 +821,7 @@ impl Stream {
                         self.drop_frames(ctx, end + 1, true);
                         continue;
                     }
-                    let deadline = self.deadline(ctx, timestamp);
+                    let deadline = self.deadline(timestamp);
                     if completed_at > deadline.saturating_add(lateness) {
                         self.drop_frames(ctx, end + 1, ctx.config.require_keyframe);
                         continue;
@@ -845,7 +836,7 @@ impl Stream {
                         self.drop_frames(ctx, skip_to, false);
                         continue;
                     }
-                    let give_up = self.deadline(ctx, timestamp).saturating_add(lateness);
+                    let give_up = self.deadline(timestamp).saturating_add(lateness);
                     if ctx.now < give_up {
                         return give_up;
                     }
@@ -864,7 +855,7 @@ impl Stream {
         let Head::Complete { timestamp, .. } = self.walk_frame(start) else {
             return None;
         };
-        (self.awaiting_keyframe || ctx.now >= self.deadline(ctx, timestamp)).then_some(start)
+        (self.awaiting_keyframe || ctx.now >= self.deadline(timestamp)).then_some(start)
     }
 
     /// One past the last sequence number of the (incomplete) frame at the head: the
@@ -922,7 +913,7 @@ impl Stream {
         if late {
             self.stats.frames_late += 1;
         }
-        let deadline = self.deadline(ctx, timestamp);
+        let deadline = self.deadline(timestamp);
         let playout = self.playout_at(deadline);
         ctx.sink.media(Output::Frame(Frame {
             ssrc: self.ssrc,

@@ -38,7 +38,7 @@ struct Measured {
 fn measure(trace: &Trace, config: Config, answer_nacks: bool) -> Measured {
     let mut buffer = JitterBuffer::new(config).expect("valid config");
     buffer.set_rtt(Duration::from_micros(2 * trace.min_delay_us.max(0) as u64));
-    let result = drive(&mut buffer, &trace, answer_nacks);
+    let result = drive(&mut buffer, trace, answer_nacks);
     let arrived = trace
         .packets
         .iter()

@@ -157,7 +157,7 @@ impl JitterBuffer {
 
     /// Sets the round-trip time to the sender (from RTCP), which paces NACK retries.
     pub fn set_rtt(&mut self, rtt: Duration) {
-        self.rtt = duration_micros(rtt.min(Duration::from_secs(60)));
+        self.rtt = duration_micros(rtt.min(Duration::from_mins(1)));
     }
 
     /// Forgets a stream and its buffered packets. Returns whether it existed.

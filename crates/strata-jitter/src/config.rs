@@ -199,7 +199,7 @@ impl Config {
             return invalid("max_seq_jump", "must be between 64 and 32768");
         }
         if self.max_timestamp_jump < Duration::from_secs(1)
-            || self.max_timestamp_jump > Duration::from_secs(3600)
+            || self.max_timestamp_jump > Duration::from_hours(1)
         {
             return invalid("max_timestamp_jump", "must be between 1 s and 1 hour");
         }
@@ -212,7 +212,7 @@ impl Config {
         if self.nack.max_list_len == 0 || self.nack.max_list_len > 32_768 {
             return invalid("nack.max_list_len", "must be between 1 and 32768");
         }
-        if self.nack.initial_rtt > Duration::from_secs(60) {
+        if self.nack.initial_rtt > Duration::from_mins(1) {
             return invalid("nack.initial_rtt", "must be at most 60 s");
         }
         match &self.delay {
@@ -309,7 +309,7 @@ impl AdaptiveDelay {
         if !(self.quantile > 0.5 && self.quantile <= 1.0) {
             return invalid("delay.quantile", "must be in (0.5, 1.0]");
         }
-        if self.window < Duration::from_secs(1) || self.window > Duration::from_secs(60) {
+        if self.window < Duration::from_secs(1) || self.window > Duration::from_mins(1) {
             return invalid("delay.window", "must be between 1 s and 60 s");
         }
         if self.margin > MAX_DELAY || self.initial > MAX_DELAY {

@@ -14,7 +14,7 @@
 //! A playout offset equal to the transit quantile `q` would have had a fraction `q` of the
 //! window's packets on time — the best fixed delay for the recent past, which is what the
 //! buffer aims for. Unlike an exponentially forgetting histogram of delay relative to a
-//! moving minimum (NetEq's approach), a window of raw transits stays correct when the base
+//! moving minimum (`NetEq`'s approach), a window of raw transits stays correct when the base
 //! itself moves (a route change, clock drift): the quantile moves with it.
 
 use std::collections::VecDeque;
@@ -90,11 +90,11 @@ impl DelayEstimator {
         self.minimum.push_back((arrival, transit));
 
         let base = self.minimum.front().map_or(transit, |&(_, t)| t);
-        if !self.histogram.covers(base) {
+        if self.histogram.covers(base) {
+            self.histogram.insert(transit);
+        } else {
             self.histogram
                 .rebuild(base - HEADROOM_BUCKETS * BUCKET_MICROS, &self.samples);
-        } else {
-            self.histogram.insert(transit);
         }
         self.histogram.settle();
     }

@@ -66,9 +66,14 @@ impl Delivered {
     }
 }
 
-/// Runs arbitrary operations against a jitter buffer and checks its invariants; panics
-/// only when one is broken.
-pub fn operations(data: &[u8]) {
+/// Runs arbitrary operations against a jitter buffer and checks its invariants. `start` is
+/// the virtual clock's origin (a fuzz harness passes `Instant::now()`; the body itself reads
+/// no clock); every later time is decoded from `data`.
+///
+/// # Panics
+///
+/// When an invariant is broken — which is what the fuzzer looks for.
+pub fn operations(start: Instant, data: &[u8]) {
     let mut input = Input(data);
     let mut config = if input.byte() % 2 == 0 {
         Config::video()
@@ -84,7 +89,6 @@ pub fn operations(data: &[u8]) {
         return;
     };
 
-    let start = Instant::now();
     let mut now = start;
     let mut delivered: HashMap<Ssrc, Delivered> = HashMap::new();
     let mut seq = input.u16();
@@ -218,7 +222,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz-seeds");
         let mut ran = 0;
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            operations(&std::fs::read(entry.path()).unwrap());
+            operations(Instant::now(), &std::fs::read(entry.path()).unwrap());
             ran += 1;
         }
         assert!(ran > 0);
@@ -238,7 +242,7 @@ mod tests {
                     state as u8
                 })
                 .collect();
-            operations(&data);
+            operations(Instant::now(), &data);
         }
     }
 }

@@ -102,7 +102,7 @@ impl NackTracker {
         forgotten
     }
 
-    /// A packet arrived: forget it. Returns whether it had been NACKed.
+    /// A packet arrived: forget it. Returns whether it had been requested.
     pub(crate) fn arrived(&mut self, seq: u64) -> Option<bool> {
         let index = self.missing.binary_search_by_key(&seq, |m| m.seq).ok()?;
         let entry = self.missing.remove(index)?;

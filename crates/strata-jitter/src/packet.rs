@@ -22,6 +22,8 @@ use crate::Ssrc;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// Four independent facts about one packet, each a plain flag in RTP terms.
+#[allow(clippy::struct_excessive_bools)]
 pub struct Packet {
     /// The stream it belongs to.
     pub ssrc: Ssrc,

@@ -53,7 +53,7 @@ impl Rng {
 #[derive(Debug, Clone, Copy)]
 pub enum JitterModel {
     None,
-    /// Uniform in [0, max_ms).
+    /// Uniform in `[0, max_ms)`.
     Uniform {
         max_ms: f64,
     },
@@ -274,121 +274,161 @@ pub struct RunResult {
     pub stats: strata_jitter::Stats,
 }
 
-/// Plays `trace` through `buffer` in virtual time. With `answer_nacks`, every NACKed packet
+/// Plays `trace` through `buffer` in virtual time. With `answer_nacks`, every requested packet
 /// is sent again at the moment of the NACK over the same path (it may be lost again).
 pub fn drive(buffer: &mut JitterBuffer, trace: &Trace, answer_nacks: bool) -> RunResult {
-    let ssrc = Ssrc(0x5EED);
     let start = Instant::now();
-    let at = |us: i64| start + Duration::from_micros(us.max(0) as u64);
-    let to_us = |instant: Instant| instant.duration_since(start).as_micros() as i64;
-    // Arrivals keyed by (time, order) → (trace index, retransmission).
-    let mut arrivals: BTreeMap<(i64, u64), (usize, bool)> = BTreeMap::new();
-    for (index, packet) in trace.packets.iter().enumerate() {
-        if let Some(arrival) = packet.arrival_us {
-            arrivals.insert((arrival, index as u64), (index, false));
-        }
-    }
-    let by_seq: HashMap<u16, Vec<usize>> =
-        trace
-            .packets
-            .iter()
-            .enumerate()
-            .fold(HashMap::new(), |mut map, (index, packet)| {
-                map.entry(packet.seq).or_default().push(index);
-                map
-            });
-    // The trace index of a wire sequence number, nearest to `near`.
-    let locate = |seq: u16, near: usize| -> Option<usize> {
-        by_seq
-            .get(&seq)?
-            .iter()
-            .copied()
-            .min_by_key(|&index| index.abs_diff(near))
-    };
-    let mut path = Path {
-        rng: Rng::new(trace.scenario.seed ^ 0x5151),
-        bad: false,
-    };
-    let mut result = RunResult::default();
-    let mut cursor = 0usize;
-    let mut order = 1u64 << 40;
+    let mut driver = Driver::new(trace, start, answer_nacks);
     let end_us = trace.packets.last().map_or(0, |p| p.send_us) + 12_000_000;
-    let mut now_us = 0i64;
     loop {
-        let next_arrival = arrivals.keys().next().map(|&(t, _)| t);
-        let next_timeout = buffer.poll_timeout().map(to_us);
+        let next_arrival = driver.arrivals.keys().next().map(|&(t, _)| t);
+        let next_timeout = buffer.poll_timeout().map(|t| driver.to_us(t));
+        let now_us = driver.now_us;
         let next = match (next_arrival, next_timeout) {
             (Some(a), Some(t)) => a.min(t.max(now_us)),
             (Some(a), None) => a,
             (None, Some(t)) if t <= end_us => t.max(now_us),
             _ => break,
         };
-        now_us = next;
+        driver.now_us = next;
         if next_arrival == Some(next) {
-            let Some((_, (index, retransmission))) = arrivals.pop_first() else {
+            let Some((_, (index, retransmission))) = driver.arrivals.pop_first() else {
                 break;
             };
-            let p = &trace.packets[index];
-            let mut packet = Packet::new(ssrc, p.seq, p.ts, Bytes::new()).with_marker(p.marker);
-            if p.keyframe {
-                packet = packet.starting_keyframe();
-            } else if p.frame_start {
-                packet = packet.starting_frame();
-            }
-            if retransmission {
-                packet = packet.retransmitted();
-            }
-            let _ = buffer.handle_packet(at(now_us), packet);
-            cursor = cursor.max(index);
+            let packet = driver.packet(index, retransmission);
+            let _ = buffer.handle_packet(driver.at(next), packet);
+            driver.cursor = driver.cursor.max(index);
         } else {
-            buffer.handle_timeout(at(now_us));
+            buffer.handle_timeout(driver.at(next));
         }
         while let Some(output) = buffer.poll_output() {
-            match output {
-                Output::Audio(audio) => {
-                    let index = locate(audio.seq.wire(), cursor).expect("known packet");
-                    record(&mut result, index, to_us(audio.playout_at));
-                    result.frames_completed += 1;
+            driver.output(output);
+        }
+    }
+    driver.result.stats = buffer.stats();
+    driver.result
+}
+
+/// The state of one [`drive`] run.
+struct Driver<'a> {
+    trace: &'a Trace,
+    start: Instant,
+    answer_nacks: bool,
+    /// Arrivals keyed by (time, order) → (trace index, retransmission).
+    arrivals: BTreeMap<(i64, u64), (usize, bool)>,
+    by_seq: HashMap<u16, Vec<usize>>,
+    path: Path,
+    result: RunResult,
+    cursor: usize,
+    order: u64,
+    now_us: i64,
+}
+
+impl<'a> Driver<'a> {
+    fn new(trace: &'a Trace, start: Instant, answer_nacks: bool) -> Self {
+        let mut arrivals = BTreeMap::new();
+        let mut by_seq: HashMap<u16, Vec<usize>> = HashMap::new();
+        for (index, packet) in trace.packets.iter().enumerate() {
+            if let Some(arrival) = packet.arrival_us {
+                arrivals.insert((arrival, index as u64), (index, false));
+            }
+            by_seq.entry(packet.seq).or_default().push(index);
+        }
+        Self {
+            trace,
+            start,
+            answer_nacks,
+            arrivals,
+            by_seq,
+            path: Path {
+                rng: Rng::new(trace.scenario.seed ^ 0x5151),
+                bad: false,
+            },
+            result: RunResult::default(),
+            cursor: 0,
+            order: 1 << 40,
+            now_us: 0,
+        }
+    }
+
+    fn at(&self, us: i64) -> Instant {
+        self.start + Duration::from_micros(us.max(0) as u64)
+    }
+
+    fn to_us(&self, instant: Instant) -> i64 {
+        instant.duration_since(self.start).as_micros() as i64
+    }
+
+    /// The trace index of a wire sequence number, nearest to the latest arrival.
+    fn locate(&self, seq: u16) -> Option<usize> {
+        self.by_seq
+            .get(&seq)?
+            .iter()
+            .copied()
+            .min_by_key(|&index| index.abs_diff(self.cursor))
+    }
+
+    fn packet(&self, index: usize, retransmission: bool) -> Packet {
+        let p = &self.trace.packets[index];
+        let mut packet = Packet::new(Ssrc(0x5EED), p.seq, p.ts, Bytes::new()).with_marker(p.marker);
+        if p.keyframe {
+            packet = packet.starting_keyframe();
+        } else if p.frame_start {
+            packet = packet.starting_frame();
+        }
+        if retransmission {
+            packet = packet.retransmitted();
+        }
+        packet
+    }
+
+    fn output(&mut self, output: Output) {
+        let now_us = self.now_us;
+        match output {
+            Output::Audio(audio) => {
+                let index = self.locate(audio.seq.wire()).expect("known packet");
+                let playout = self.to_us(audio.playout_at);
+                record(&mut self.result, index, playout);
+                self.result.frames_completed += 1;
+            }
+            Output::Frame(frame) => {
+                let first = self.locate(frame.first_seq.wire()).expect("known packet");
+                let count = (frame.last_seq.value() - frame.first_seq.value() + 1) as usize;
+                let playout = self.to_us(frame.playout_at);
+                for index in first..first + count {
+                    record(&mut self.result, index, playout);
                 }
-                Output::Frame(frame) => {
-                    let first = locate(frame.first_seq.wire(), cursor).expect("known packet");
-                    let count = (frame.last_seq.value() - frame.first_seq.value() + 1) as usize;
-                    for index in first..first + count {
-                        record(&mut result, index, to_us(frame.playout_at));
-                    }
-                    result.frames_completed += 1;
-                }
-                Output::Gap(gap) => {
-                    let first = locate(gap.first_seq.wire(), cursor).expect("known packet");
-                    result
-                        .concealed
-                        .extend((first..first + gap.count as usize).map(|i| (i, now_us)));
-                }
-                Output::Nack(nack) => {
-                    for seq in nack.seqs {
-                        let Some(index) = locate(ExtendedSeq::wire(seq), cursor) else {
-                            continue;
-                        };
-                        *result.nacked.entry(index).or_default() += 1;
-                        if answer_nacks {
-                            // The NACK travels to the sender, the packet comes back.
-                            let up = path.delay_us(&trace.scenario, now_us);
-                            let down = path.delay_us(&trace.scenario, now_us);
-                            if let (Some(up), Some(down)) = (up, down) {
-                                order += 1;
-                                arrivals.insert((now_us + up + down, order), (index, true));
-                                result.retransmissions_sent += 1;
-                            }
+                self.result.frames_completed += 1;
+            }
+            Output::Gap(gap) => {
+                let first = self.locate(gap.first_seq.wire()).expect("known packet");
+                self.result
+                    .concealed
+                    .extend((first..first + gap.count as usize).map(|i| (i, now_us)));
+            }
+            Output::Nack(nack) => {
+                for seq in nack.seqs {
+                    let Some(index) = self.locate(ExtendedSeq::wire(seq)) else {
+                        continue;
+                    };
+                    *self.result.nacked.entry(index).or_default() += 1;
+                    if self.answer_nacks {
+                        // The NACK travels to the sender, the packet comes back.
+                        let up = self.path.delay_us(&self.trace.scenario, now_us);
+                        let down = self.path.delay_us(&self.trace.scenario, now_us);
+                        if let (Some(up), Some(down)) = (up, down) {
+                            self.order += 1;
+                            self.arrivals
+                                .insert((now_us + up + down, self.order), (index, true));
+                            self.result.retransmissions_sent += 1;
                         }
                     }
                 }
-                Output::KeyframeRequest(_) => result.keyframe_requests.push(now_us),
-                _ => {}
             }
+            Output::KeyframeRequest(_) => self.result.keyframe_requests.push(now_us),
+            _ => {}
         }
     }
-    result.stats = buffer.stats();
-    result
 }
 
 fn record(result: &mut RunResult, index: usize, playout_us: i64) {

@@ -673,10 +673,21 @@ impl Stream {
             if let Some(stored) = self.stored(seq) {
                 let deadline = self.deadline(stored.timestamp);
                 if stored.arrival > deadline.saturating_add(lateness) {
-                    // It came after its slot; the player has moved on.
+                    // It came after its slot, which the player has concealed by now:
+                    // report the slot like any other hole.
+                    let timestamp = stored.timestamp;
                     self.take(seq);
                     self.next_seq += 1;
                     self.stats.late += 1;
+                    self.stats.concealed += 1;
+                    let playout = self.playout_at(deadline);
+                    ctx.sink.media(Output::Gap(Gap {
+                        ssrc: self.ssrc,
+                        first_seq: ExtendedSeq::new(seq),
+                        count: 1,
+                        timestamp: ExtendedTimestamp::new(timestamp),
+                        playout_at: ctx.sink.instant(playout),
+                    }));
                     continue;
                 }
                 if ctx.now < deadline {

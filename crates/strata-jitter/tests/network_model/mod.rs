@@ -266,8 +266,9 @@ pub struct RunResult {
     pub frames_completed: usize,
     /// Trace indices named in NACKs, with how often.
     pub nacked: BTreeMap<usize, u32>,
-    /// Trace indices reported in gaps (audio), with when the gap was reported.
-    pub concealed: Vec<(usize, i64)>,
+    /// Trace indices reported in gaps (audio), with when the gap was reported and the
+    /// gap's playout time.
+    pub concealed: Vec<(usize, i64, i64)>,
     pub keyframe_requests: Vec<i64>,
     pub duplicates_delivered: usize,
     pub retransmissions_sent: usize,
@@ -402,9 +403,10 @@ impl<'a> Driver<'a> {
             }
             Output::Gap(gap) => {
                 let first = self.locate(gap.first_seq.wire()).expect("known packet");
+                let playout = self.to_us(gap.playout_at);
                 self.result
                     .concealed
-                    .extend((first..first + gap.count as usize).map(|i| (i, now_us)));
+                    .extend((first..first + gap.count as usize).map(|i| (i, now_us, playout)));
             }
             Output::Nack(nack) => {
                 for seq in nack.seqs {

@@ -471,9 +471,27 @@ impl Stream {
     /// oldest packets.
     fn overflow(&mut self, ctx: &mut Context<'_>, new_next: u64) {
         let end = new_next.min(self.highest_seq + 1);
-        let (present, _) = self.consume_range(self.next_seq, end);
+        let first = self.next_seq;
+        // Audio: the skipped slots are reported like any hole, timed from the first packet
+        // that was buffered in them (or the newest known timestamp).
+        let first_ts = (first..end)
+            .find_map(|seq| self.stored(seq).map(|stored| stored.timestamp))
+            .unwrap_or(self.highest_ts);
+        let (present, _) = self.consume_range(first, end);
         self.stats.overflow_discarded += present;
         self.next_seq = new_next;
+        if ctx.config.kind == MediaKind::Audio && new_next > first {
+            self.stats.concealed += new_next - first;
+            let playout = self.playout_at(self.deadline(first_ts));
+            // Not media held back by a full queue: this report has no slot to wait in.
+            ctx.sink.control(Output::Gap(Gap {
+                ssrc: self.ssrc,
+                first_seq: ExtendedSeq::new(first),
+                count: new_next - first,
+                timestamp: ExtendedTimestamp::new(first_ts),
+                playout_at: ctx.sink.instant(playout),
+            }));
+        }
         self.nack.forget_before(new_next);
         if ctx.config.kind == MediaKind::Video && ctx.config.require_keyframe && present > 0 {
             self.awaiting_keyframe = true;

@@ -141,3 +141,26 @@ fn an_undrained_output_queue_stays_within_its_bound() {
     // Media waits in the stream rather than being lost; draining releases all of it.
     assert_eq!(buffer.stats().streams.audio_released, 100);
 }
+
+#[test]
+fn audio_pushed_out_by_the_bound_is_reported_as_a_gap() {
+    let mut config = Config::audio(ClockRate::OPUS);
+    config.max_packets_per_stream = 16;
+    let mut buffer = JitterBuffer::new(config).unwrap();
+    let now = Instant::now();
+    let _ = buffer.handle_packet(now, Packet::new(Ssrc(2), 100, 0, Bytes::new()));
+    // 40 ahead, within the jump threshold but beyond the 16-packet window.
+    let _ = buffer.handle_packet(now, Packet::new(Ssrc(2), 140, 40 * 960, Bytes::new()));
+    let mut gaps = Vec::new();
+    while let Some(output) = buffer.poll_output() {
+        if let Output::Gap(gap) = output {
+            gaps.push((gap.first_seq.wire(), gap.count));
+        }
+    }
+    assert_eq!(gaps, [(100, 25)]);
+    let stats = buffer.stream_stats(Ssrc(2)).unwrap();
+    assert_eq!(
+        (stats.overflow_discarded, stats.concealed, stats.buffered),
+        (1, 25, 1)
+    );
+}

@@ -230,10 +230,12 @@ impl Candidate {
         if !is_token(transport) {
             return Err(CandidateError::Transport);
         }
-        let transport = match transport.to_ascii_lowercase().as_str() {
-            "udp" => CandidateTransport::Udp,
-            "tcp" => CandidateTransport::Tcp,
-            other => CandidateTransport::Other(other.to_owned()),
+        let transport = if transport.eq_ignore_ascii_case("udp") {
+            CandidateTransport::Udp
+        } else if transport.eq_ignore_ascii_case("tcp") {
+            CandidateTransport::Tcp
+        } else {
+            CandidateTransport::Other(transport.to_ascii_lowercase())
         };
         let priority = fields.next().ok_or(CandidateError::Missing("priority"))?;
         let priority = parse_digits::<u32>(priority, 10).ok_or(CandidateError::Priority)?;

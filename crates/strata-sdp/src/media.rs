@@ -333,6 +333,7 @@ impl Transceiver {
 
 /// One negotiated codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NegotiatedCodec {
     /// The payload type both sides use.
     pub payload_type: PayloadType,
@@ -348,6 +349,7 @@ pub struct NegotiatedCodec {
 
 /// A negotiated audio or video section.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NegotiatedMedia {
     /// Its mid.
     pub mid: Mid,
@@ -454,15 +456,7 @@ fn is_rtx(payload: &RtpPayload) -> bool {
 
 fn rtx_for(section: &MediaDescription, payload_type: PayloadType) -> Option<PayloadType> {
     let apt = payload_type.get().to_string();
-    section
-        .payloads
-        .iter()
-        .filter(|p| {
-            section
-                .formats
-                .iter()
-                .any(|f| *f == p.payload_type.to_string())
-        })
+    listed_payloads(section)
         .find(|p| is_rtx(p) && p.fmtp_parameter("apt") == Some(apt.as_str()))
         .map(|p| p.payload_type)
 }

@@ -6,11 +6,13 @@ use std::fmt::{self, Write};
 
 use crate::model::{MediaDescription, SessionDescription};
 
-struct Lines<'a, 'b> {
-    out: &'a mut fmt::Formatter<'b>,
+/// Writes into a `String` (cheaper per piece than a `Formatter`'s dynamic writer); the
+/// finished text is handed to the `Formatter` once.
+struct Lines<'a> {
+    out: &'a mut String,
 }
 
-impl Lines<'_, '_> {
+impl Lines<'_> {
     fn line(&mut self, kind: char, value: impl fmt::Display) -> fmt::Result {
         write!(self.out, "{kind}={value}\r\n")
     }
@@ -52,97 +54,102 @@ impl<T: fmt::Display> fmt::Display for Spaced<'_, T> {
 /// Writes the description as SDP text with CRLF line endings.
 impl fmt::Display for SessionDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut w = Lines { out: f };
-        w.line('v', 0)?;
-        let o = &self.origin;
-        w.line(
-            'o',
-            format_args!(
-                "{} {} {} {} {} {}",
-                o.username,
-                o.session_id,
-                o.session_version,
-                o.network_type,
-                o.address_type,
-                o.unicast_address
-            ),
-        )?;
-        w.line('s', &self.session_name)?;
-        if let Some(information) = &self.information {
-            w.line('i', information)?;
-        }
-        if let Some(uri) = &self.uri {
-            w.line('u', uri)?;
-        }
-        for email in &self.emails {
-            w.line('e', email)?;
-        }
-        for phone in &self.phones {
-            w.line('p', phone)?;
-        }
-        if let Some(connection) = &self.connection {
-            w.line('c', connection)?;
-        }
-        for bandwidth in &self.bandwidths {
-            w.line('b', format_args!("{}:{}", bandwidth.kind, bandwidth.value))?;
-        }
-        if self.timings.is_empty() {
-            w.line('t', "0 0")?;
-        }
-        for timing in &self.timings {
-            w.line('t', format_args!("{} {}", timing.start, timing.stop))?;
-            for repeat in &timing.repeats {
-                w.line('r', repeat)?;
-            }
-        }
-        if let Some(zones) = &self.time_zones {
-            w.line('z', zones)?;
-        }
-        if let Some(key) = &self.encryption_key {
-            w.line('k', key)?;
-        }
-        for group in &self.groups {
-            w.attribute("group", group)?;
-        }
-        w.flag("ice-lite", self.ice_lite)?;
-        if let Some(ufrag) = &self.ice_ufrag {
-            w.attribute("ice-ufrag", ufrag)?;
-        }
-        if let Some(pwd) = &self.ice_pwd {
-            w.attribute("ice-pwd", pwd)?;
-        }
-        if !self.ice_options.is_empty() {
-            w.attribute("ice-options", Spaced(&self.ice_options))?;
-        }
-        for fingerprint in &self.fingerprints {
-            w.attribute("fingerprint", fingerprint)?;
-        }
-        if let Some(setup) = self.setup {
-            w.attribute("setup", setup)?;
-        }
-        w.flag("extmap-allow-mixed", self.extmap_allow_mixed)?;
-        for extmap in &self.extmaps {
-            w.attribute("extmap", extmap)?;
-        }
-        for semantic in &self.msid_semantics {
-            w.attribute("msid-semantic", semantic)?;
-        }
-        if let Some(direction) = self.direction {
-            w.flag(direction.as_str(), true)?;
-        }
-        for attribute in &self.other {
-            w.verbatim(&attribute.name, attribute.value.as_deref())?;
-        }
-        for media in &self.media {
-            write_media(&mut w, media)?;
-        }
-        Ok(())
+        let mut out = String::with_capacity(256 + 2048 * self.media.len());
+        write_session(&mut Lines { out: &mut out }, self)?;
+        f.write_str(&out)
     }
+}
+
+fn write_session(w: &mut Lines<'_>, sdp: &SessionDescription) -> fmt::Result {
+    w.line('v', 0)?;
+    let o = &sdp.origin;
+    w.line(
+        'o',
+        format_args!(
+            "{} {} {} {} {} {}",
+            o.username,
+            o.session_id,
+            o.session_version,
+            o.network_type,
+            o.address_type,
+            o.unicast_address
+        ),
+    )?;
+    w.line('s', &sdp.session_name)?;
+    if let Some(information) = &sdp.information {
+        w.line('i', information)?;
+    }
+    if let Some(uri) = &sdp.uri {
+        w.line('u', uri)?;
+    }
+    for email in &sdp.emails {
+        w.line('e', email)?;
+    }
+    for phone in &sdp.phones {
+        w.line('p', phone)?;
+    }
+    if let Some(connection) = &sdp.connection {
+        w.line('c', connection)?;
+    }
+    for bandwidth in &sdp.bandwidths {
+        w.line('b', format_args!("{}:{}", bandwidth.kind, bandwidth.value))?;
+    }
+    if sdp.timings.is_empty() {
+        w.line('t', "0 0")?;
+    }
+    for timing in &sdp.timings {
+        w.line('t', format_args!("{} {}", timing.start, timing.stop))?;
+        for repeat in &timing.repeats {
+            w.line('r', repeat)?;
+        }
+    }
+    if let Some(zones) = &sdp.time_zones {
+        w.line('z', zones)?;
+    }
+    if let Some(key) = &sdp.encryption_key {
+        w.line('k', key)?;
+    }
+    for group in &sdp.groups {
+        w.attribute("group", group)?;
+    }
+    w.flag("ice-lite", sdp.ice_lite)?;
+    if let Some(ufrag) = &sdp.ice_ufrag {
+        w.attribute("ice-ufrag", ufrag)?;
+    }
+    if let Some(pwd) = &sdp.ice_pwd {
+        w.attribute("ice-pwd", pwd)?;
+    }
+    if !sdp.ice_options.is_empty() {
+        w.attribute("ice-options", Spaced(&sdp.ice_options))?;
+    }
+    for fingerprint in &sdp.fingerprints {
+        w.attribute("fingerprint", fingerprint)?;
+    }
+    if let Some(setup) = sdp.setup {
+        w.attribute("setup", setup)?;
+    }
+    w.flag("extmap-allow-mixed", sdp.extmap_allow_mixed)?;
+    for extmap in &sdp.extmaps {
+        w.attribute("extmap", extmap)?;
+    }
+    for semantic in &sdp.msid_semantics {
+        w.attribute("msid-semantic", semantic)?;
+    }
+    if let Some(direction) = sdp.direction {
+        w.flag(direction.as_str(), true)?;
+    }
+    for attribute in &sdp.other {
+        w.verbatim(&attribute.name, attribute.value.as_deref())?;
+    }
+    for media in &sdp.media {
+        write_media(w, media)?;
+    }
+    Ok(())
 }
 
 // One block per line type, in the canonical order.
 #[allow(clippy::too_many_lines)]
-fn write_media(w: &mut Lines<'_, '_>, media: &MediaDescription) -> fmt::Result {
+fn write_media(w: &mut Lines<'_>, media: &MediaDescription) -> fmt::Result {
     match media.port_count {
         Some(count) => w.line(
             'm',

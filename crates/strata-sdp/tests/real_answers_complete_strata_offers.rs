@@ -116,3 +116,42 @@ fn data_channel_answers_from_other_stacks_complete_our_data_offer() {
         );
     }
 }
+
+#[test]
+fn an_answer_with_session_level_transport_attributes_and_lf_endings_completes() {
+    // Some stacks (and Firefox for fingerprints) put ICE and DTLS attributes at session
+    // level, and some signaling paths strip the CRs.
+    let original = fixture("chromium-answer-to-strata-datachannel-offer.sdp");
+    let mut session_level = Vec::new();
+    let mut rest = Vec::new();
+    for line in original.lines() {
+        if ["a=ice-ufrag", "a=ice-pwd", "a=fingerprint", "a=setup"]
+            .iter()
+            .any(|p| line.starts_with(p))
+        {
+            session_level.push(line);
+        } else {
+            rest.push(line);
+        }
+    }
+    let m_line = rest.iter().position(|l| l.starts_with("m=")).unwrap();
+    let mut lines: Vec<&str> = rest[..m_line].to_vec();
+    lines.extend(&session_level);
+    lines.extend(&rest[m_line..]);
+    let text = lines.join("\n") + "\n";
+    let sdp = parse(&text);
+    assert!(sdp.media[0].ice_ufrag.is_none() && sdp.ice_ufrag.is_some());
+    let (mut negotiator, _) = fixture_offerer(false);
+    let negotiated = negotiator
+        .set_remote_description(answer(&text))
+        .unwrap()
+        .negotiated
+        .unwrap();
+    let transport = negotiated.transport.unwrap();
+    assert_eq!(transport.dtls_role, DtlsRole::Server);
+    assert_eq!(transport.remote_fingerprints.len(), 1);
+    assert_eq!(
+        transport.remote_ice.ufrag.as_str(),
+        sdp.ice_ufrag.unwrap().as_str()
+    );
+}

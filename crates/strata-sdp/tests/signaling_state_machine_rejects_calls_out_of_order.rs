@@ -307,3 +307,20 @@ fn duplicate_mids_in_a_remote_offer_are_a_protocol_violation() {
     ));
     assert_eq!(err.blame(), Blame::PeerMisbehaved);
 }
+
+#[test]
+fn implicit_set_local_description_offers_or_answers_by_state() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    a.want_data_channel();
+    let (offer_a, applied) = a.set_local_description_implicit().unwrap();
+    assert_eq!(offer_a.kind, SdpType::Offer);
+    assert_eq!(applied.state, SignalingState::HaveLocalOffer);
+    let _ = b
+        .set_remote_description(offer(&offer_a.to_sdp_string()))
+        .unwrap();
+    let (answer_b, applied) = b.set_local_description_implicit().unwrap();
+    assert_eq!(answer_b.kind, SdpType::Answer);
+    assert_eq!(applied.state, SignalingState::Stable);
+    assert!(applied.negotiated.unwrap().data_channel.is_some());
+}

@@ -212,3 +212,23 @@ fn local_candidates_and_end_of_candidates_go_into_the_local_description() {
         Err(Error::InvalidArgument(Misuse::CandidateComponent))
     );
 }
+
+#[test]
+fn during_a_renegotiation_candidates_of_the_running_generation_are_delivered_at_once() {
+    let mut offerer = negotiator_with("offr", 1, 1);
+    let mut answerer = negotiator_with("answ", 2, 2);
+    offerer.want_data_channel();
+    support::exchange(&mut offerer, &mut answerer);
+    let re_offer = offerer.create_offer().unwrap();
+    offerer.set_local_description(&re_offer).unwrap();
+    let applied = answerer
+        .set_remote_description(offer(&re_offer.to_sdp_string()))
+        .unwrap();
+    assert!(!applied.ice_restart);
+    assert!(matches!(
+        answerer
+            .add_remote_candidate(trickled(4001, Some("offr")))
+            .unwrap(),
+        CandidateOutcome::Deliver(_)
+    ));
+}

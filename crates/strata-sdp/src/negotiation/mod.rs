@@ -175,6 +175,7 @@ impl Config {
 
 /// What [`Negotiator::set_local_description`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LocalApplied {
     /// The new signaling state.
     pub state: SignalingState,
@@ -185,6 +186,7 @@ pub struct LocalApplied {
 /// What [`Negotiator::set_remote_description`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
+#[non_exhaustive]
 pub struct RemoteApplied {
     /// The new signaling state.
     pub state: SignalingState,
@@ -216,6 +218,7 @@ pub enum CandidateOutcome {
 
 /// Counters of what bounded queues dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct NegotiatorStats {
     /// Remote candidates dropped: queue full, older ICE generation, unknown section.
     pub dropped_remote_candidates: u64,
@@ -257,7 +260,18 @@ struct PendingRemote {
 ///   at any time, before or after the remote description;
 /// - glare: [`set_remote_description`](Self::set_remote_description) with an offer in
 ///   `have-local-offer` rolls our offer back first (W3C implicit rollback);
-///   [`rollback`](Self::rollback) does so explicitly.
+///   [`rollback`](Self::rollback) does so explicitly;
+///   [`set_local_description_implicit`](Self::set_local_description_implicit) is the
+///   W3C no-argument `setLocalDescription()` perfect negotiation uses;
+/// - when to negotiate: [`needs_negotiation`](Self::needs_negotiation) after
+///   [`want_data_channel`](Self::want_data_channel),
+///   [`add_transceiver`](Self::add_transceiver), direction changes, stops and
+///   [`restart_ice`](Self::restart_ice).
+///
+/// The layers below take the summary's values as text or as the same enums:
+/// [`Candidate`]'s `Display` is the `candidate:...` string ICE agents parse, a
+/// [`Fingerprint`]'s `Display` is the `sha-256 AB:CD:...` form, and [`DtlsRole`] /
+/// [`IceRole`] name the same roles as the DTLS and ICE adapters.
 ///
 /// Calls made in the wrong state fail with [`Error::InvalidState`] and change nothing;
 /// a remote description that fails to apply changes nothing either.
@@ -622,17 +636,17 @@ impl Negotiator {
         };
         let setup = remote::answer_setup(pending.analysis.remote_setup, self.dtls_role);
         let plan = pending.analysis.plan.clone();
-        let remote_sdp = pending.sdp.clone();
-        let version = self.next_version();
+        let version = self.session_version + 1;
         let sdp = plan::render(&plan::RenderInput {
             config: &self.config,
             plan: &plan,
             credentials: &credentials,
             version,
             setup_for_answer: Some(setup),
-            remote_offer: Some(&remote_sdp),
+            remote_offer: Some(&pending.sdp),
             transceivers: &self.transceivers,
         });
+        self.session_version = version;
         self.created_answer = Some((sdp.clone(), plan));
         Ok(Description {
             kind: SdpType::Answer,
@@ -691,20 +705,27 @@ impl Negotiator {
                     return Err(Error::InvalidArgument(Misuse::NotCreatedLocally));
                 }
                 let plan = plan.clone();
-                let Some(pending) = self.pending_remote.clone() else {
+                let Some(pending) = self.pending_remote.take() else {
                     return Err(self.invalid(operation));
                 };
                 let provisional = description.kind == SdpType::Pranswer;
-                let negotiated = self.complete(
+                let negotiated = match self.complete(
                     &sdp,
                     &pending.sdp,
                     &plan,
                     &pending.analysis,
                     false,
                     provisional,
-                )?;
+                ) {
+                    Ok(negotiated) => negotiated,
+                    Err(error) => {
+                        self.pending_remote = Some(pending);
+                        return Err(error);
+                    }
+                };
                 if provisional {
                     self.pending_local = Some(sdp);
+                    self.pending_remote = Some(pending);
                     self.state = SignalingState::HaveLocalPranswer;
                 } else {
                     self.current_local = Some(sdp);
@@ -721,6 +742,21 @@ impl Negotiator {
                 })
             }
         }
+    }
+
+    /// W3C `setLocalDescription()` without arguments: creates and applies an offer in
+    /// `stable` or `have-local-offer`, an answer in `have-remote-offer` or
+    /// `have-local-pranswer`. Returns what was applied (send its SDP to the peer) and
+    /// the result.
+    pub fn set_local_description_implicit(&mut self) -> Result<(Description, LocalApplied), Error> {
+        let description = match self.state {
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer => {
+                self.create_answer()?
+            }
+            _ => self.create_offer()?,
+        };
+        let applied = self.set_local_description(&description)?;
+        Ok((description, applied))
     }
 
     /// Applies the peer's description. An offer is allowed in `stable` and
@@ -963,8 +999,19 @@ impl Negotiator {
             && let Some(pending) = &mut self.pending_remote
         {
             let index = pending.analysis.transport_index;
+            // During a renegotiation that keeps the ICE generation, the agent already
+            // runs with these credentials: deliver at once.
+            let live = self
+                .negotiated
+                .as_ref()
+                .is_some_and(|n| n.transport.is_some())
+                && !pending.analysis.ice_restart;
             let attached = attach(&mut pending.sdp, &trickled, index);
             return match attached {
+                Attach::Attached if live => Ok(match trickled.candidate {
+                    Some(candidate) => CandidateOutcome::Deliver(candidate),
+                    None => CandidateOutcome::EndOfCandidates,
+                }),
                 Attach::Attached => Ok(CandidateOutcome::Held),
                 Attach::Ignored => {
                     self.stats.dropped_remote_candidates += 1;

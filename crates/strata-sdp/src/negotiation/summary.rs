@@ -56,6 +56,7 @@ impl MaxMessageSize {
 
 /// The single ICE + DTLS transport every accepted section shares (max-bundle).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportParameters {
     /// The mid whose section carries the transport (the BUNDLE tag).
     pub mid: Mid,
@@ -79,6 +80,9 @@ pub struct TransportParameters {
     /// The peer's candidates known when the exchange completed: those in its
     /// description plus those trickled before. Later ones arrive through
     /// [`Negotiator::add_remote_candidate`](crate::Negotiator::add_remote_candidate).
+    /// After a renegotiation that kept the ICE generation this repeats candidates the
+    /// agent already has (a peer's re-offer lists them again); adding a known candidate
+    /// again is harmless to an ICE agent.
     pub remote_candidates: Vec<Candidate>,
     /// The peer signalled end-of-candidates.
     pub remote_end_of_candidates: bool,
@@ -86,6 +90,7 @@ pub struct TransportParameters {
 
 /// The negotiated data channel (SCTP) section.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NegotiatedDataChannel {
     /// Its mid.
     pub mid: Mid,
@@ -102,6 +107,7 @@ pub struct NegotiatedDataChannel {
 /// The result of an offer/answer exchange (final or provisional): everything the layers
 /// below need.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Negotiated {
     /// The transport, absent when every section was rejected.
     pub transport: Option<TransportParameters>,

@@ -780,7 +780,9 @@ impl Driver {
         entry.stream.on_buffered_amount_low(Box::new(move || {
             if let Some(shared) = weak.upgrade() {
                 shared.low.notify_waiters();
-                if !shared.low_event_queued.swap(true, Ordering::AcqRel) {
+                // The DCEP OPEN counts in webrtc-sctp's buffered amount; only announce
+                // once the application has sent something.
+                if shared.has_sent() && !shared.low_event_queued.swap(true, Ordering::AcqRel) {
                     let _ = low_events.send(ChannelEvent::BufferedAmountLow);
                 }
             }

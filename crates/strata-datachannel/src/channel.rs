@@ -167,6 +167,10 @@ impl ChannelShared {
         }
     }
 
+    pub(crate) fn has_sent(&self) -> bool {
+        self.counters.messages_sent.load(Ordering::Relaxed) > 0
+    }
+
     pub(crate) fn set_state(&self, state: ChannelState) {
         self.state.store(encode_state(state), Ordering::Release);
     }

@@ -54,10 +54,29 @@ impl DatagramTransport for UdpTransport {
     }
 }
 
+/// Socket buffers for the tests' sockets: the kernel default (about 208 KiB) drops
+/// bursts of a 1 MiB SCTP window on loopback, and webrtc-sctp's retransmission backoff
+/// turns repeated drops into stalls of many seconds.
+const SOCKET_BUFFER: usize = 8 << 20;
+
+fn enlarge_buffers(socket: &UdpSocket) {
+    use nix::sys::socket::{setsockopt, sockopt};
+    // Forcing past `rmem_max` needs CAP_NET_ADMIN (root here and in CI); fall back to
+    // what the limit allows.
+    if setsockopt(socket, sockopt::RcvBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(socket, sockopt::RcvBuf, &SOCKET_BUFFER);
+    }
+    if setsockopt(socket, sockopt::SndBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(socket, sockopt::SndBuf, &SOCKET_BUFFER);
+    }
+}
+
 /// Two UDP sockets on 127.0.0.1, connected to each other.
 pub async fn udp_pair() -> (UdpTransport, UdpTransport) {
     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    enlarge_buffers(&a);
+    enlarge_buffers(&b);
     a.connect(b.local_addr().unwrap()).await.unwrap();
     b.connect(a.local_addr().unwrap()).await.unwrap();
     let wrap = |s| UdpTransport {
@@ -209,8 +228,15 @@ pub async fn next_message(channel: &mut DataChannel) -> Message {
     }
 }
 
-/// Sends, waiting for room in the send buffer when it is full.
+/// Sends, keeping at most about 1 MiB buffered the way an application paces itself with
+/// the low-threshold event, and waiting for room when the send buffer is full.
 pub async fn send_all(channel: &DataChannel, message: Message) {
+    if channel.buffered_amount() > 1 << 20 {
+        channel.set_buffered_amount_low_threshold(256 * 1024);
+        timeout(PATIENCE, channel.buffered_amount_low())
+            .await
+            .expect("send buffer never drained");
+    }
     loop {
         match channel.send_message(message.clone()).await {
             Ok(()) => return,

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use webrtc_sctp::association::{Association as SctpAssociation, Config as SctpConfig};
@@ -23,7 +23,9 @@ use crate::dcep::{
     ChannelCloseReason, ChannelOrigin, ChannelRequest, ChannelState, DataChannelOpen, DcepConfig,
     DcepEndpoint, DcepOutput, DcepStats, PayloadKind, Reliability, StreamId, UserMessage,
 };
-use crate::error::{AssociationCloseReason, Error, ProtocolViolation, SctpFailure, TransportFailure};
+use crate::error::{
+    AssociationCloseReason, Error, ProtocolViolation, SctpFailure, TransportFailure,
+};
 use crate::sctp_guard::{MalformedCounts, PacketGuard, ResetStreams};
 use crate::transport::{ConnCounters, ConnSignal, DatagramTransport, GuardedConn, SIGNAL_QUEUE};
 
@@ -40,7 +42,7 @@ const OPEN_ATTEMPTS: usize = 16;
 pub enum AssociationEvent {
     /// The SCTP handshake completed; channels can carry data.
     Established,
-    /// The peer opened a channel (DATA_CHANNEL_OPEN accepted and acknowledged).
+    /// The peer opened a channel (`DATA_CHANNEL_OPEN` accepted and acknowledged).
     ChannelOpened(DataChannel),
     /// The peer tried to open a channel and we refused it (stream reset, no ACK). At most
     /// 64 wait unread; beyond, refusals are only counted in
@@ -184,7 +186,12 @@ impl Association {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let cancel = CancellationToken::new();
         let (signal_tx, signal_rx) = mpsc::channel(SIGNAL_QUEUE);
-        let conn = Arc::new(GuardedConn::new(transport, signal_tx, cancel.clone(), guard_enabled));
+        let conn = Arc::new(GuardedConn::new(
+            transport,
+            signal_tx,
+            cancel.clone(),
+            guard_enabled,
+        ));
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let refusals = Arc::new(AtomicUsize::new(0));
@@ -240,7 +247,7 @@ impl Association {
     }
 
     /// Creates a channel. Without `options.negotiated` it takes the next free stream id
-    /// of our DTLS-role parity and sends DATA_CHANNEL_OPEN; the channel can send at once.
+    /// of our DTLS-role parity and sends `DATA_CHANNEL_OPEN`; the channel can send at once.
     /// Waits for the SCTP handshake if it has not completed yet.
     pub async fn create_channel(
         &self,
@@ -257,8 +264,8 @@ impl Association {
             .commands
             .send(command)
             .await
-            .map_err(|_| self.closed_error())?;
-        response.await.map_err(|_| self.closed_error())?
+            .map_err(|_| Self::closed_error())?;
+        response.await.map_err(|_| Self::closed_error())?
     }
 
     /// Closes the association: a graceful SCTP SHUTDOWN, bounded by
@@ -266,7 +273,13 @@ impl Association {
     /// released. Idempotent.
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();
-        if self.inner.commands.send(Command::Shutdown { reply }).await.is_ok() {
+        if self
+            .inner
+            .commands
+            .send(Command::Shutdown { reply })
+            .await
+            .is_ok()
+        {
             let _ = done.await;
         }
         self.inner.cancel.cancel();
@@ -304,7 +317,7 @@ impl Association {
         }
     }
 
-    fn closed_error(&self) -> Error {
+    fn closed_error() -> Error {
         Error::AssociationClosed {
             reason: AssociationCloseReason::Local,
         }
@@ -396,7 +409,8 @@ impl Driver {
                 let _ = self.events.send(AssociationEvent::Established);
                 let reason = self.serve(&sctp).await;
                 if reason == AssociationCloseReason::Local {
-                    let _ = tokio::time::timeout(self.config.shutdown_timeout, sctp.shutdown()).await;
+                    let _ =
+                        tokio::time::timeout(self.config.shutdown_timeout, sctp.shutdown()).await;
                 }
                 let _ = sctp.close().await;
                 reason
@@ -471,7 +485,7 @@ impl Driver {
             let step = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => Step::Stop(AssociationCloseReason::Local),
-                Some(signal) = self.signals.recv() => self.on_signal(signal).await,
+                Some(signal) = self.signals.recv() => self.on_signal(signal),
                 accepted = &mut accept => match accepted {
                     Some(stream) => {
                         accept = accept_next(Arc::clone(sctp));
@@ -507,11 +521,11 @@ impl Driver {
         }
     }
 
-    async fn on_signal(&mut self, signal: ConnSignal) -> Step {
+    fn on_signal(&mut self, signal: ConnSignal) -> Step {
         match signal {
-            ConnSignal::TransportFailed(error) => {
-                Step::Stop(AssociationCloseReason::TransportFailed(TransportFailure::new(error)))
-            }
+            ConnSignal::TransportFailed(error) => Step::Stop(
+                AssociationCloseReason::TransportFailed(TransportFailure::new(error)),
+            ),
             ConnSignal::BeforeReset(drained) => {
                 // Every message delivered before the reset has woken its read; take them
                 // all before webrtc-sctp applies the reset and stops returning data.
@@ -534,7 +548,10 @@ impl Driver {
                     // order, when the stream's read ends.
                     let ids: Vec<StreamId> = match reset {
                         ResetStreams::All => self.streams.keys().copied().collect(),
-                        ResetStreams::Listed(ids) => ids.into_iter().filter_map(|id| StreamId::new(id).ok()).collect(),
+                        ResetStreams::Listed(ids) => ids
+                            .into_iter()
+                            .filter_map(|id| StreamId::new(id).ok())
+                            .collect(),
                     };
                     for id in ids {
                         if self.core.channel_state(id) == Some(ChannelState::Closing) {
@@ -551,7 +568,10 @@ impl Driver {
         let Ok(id) = StreamId::new(stream.stream_identifier()) else {
             return;
         };
-        self.reads.push(read_next(Arc::clone(&stream), vec![0; self.config.max_message_size]));
+        self.reads.push(read_next(
+            Arc::clone(&stream),
+            vec![0; self.config.max_message_size],
+        ));
         self.streams.insert(
             id,
             StreamEntry {
@@ -576,7 +596,9 @@ impl Driver {
             .is_some_and(|entry| Arc::ptr_eq(&entry.stream, &stream));
         let now = Instant::now();
         match result {
-            Ok((0, _)) | Err(_) if !matches!(result, Err(webrtc_sctp::Error::ErrShortBuffer { .. })) => {
+            Ok((0, _)) | Err(_)
+                if !matches!(result, Err(webrtc_sctp::Error::ErrShortBuffer { .. })) =>
+            {
                 // The stream ended: the peer reset it, we did, or the association closed.
                 if current {
                     match self.core.channel_state(id) {
@@ -601,7 +623,11 @@ impl Driver {
                 self.shared.oversize_inbound.fetch_add(1, Ordering::Relaxed);
                 if current {
                     let limit = self.config.max_message_size;
-                    self.core.report_violation(now, id, ProtocolViolation::InboundMessageTooLarge { id, limit });
+                    self.core.report_violation(
+                        now,
+                        id,
+                        ProtocolViolation::InboundMessageTooLarge { id, limit },
+                    );
                 }
                 self.reads.push(read_next(stream, buffer));
             }
@@ -615,10 +641,8 @@ impl Driver {
                     PayloadProtocolIdentifier::Unknown => PayloadKind::Unsupported(None),
                 };
                 let data = Bytes::copy_from_slice(&buffer[..len]);
-                if current {
-                    if let Some(message) = self.core.handle_message(now, id, kind, data) {
-                        self.deliver(id, message);
-                    }
+                if current && let Some(message) = self.core.handle_message(now, id, kind, data) {
+                    self.deliver(id, message);
                 }
                 self.reads.push(read_next(stream, buffer));
             }
@@ -627,7 +651,11 @@ impl Driver {
 
     /// Hands a message to its channel's queue, applying the receive-buffer policy.
     fn deliver(&mut self, id: StreamId, message: UserMessage) {
-        let Some(link) = self.streams.get(&id).and_then(|entry| entry.channel.as_ref()) else {
+        let Some(link) = self
+            .streams
+            .get(&id)
+            .and_then(|entry| entry.channel.as_ref())
+        else {
             return;
         };
         let shared = &link.shared;
@@ -637,7 +665,10 @@ impl Driver {
             if shared.reliability == Reliability::Reliable {
                 self.core.close_for_overflow(Instant::now(), id);
             } else {
-                shared.counters.messages_dropped.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .messages_dropped
+                    .fetch_add(1, Ordering::Relaxed);
                 self.shared.messages_dropped.fetch_add(1, Ordering::Relaxed);
             }
             return;
@@ -653,9 +684,17 @@ impl Driver {
         } else {
             Message::Binary(message.data)
         };
-        shared.queued_bytes.fetch_add(message.len(), Ordering::AcqRel);
-        shared.counters.messages_received.fetch_add(1, Ordering::Relaxed);
-        shared.counters.bytes_received.fetch_add(len as u64, Ordering::Relaxed);
+        shared
+            .queued_bytes
+            .fetch_add(message.len(), Ordering::AcqRel);
+        shared
+            .counters
+            .messages_received
+            .fetch_add(1, Ordering::Relaxed);
+        shared
+            .counters
+            .bytes_received
+            .fetch_add(len as u64, Ordering::Relaxed);
         let _ = link.events.send(ChannelEvent::Message(message));
     }
 
@@ -694,7 +733,11 @@ impl Driver {
         }
     }
 
-    async fn create(&mut self, label: String, options: ChannelOptions) -> Result<DataChannel, Error> {
+    async fn create(
+        &mut self,
+        label: String,
+        options: ChannelOptions,
+    ) -> Result<DataChannel, Error> {
         let channel_type = options.channel_type()?;
         let negotiated = options.negotiated.map(StreamId::new).transpose()?;
         let open = DataChannelOpen::new(
@@ -714,10 +757,15 @@ impl Driver {
         for _ in 0..OPEN_ATTEMPTS {
             let id = self.core.open_channel(now, request.clone())?;
             if !self.streams.contains_key(&id) {
-                match sctp.open_stream(id.get(), PayloadProtocolIdentifier::Binary).await {
+                match sctp
+                    .open_stream(id.get(), PayloadProtocolIdentifier::Binary)
+                    .await
+                {
                     Ok(stream) => {
-                        self.reads
-                            .push(read_next(Arc::clone(&stream), vec![0; self.config.max_message_size]));
+                        self.reads.push(read_next(
+                            Arc::clone(&stream),
+                            vec![0; self.config.max_message_size],
+                        ));
                         self.streams.insert(
                             id,
                             StreamEntry {
@@ -733,7 +781,9 @@ impl Driver {
                     Err(error) => {
                         self.core.abandon_open(id);
                         return Err(match error {
-                            webrtc_sctp::Error::ErrStreamAlreadyExist => Error::StreamIdInUse { id },
+                            webrtc_sctp::Error::ErrStreamAlreadyExist => {
+                                Error::StreamIdInUse { id }
+                            }
                             other => Error::Sctp(SctpFailure::from_upstream(&other)),
                         });
                     }
@@ -828,10 +878,10 @@ impl Driver {
                 DcepOutput::ResetStream { id } => {
                     if let Some(entry) = self.streams.get(&id) {
                         let stream = Arc::clone(&entry.stream);
-                        if let Some(link) = &entry.channel {
-                            if link.shared.state() != ChannelState::Closed {
-                                link.shared.set_state(ChannelState::Closing);
-                            }
+                        if let Some(link) = &entry.channel
+                            && link.shared.state() != ChannelState::Closed
+                        {
+                            link.shared.set_state(ChannelState::Closing);
                         }
                         self.ops.push(Box::pin(async move {
                             let _ = stream.shutdown(Shutdown::Both).await;
@@ -840,7 +890,9 @@ impl Driver {
                     }
                 }
                 DcepOutput::RemoteChannel { id, open } => {
-                    if let Some(channel) = self.attach(id, open, ChannelOrigin::Remote, ChannelState::Open) {
+                    if let Some(channel) =
+                        self.attach(id, open, ChannelOrigin::Remote, ChannelState::Open)
+                    {
                         match self.after_write.get_mut(&id) {
                             Some(pending) => pending.push(AfterWrite::Announce(channel)),
                             None => {
@@ -859,7 +911,9 @@ impl Driver {
                 DcepOutput::ChannelClosed { id, reason } => self.on_channel_closed(id, reason),
                 DcepOutput::OpenRefused { id, error } => {
                     if self.refusals.fetch_add(1, Ordering::AcqRel) < MAX_PENDING_REFUSAL_EVENTS {
-                        let _ = self.events.send(AssociationEvent::OpenRefused { id, error });
+                        let _ = self
+                            .events
+                            .send(AssociationEvent::OpenRefused { id, error });
                     } else {
                         self.refusals.fetch_sub(1, Ordering::AcqRel);
                     }
@@ -891,7 +945,9 @@ impl Driver {
             link.shared.set_state(ChannelState::Closed);
             link.shared.low.notify_waiters();
             // Drop the callback's sender so the handle's queue can end.
-            entry.stream.on_buffered_amount_low(Box::new(|| Box::pin(async {})));
+            entry
+                .stream
+                .on_buffered_amount_low(Box::new(|| Box::pin(async {})));
             if !already {
                 let _ = link.events.send(ChannelEvent::Closed(reason));
             }
@@ -903,7 +959,11 @@ impl Driver {
     }
 
     fn publish_stats(&self) {
-        *self.shared.dcep.lock().unwrap_or_else(PoisonError::into_inner) = self.core.stats();
+        *self
+            .shared
+            .dcep
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = self.core.stats();
         self.shared
             .open_channels
             .store(self.core.channel_count(), Ordering::Relaxed);
@@ -925,7 +985,6 @@ type AcceptFuture = Pin<Box<dyn Future<Output = Option<Arc<Stream>>> + Send>>;
 fn accept_next(sctp: Arc<SctpAssociation>) -> AcceptFuture {
     Box::pin(async move { sctp.accept_stream().await })
 }
-
 
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(deadline) = deadline {

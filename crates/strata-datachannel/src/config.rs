@@ -108,7 +108,10 @@ impl AssociationConfig {
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let checks = [
-            (self.max_message_size == 0, "max_message_size must be positive"),
+            (
+                self.max_message_size == 0,
+                "max_message_size must be positive",
+            ),
             (
                 self.max_message_size > (u32::MAX as usize),
                 "max_message_size must fit in 32 bits",
@@ -121,7 +124,10 @@ impl AssociationConfig {
                 self.max_channels == 0 || self.max_channels > 65_535,
                 "max_channels must be in 1..=65535",
             ),
-            (self.local_port == 0 || self.remote_port == 0, "SCTP ports must be non-zero"),
+            (
+                self.local_port == 0 || self.remote_port == 0,
+                "SCTP ports must be non-zero",
+            ),
             (
                 self.channel_receive_buffer < self.max_message_size,
                 "channel_receive_buffer must hold at least one message",
@@ -134,7 +140,7 @@ impl AssociationConfig {
     }
 }
 
-/// W3C `RTCPriorityType`, carried in DATA_CHANNEL_OPEN.
+/// W3C `RTCPriorityType`, carried in `DATA_CHANNEL_OPEN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Priority {
     /// 128.

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::dcep::{
-    ChannelRequest, ChannelType, DataChannelOpen, DcepConfig, DcepEndpoint, DcepMessage,
-    DtlsRole, PayloadKind, StreamId,
+    ChannelRequest, ChannelType, DataChannelOpen, DcepConfig, DcepEndpoint, DcepMessage, DtlsRole,
+    PayloadKind, StreamId,
 };
 use crate::sctp_guard::PacketGuard;
 
@@ -41,7 +41,9 @@ pub fn dcep_state_machine(data: &[u8]) {
         };
         match op % 9 {
             0 => {
-                if let Ok(open) = DataChannelOpen::new(ChannelType::RELIABLE, 256, "f".into(), String::new()) {
+                if let Ok(open) =
+                    DataChannelOpen::new(ChannelType::RELIABLE, 256, "f".into(), String::new())
+                {
                     let negotiated = (*b & 1 == 1).then_some(id);
                     let _ = endpoint.open_channel(now, ChannelRequest { open, negotiated });
                 }
@@ -51,7 +53,12 @@ pub fn dcep_state_machine(data: &[u8]) {
             }
             2 => endpoint.handle_stream_reset(now, id),
             3 => {
-                endpoint.handle_message(now, id, PayloadKind::Dcep, Bytes::copy_from_slice(payload));
+                endpoint.handle_message(
+                    now,
+                    id,
+                    PayloadKind::Dcep,
+                    Bytes::copy_from_slice(payload),
+                );
             }
             4 => {
                 let kind = PayloadKind::from_ppid(u32::from(*b % 60));

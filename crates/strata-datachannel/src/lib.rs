@@ -72,14 +72,14 @@
 //!
 //! webrtc-sctp 0.17.2 is frozen; these are its traps and what we do about them.
 //!
-//! - **Panics on malformed chunks.** SHUTDOWN or FORWARD-TSN with a length field
-//!   shorter than their fixed part, and INIT/INIT-ACK followed by more bytes, make its
+//! - **Panics on malformed chunks.** SHUTDOWN or `FORWARD-TSN` with a length field
+//!   shorter than their fixed part, and INIT/`INIT-ACK` followed by more bytes, make its
 //!   parser slice or read past the chunk and panic inside its read loop, which silently
 //!   kills the association. [`sctp_guard::PacketGuard`] drops such packets first and
 //!   counts them ([`AssociationStats::malformed_packets`]).
-//! - **Absurd FORWARD-TSN.** It walks its cumulative TSN one step at a time to the new
+//! - **Absurd `FORWARD-TSN`.** It walks its cumulative TSN one step at a time to the new
 //!   value under the association lock; 2^31 steps is a hang. The guard drops DATA and
-//!   FORWARD-TSN more than 65534 TSNs ahead of what we acknowledged.
+//!   `FORWARD-TSN` more than 65534 TSNs ahead of what we acknowledged.
 //! - **No verification-tag check.** The guard enforces RFC 4960 §8.5 once our tag is
 //!   known.
 //! - **Buffered-amount callback under the association lock.** Our callback only sets a
@@ -142,8 +142,8 @@ pub use association::{
 };
 pub use channel::{ChannelEvent, ChannelStats, DataChannel, Message};
 pub use config::{
-    AssociationConfig, ChannelOptions, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SCTP_PORT,
-    MaxMessageSize, Priority, SDP_DEFAULT_MAX_MESSAGE_SIZE,
+    AssociationConfig, ChannelOptions, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SCTP_PORT, MaxMessageSize,
+    Priority, SDP_DEFAULT_MAX_MESSAGE_SIZE,
 };
 pub use dcep::{ChannelCloseReason, ChannelState, DtlsRole, Reliability, StreamId};
 pub use error::{

@@ -93,7 +93,9 @@ impl<T: DatagramTransport> GuardedConn<T> {
 
     fn signal(&self, signal: ConnSignal) {
         if self.signals.try_send(signal).is_err() {
-            self.counters.signals_dropped.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .signals_dropped
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 

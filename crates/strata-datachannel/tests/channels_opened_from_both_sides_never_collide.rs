@@ -16,14 +16,24 @@ async fn channels_opened_from_both_sides_never_collide() {
     let opening_client = tokio::spawn(async move {
         let mut out = Vec::new();
         for i in 0..EACH {
-            out.push(client.create_channel(format!("client-{i}"), ChannelOptions::default()).await.unwrap());
+            out.push(
+                client
+                    .create_channel(format!("client-{i}"), ChannelOptions::default())
+                    .await
+                    .unwrap(),
+            );
         }
         out
     });
     let opening_server = tokio::spawn(async move {
         let mut out = Vec::new();
         for i in 0..EACH {
-            out.push(server.create_channel(format!("server-{i}"), ChannelOptions::default()).await.unwrap());
+            out.push(
+                server
+                    .create_channel(format!("server-{i}"), ChannelOptions::default())
+                    .await
+                    .unwrap(),
+            );
         }
         out
     });

@@ -27,12 +27,21 @@ async fn an_open_flood_is_refused_beyond_the_cap_and_stays_bounded() {
 
     let mut sent = Vec::new();
     for i in 0..FLOOD {
-        sent.push(flooder.create_channel(format!("f{i}"), ChannelOptions::default()).await.unwrap());
+        sent.push(
+            flooder
+                .create_channel(format!("f{i}"), ChannelOptions::default())
+                .await
+                .unwrap(),
+        );
     }
     let mut accepted = Vec::new();
     let mut refused_events = 0;
     while accepted.len() < CAP || victim.stats().refused_opens < (FLOOD - CAP) as u64 {
-        match timeout(PATIENCE, victim_events.recv()).await.unwrap().unwrap() {
+        match timeout(PATIENCE, victim_events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
             AssociationEvent::ChannelOpened(channel) => accepted.push(channel),
             AssociationEvent::OpenRefused { .. } => refused_events += 1,
             other => panic!("unexpected {other:?}"),
@@ -47,14 +56,16 @@ async fn an_open_flood_is_refused_beyond_the_cap_and_stays_bounded() {
     let mut refused = 0;
     let mut opened = Vec::new();
     for mut channel in sent {
-        loop {
+        let outcome = loop {
             match next_event(&mut channel).await {
-                ChannelEvent::Closed(ChannelCloseReason::OpenRefused) => refused += 1,
-                ChannelEvent::Open => opened.push(channel),
-                ChannelEvent::BufferedAmountLow => continue,
-                other => panic!("unexpected {other:?}"),
+                ChannelEvent::BufferedAmountLow => {}
+                other => break other,
             }
-            break;
+        };
+        match outcome {
+            ChannelEvent::Closed(ChannelCloseReason::OpenRefused) => refused += 1,
+            ChannelEvent::Open => opened.push(channel),
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(refused, FLOOD - CAP);

@@ -13,7 +13,7 @@ use strata_datachannel::{
     Message,
 };
 use support::{
-    Impairment, ImpairedTransport, accept, expect_established, next_message, payload, send_all,
+    ImpairedTransport, Impairment, accept, expect_established, next_message, payload, send_all,
     udp_pair,
 };
 
@@ -27,7 +27,14 @@ fn impairment(seed: u64) -> Impairment {
     }
 }
 
-async fn impaired_pair(seed: u64) -> (Association, AssociationEvents, Association, AssociationEvents) {
+async fn impaired_pair(
+    seed: u64,
+) -> (
+    Association,
+    AssociationEvents,
+    Association,
+    AssociationEvents,
+) {
     let (a, b) = udp_pair().await;
     let mut client_config = AssociationConfig::new(DtlsRole::Client);
     let mut server_config = AssociationConfig::new(DtlsRole::Server);
@@ -37,8 +44,11 @@ async fn impaired_pair(seed: u64) -> (Association, AssociationEvents, Associatio
     }
     let (client, mut client_events) =
         Association::new(ImpairedTransport::new(a, impairment(seed)), client_config).unwrap();
-    let (server, mut server_events) =
-        Association::new(ImpairedTransport::new(b, impairment(seed + 1)), server_config).unwrap();
+    let (server, mut server_events) = Association::new(
+        ImpairedTransport::new(b, impairment(seed + 1)),
+        server_config,
+    )
+    .unwrap();
     expect_established(&mut client_events).await;
     expect_established(&mut server_events).await;
     (client, client_events, server, server_events)
@@ -51,7 +61,10 @@ const MESSAGE: usize = 64 * 1024;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reliable_channel_delivers_fifty_mebibytes_intact_and_in_order() {
     let (client, _client_events, _server, mut server_events) = impaired_pair(SEED).await;
-    let channel = client.create_channel("bulk", ChannelOptions::default()).await.unwrap();
+    let channel = client
+        .create_channel("bulk", ChannelOptions::default())
+        .await
+        .unwrap();
     let mut remote = accept(&mut server_events).await;
     let count = (TOTAL / MESSAGE) as u64;
     let message = |index: u64| {
@@ -73,7 +86,10 @@ async fn reliable_channel_delivers_fifty_mebibytes_intact_and_in_order() {
         let Message::Binary(data) = next_message(&mut remote).await else {
             panic!("text on a binary channel");
         };
-        assert!(data[..] == message(index)[..], "message {index} corrupted or out of order");
+        assert!(
+            data[..] == message(index)[..],
+            "message {index} corrupted or out of order"
+        );
         received += data.len();
     }
     assert_eq!(received, TOTAL);
@@ -102,15 +118,31 @@ async fn unreliable_unordered_channel_delivers_what_arrives_without_stalling() {
     let mut seen = BTreeSet::new();
     // Lost messages are never waited for: once sending ends, what is coming arrives
     // within a few round trips.
-    while let Ok(message) = tokio::time::timeout(Duration::from_secs(3), next_message(&mut remote)).await {
-        let Message::Binary(data) = message else { panic!("text") };
+    while let Ok(message) =
+        tokio::time::timeout(Duration::from_secs(3), next_message(&mut remote)).await
+    {
+        let Message::Binary(data) = message else {
+            panic!("text")
+        };
         let index = u64::from_be_bytes(data[..8].try_into().unwrap());
-        assert!(data[8..] == payload(SEED, index, 800)[..], "message {index} corrupted");
+        assert!(
+            data[8..] == payload(SEED, index, 800)[..],
+            "message {index} corrupted"
+        );
         assert!(seen.insert(index), "message {index} delivered twice");
     }
     let _channel = sender.await.unwrap();
     let delivered = seen.len() as u64;
-    assert!(delivered >= COUNT * 80 / 100, "only {delivered} of {COUNT} arrived");
-    assert!(delivered < COUNT, "5% loss with no retransmission lost nothing");
-    assert!(seen.range(COUNT - 100..).count() > 50, "the tail did not arrive: a stall");
+    assert!(
+        delivered >= COUNT * 80 / 100,
+        "only {delivered} of {COUNT} arrived"
+    );
+    assert!(
+        delivered < COUNT,
+        "5% loss with no retransmission lost nothing"
+    );
+    assert!(
+        seen.range(COUNT - 100..).count() > 50,
+        "the tail did not arrive: a stall"
+    );
 }

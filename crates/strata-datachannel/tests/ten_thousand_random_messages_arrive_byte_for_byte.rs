@@ -9,7 +9,7 @@
 mod support;
 
 use bytes::Bytes;
-use strata_datachannel::{ChannelOptions, Message, MaxMessageSize};
+use strata_datachannel::{ChannelOptions, MaxMessageSize, Message};
 use support::{accept, next_message, pair_with, payload, send_all};
 
 const SEED: u64 = 0x1000_0000;
@@ -24,11 +24,19 @@ async fn ten_thousand_random_messages_arrive_byte_for_byte() {
         config.channel_receive_buffer = 512 << 20;
     })
     .await;
-    let channel = pair.client.create_channel("bulk", ChannelOptions::default()).await.unwrap();
+    let channel = pair
+        .client
+        .create_channel("bulk", ChannelOptions::default())
+        .await
+        .unwrap();
     let mut remote = accept(&mut pair.server_events).await;
     let sender = tokio::spawn(async move {
         for index in 0..COUNT {
-            send_all(&channel, Message::Binary(Bytes::from(payload(SEED, index, MAX)))).await;
+            send_all(
+                &channel,
+                Message::Binary(Bytes::from(payload(SEED, index, MAX))),
+            )
+            .await;
         }
         channel
     });
@@ -37,7 +45,11 @@ async fn ten_thousand_random_messages_arrive_byte_for_byte() {
             panic!("message {index} arrived as text");
         };
         let expected = payload(SEED, index, MAX);
-        assert_eq!(data.len(), expected.len(), "message {index} has the wrong length");
+        assert_eq!(
+            data.len(),
+            expected.len(),
+            "message {index} has the wrong length"
+        );
         assert!(data[..] == expected[..], "message {index} is corrupted");
     }
     let channel = sender.await.unwrap();

@@ -2,8 +2,8 @@
 //! crafting, and helpers that await events with generous timeouts.
 #![allow(dead_code, unreachable_pub)]
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,21 +12,21 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_datachannel::{
-    Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelEvent,
-    DataChannel, DatagramTransport, DtlsRole, Message,
+    Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelEvent, DataChannel,
+    DatagramTransport, DtlsRole, Message,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
 /// Long enough for anything a test waits for; a hang fails instead of blocking CI.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub const PATIENCE: Duration = Duration::from_mins(1);
 
 /// A connected UDP socket on loopback.
 #[derive(Clone)]
 pub struct UdpTransport {
     pub socket: Arc<UdpSocket>,
-    /// Our SCTP verification tag, read from our own INIT or INIT-ACK.
+    /// Our SCTP verification tag, read from our own INIT or `INIT-ACK`.
     pub local_tag: Arc<AtomicU32>,
     /// Our initial TSN, from the same chunk.
     pub local_initial_tsn: Arc<AtomicU32>,
@@ -38,7 +38,14 @@ impl DatagramTransport for UdpTransport {
             && datagram.len() >= 32
             && matches!(datagram[12], 1 | 2)
         {
-            let word = |at: usize| u32::from_be_bytes([datagram[at], datagram[at + 1], datagram[at + 2], datagram[at + 3]]);
+            let word = |at: usize| {
+                u32::from_be_bytes([
+                    datagram[at],
+                    datagram[at + 1],
+                    datagram[at + 2],
+                    datagram[at + 3],
+                ])
+            };
             self.local_initial_tsn.store(word(28), Ordering::Relaxed);
             self.local_tag.store(word(16), Ordering::Relaxed);
         }
@@ -128,7 +135,7 @@ impl ImpairedTransport {
                             due.push(Reverse((Instant::now() + impairment.delay + jitter, sequence, datagram.clone())));
                         }
                     }
-                    () = tokio::time::sleep_until(next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))), if next.is_some() => {
+                    () = tokio::time::sleep_until(next.unwrap_or_else(|| Instant::now() + Duration::from_hours(1))), if next.is_some() => {
                         while due.peek().is_some_and(|Reverse((at, _, _))| *at <= Instant::now()) {
                             let Reverse((_, _, datagram)) = due.pop().unwrap();
                             let _ = socket.send(&datagram).await;
@@ -203,7 +210,7 @@ pub async fn accept(events: &mut AssociationEvents) -> DataChannel {
     loop {
         match timeout(PATIENCE, events.recv()).await {
             Ok(Some(AssociationEvent::ChannelOpened(channel))) => return channel,
-            Ok(Some(_)) => continue,
+            Ok(Some(_)) => {}
             other => panic!("expected ChannelOpened, got {other:?}"),
         }
     }
@@ -217,12 +224,12 @@ pub async fn next_event(channel: &mut DataChannel) -> ChannelEvent {
         .expect("channel ended without a Closed event")
 }
 
-/// The next message of `channel`, skipping Open and BufferedAmountLow.
+/// The next message of `channel`, skipping `Open` and `BufferedAmountLow`.
 pub async fn next_message(channel: &mut DataChannel) -> Message {
     loop {
         match next_event(channel).await {
             ChannelEvent::Message(message) => return message,
-            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => continue,
+            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => {}
             other => panic!("expected a message, got {other:?}"),
         }
     }
@@ -261,13 +268,17 @@ pub fn payload(seed: u64, index: u64, max_len: usize) -> Vec<u8> {
     data
 }
 
-/// CRC32c (Castagnoli), as SCTP uses it.
+/// `CRC32c` (Castagnoli), as SCTP uses it.
 pub fn crc32c(data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for byte in data {
         crc ^= u32::from(*byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -73,12 +73,9 @@ async fn the_side_that_accepted_can_close_too() {
     let mut remote = accept(&mut pair.server_events).await;
     remote.close().await.unwrap();
     loop {
-        match next_event(&mut local).await {
-            ChannelEvent::Closed(reason) => {
-                assert_eq!(reason, ChannelCloseReason::Remote);
-                break;
-            }
-            _ => {}
+        if let ChannelEvent::Closed(reason) = next_event(&mut local).await {
+            assert_eq!(reason, ChannelCloseReason::Remote);
+            break;
         }
     }
     assert_eq!(

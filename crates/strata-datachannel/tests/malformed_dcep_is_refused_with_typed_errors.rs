@@ -213,7 +213,7 @@ async fn malformed_and_misbehaving_dcep_is_refused_and_the_association_survives(
 
     // And a fresh channel from our side still opens and carries data.
     let fresh = association
-        .create_channel("fresh", Default::default())
+        .create_channel("fresh", strata_datachannel::ChannelOptions::default())
         .await
         .unwrap();
     let raw_fresh = timeout(Duration::from_secs(30), raw.accept_stream())

@@ -51,14 +51,11 @@ async fn data_sent_before_the_peer_creates_its_negotiated_channel_is_kept() {
     a.send_text("first").await.unwrap();
     a.send_text("second").await.unwrap();
     // The server has not created channel 3 yet; its messages wait, bounded, unclaimed.
-    let mut b = loop {
-        let b = pair
-            .server
-            .create_channel("early", negotiated(3))
-            .await
-            .unwrap();
-        break b;
-    };
+    let mut b = pair
+        .server
+        .create_channel("early", negotiated(3))
+        .await
+        .unwrap();
     assert_eq!(next_message(&mut b).await, Message::Text("first".into()));
     assert_eq!(next_message(&mut b).await, Message::Text("second".into()));
 }

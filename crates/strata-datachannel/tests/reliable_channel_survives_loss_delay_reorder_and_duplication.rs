@@ -57,6 +57,8 @@ async fn impaired_pair(
 const SEED: u64 = 0x1055;
 const TOTAL: usize = 50 << 20;
 const MESSAGE: usize = 64 * 1024;
+/// Messages on the unreliable channel.
+const COUNT: u64 = 3000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reliable_channel_delivers_fifty_mebibytes_intact_and_in_order() {
@@ -106,7 +108,6 @@ async fn unreliable_unordered_channel_delivers_what_arrives_without_stalling() {
     };
     let channel = client.create_channel("lossy", options).await.unwrap();
     let mut remote = accept(&mut server_events).await;
-    const COUNT: u64 = 3000;
     let sender = tokio::spawn(async move {
         for index in 0..COUNT {
             let mut data = index.to_be_bytes().to_vec();

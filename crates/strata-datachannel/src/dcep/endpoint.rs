@@ -755,5 +755,11 @@ impl DcepEndpoint {
     }
 }
 
+/// The start of virtual time in tests; the clock is read here only.
+#[cfg(test)]
+fn test_epoch() -> Instant {
+    Instant::now()
+}
+
 #[cfg(test)]
 mod tests;

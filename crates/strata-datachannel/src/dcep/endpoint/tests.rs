@@ -53,7 +53,7 @@ fn pair() -> (DcepEndpoint, DcepEndpoint, Instant) {
     (
         DcepEndpoint::new(DcepConfig::new(DtlsRole::Client)),
         DcepEndpoint::new(DcepConfig::new(DtlsRole::Server)),
-        Instant::now(),
+        test_epoch(),
     )
 }
 
@@ -219,7 +219,7 @@ fn opens_beyond_the_channel_limit_are_refused_and_counted() {
     let mut config = DcepConfig::new(DtlsRole::Server);
     config.max_channels = 3;
     let mut server = DcepEndpoint::new(config);
-    let now = Instant::now();
+    let now = test_epoch();
     for n in 0..10u16 {
         let open = DcepMessage::Open(request("x", true).open).encode();
         server.handle_message(now, id(n * 2), PayloadKind::Dcep, open);
@@ -332,7 +332,7 @@ fn unclaimed_streams_are_bounded_and_expire() {
     config.max_unclaimed_streams = 2;
     config.max_unclaimed_bytes = 10;
     let mut endpoint = DcepEndpoint::new(config);
-    let now = Instant::now();
+    let now = test_epoch();
     let data = Bytes::from_static(b"12345678");
     endpoint.handle_message(now, id(1), PayloadKind::Binary, data.clone());
     endpoint.handle_message(now, id(1), PayloadKind::Binary, data.clone()); // over the byte bound
@@ -448,7 +448,7 @@ fn seeded_random_sequences_keep_the_counters_consistent() {
     let mut config = DcepConfig::new(DtlsRole::Client);
     config.max_channels = 8;
     let mut endpoint = DcepEndpoint::new(config);
-    let mut now = Instant::now();
+    let mut now = test_epoch();
     let mut known: std::collections::BTreeSet<StreamId> = (0..24).map(id).collect();
     for _ in 0..20_000 {
         let stream = id((next() % 24) as u16);

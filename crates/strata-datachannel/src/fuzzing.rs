@@ -11,6 +11,10 @@ use crate::dcep::{
 use crate::sctp_guard::PacketGuard;
 
 /// DCEP decoding never panics, and what decodes survives an encode/decode round trip.
+///
+/// # Panics
+///
+/// When the round trip changes the message: that is the bug the target looks for.
 pub fn dcep_decode(data: &[u8]) {
     if let Ok(message) = DcepMessage::decode(data) {
         let encoded = message.encode();
@@ -20,6 +24,10 @@ pub fn dcep_decode(data: &[u8]) {
 
 /// Drives the DCEP state machine with an arbitrary sequence of inputs: it never panics
 /// and never counts more channels than its limit.
+///
+/// # Panics
+///
+/// When the channel count passes the limit: that is the bug the target looks for.
 pub fn dcep_state_machine(data: &[u8]) {
     let mut config = DcepConfig::new(if data.first().is_some_and(|b| b & 1 == 1) {
         DtlsRole::Server

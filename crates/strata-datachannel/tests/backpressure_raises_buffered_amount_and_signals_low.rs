@@ -27,6 +27,8 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
         duplicate: 0.0,
         delay: Duration::from_millis(40),
         jitter: Duration::ZERO,
+        reorder: 0.0,
+        reorder_extra: Duration::ZERO,
     };
     let config = |role| {
         let mut config = AssociationConfig::new(role);

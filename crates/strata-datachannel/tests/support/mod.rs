@@ -94,8 +94,9 @@ pub async fn udp_pair() -> (UdpTransport, UdpTransport) {
     (wrap(a), wrap(b))
 }
 
-/// Seeded network impairment on the send side: loss, delay, jitter (which reorders)
-/// and duplication.
+/// Seeded network impairment on the send side: loss, delay, jitter, reordering (a
+/// fraction of packets held back by `reorder_extra`, as netem's `reorder` does) and
+/// duplication.
 #[derive(Debug, Clone, Copy)]
 pub struct Impairment {
     pub seed: u64,
@@ -103,6 +104,8 @@ pub struct Impairment {
     pub duplicate: f64,
     pub delay: Duration,
     pub jitter: Duration,
+    pub reorder: f64,
+    pub reorder_extra: Duration,
 }
 
 /// A transport whose sends go through an [`Impairment`]; a task releases them at their
@@ -130,7 +133,10 @@ impl ImpairedTransport {
                         }
                         let copies = if rng.random_bool(impairment.duplicate) { 2 } else { 1 };
                         for _ in 0..copies {
-                            let jitter = impairment.jitter.mul_f64(rng.random::<f64>());
+                            let mut jitter = impairment.jitter.mul_f64(rng.random::<f64>());
+                            if rng.random_bool(impairment.reorder) {
+                                jitter += impairment.reorder_extra;
+                            }
                             sequence += 1;
                             due.push(Reverse((Instant::now() + impairment.delay + jitter, sequence, datagram.clone())));
                         }

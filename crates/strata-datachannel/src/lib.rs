@@ -122,6 +122,18 @@
 //!   overflow checks on (debug builds) a peer whose TSNs wrap makes it panic. Build
 //!   `webrtc-sctp` with `overflow-checks = false` in profiles that enable them (this
 //!   workspace does).
+//! - **Slow loss recovery.** Its retransmission timeout never drops below one second
+//!   and doubles, each chunk is fast-retransmitted at most once, and a `max_retransmits:
+//!   0` chunk is abandoned right after its first transmission (a FORWARD-TSN that
+//!   overtakes chunks still in flight turns them into "old" data the peer drops). At 5%
+//!   loss and 30 ms delay a reliable channel moves about 36 KB/s.
+//! - **Bulk transfers of 256 KiB messages can stall for good**: with a stream of messages
+//!   up to 256 KiB both sides stop sending after a few hundred messages, though no packet
+//!   is lost or dropped by our guard (a relative of webrtc-rs issue 822, its zero-window
+//!   deadlock, fixed only in its successor). Messages up to 64 KiB do not trigger it.
+//! - **Accept queue of 16.** Streams the peer opens wait in a 16-slot queue; a stream
+//!   arriving while it is full has its first data discarded until the peer retransmits.
+//!   The driver accepts as soon as a stream arrives.
 //! - **Delayed SACK timer** is armed only once until an immediate SACK resets it, so
 //!   the last packet of a burst may be acknowledged only by the peer's retransmission
 //!   timeout (at least one second): `buffered_amount` can stay up that long.

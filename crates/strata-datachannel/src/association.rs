@@ -1012,3 +1012,114 @@ mod tests {
         );
     }
 }
+
+/// What the guard protects against: without it, one malformed packet kills webrtc-sctp's
+/// read loop and the association goes deaf. If this test starts failing, upstream has
+/// fixed its parser and the guard's notes need revisiting.
+#[cfg(test)]
+mod upstream_without_guard {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::net::UdpSocket;
+
+    use super::*;
+    use crate::dcep::DtlsRole;
+
+    struct Udp(Arc<UdpSocket>);
+
+    impl DatagramTransport for Udp {
+        async fn send(&self, datagram: &[u8]) -> std::io::Result<()> {
+            self.0.send(datagram).await.map(drop)
+        }
+        async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.recv(buf).await
+        }
+        async fn close(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn crc32c(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in data {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0x82f6_3b78
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    async fn next_open(events: &mut AssociationEvents) -> DataChannel {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), events.recv()).await {
+                Ok(Some(AssociationEvent::ChannelOpened(channel))) => return channel,
+                Ok(Some(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_shutdown_chunk_silences_an_unguarded_association() {
+        let a = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let b = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        a.connect(b.local_addr().unwrap()).await.unwrap();
+        b.connect(a.local_addr().unwrap()).await.unwrap();
+        let (client, _client_events) = Association::start(
+            Udp(Arc::clone(&a)),
+            AssociationConfig::new(DtlsRole::Client),
+            false,
+        )
+        .unwrap();
+        let (server, mut server_events) = Association::start(
+            Udp(Arc::clone(&b)),
+            AssociationConfig::new(DtlsRole::Server),
+            true,
+        )
+        .unwrap();
+        let channel = client
+            .create_channel("c", ChannelOptions::default())
+            .await
+            .unwrap();
+        let remote = next_open(&mut server_events).await;
+
+        // SHUTDOWN whose length field says 4, followed by four more bytes.
+        let tag = client
+            .inner
+            .shared
+            .guard
+            .lock()
+            .unwrap()
+            .local_verification_tag()
+            .unwrap();
+        let mut packet = vec![0x13, 0x88, 0x13, 0x88];
+        packet.extend_from_slice(&tag.to_be_bytes());
+        packet.extend_from_slice(&[0; 4]);
+        packet.extend_from_slice(&[7, 0, 0, 4, 11, 0, 0, 4]);
+        let crc = crc32c(&packet);
+        packet[8..12].copy_from_slice(&crc.to_le_bytes());
+        b.send(&packet).await.unwrap();
+
+        remote.send_text("anyone there?").await.unwrap();
+        let mut channel = channel;
+        let heard = tokio::time::timeout(Duration::from_secs(3), async {
+            loop {
+                if let Some(ChannelEvent::Message(_)) = channel.recv().await {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(
+            heard.is_err(),
+            "webrtc-sctp survived the packet without the guard"
+        );
+        drop(server);
+    }
+}

@@ -21,14 +21,9 @@ const CHUNK: usize = 100 * 1024;
 async fn backpressure_raises_buffered_amount_and_signals_low() {
     // A 40 ms path each way: acknowledgements lag behind a sender on loopback speed.
     let (a, b) = udp_pair().await;
-    let slow = |seed| Impairment {
-        seed,
-        loss: 0.0,
-        duplicate: 0.0,
+    let slow = Impairment {
         delay: Duration::from_millis(40),
-        jitter: Duration::ZERO,
-        reorder: 0.0,
-        reorder_extra: Duration::ZERO,
+        ..Impairment::default()
     };
     let config = |role| {
         let mut config = AssociationConfig::new(role);
@@ -36,10 +31,13 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
         config.max_buffered_amount = LIMIT;
         config
     };
-    let (client, mut client_events) =
-        Association::new(ImpairedTransport::new(a, slow(1)), config(DtlsRole::Client)).unwrap();
+    let (client, mut client_events) = Association::new(
+        ImpairedTransport::new(a, slow.clone(), 1),
+        config(DtlsRole::Client),
+    )
+    .unwrap();
     let (_server, mut server_events) =
-        Association::new(ImpairedTransport::new(b, slow(2)), config(DtlsRole::Server)).unwrap();
+        Association::new(ImpairedTransport::new(b, slow, 2), config(DtlsRole::Server)).unwrap();
     expect_established(&mut client_events).await;
     expect_established(&mut server_events).await;
     let mut channel = client

@@ -13,19 +13,18 @@ use strata_datachannel::{
     Message,
 };
 use support::{
-    ImpairedTransport, Impairment, accept, expect_established, next_message, payload, send_all,
-    udp_pair,
+    ImpairedTransport, Impairment, Loss, accept, expect_established, next_message, payload,
+    send_all, udp_pair,
 };
 
-fn impairment(seed: u64) -> Impairment {
+fn impairment() -> Impairment {
     Impairment {
-        seed,
-        loss: 0.05,
-        duplicate: 0.02,
+        loss: Loss::Random { probability: 0.05 },
         delay: Duration::from_millis(30),
         jitter: Duration::from_millis(1),
         reorder: 0.02,
-        reorder_extra: Duration::from_millis(5),
+        duplicate: 0.02,
+        ..Impairment::default()
     }
 }
 
@@ -45,9 +44,9 @@ async fn impaired_pair(
         config.channel_receive_buffer = 16 << 20;
     }
     let (client, mut client_events) =
-        Association::new(ImpairedTransport::new(a, impairment(seed)), client_config).unwrap();
+        Association::new(ImpairedTransport::new(a, impairment(), seed), client_config).unwrap();
     let (server, mut server_events) = Association::new(
-        ImpairedTransport::new(b, impairment(seed + 1)),
+        ImpairedTransport::new(b, impairment(), seed + 1),
         server_config,
     )
     .unwrap();

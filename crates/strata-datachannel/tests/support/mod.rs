@@ -1,9 +1,7 @@
 //! Test support: real UDP transports on loopback, a seeded impairment layer, SCTP packet
 //! crafting, and helpers that await events with generous timeouts.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -94,59 +92,32 @@ pub async fn udp_pair() -> (UdpTransport, UdpTransport) {
     (wrap(a), wrap(b))
 }
 
-/// Seeded network impairment on the send side: loss, delay, jitter, reordering (a
-/// fraction of packets held back by `reorder_extra`, as netem's `reorder` does) and
-/// duplication.
-#[derive(Debug, Clone, Copy)]
-pub struct Impairment {
-    pub seed: u64,
-    pub loss: f64,
-    pub duplicate: f64,
-    pub delay: Duration,
-    pub jitter: Duration,
-    pub reorder: f64,
-    pub reorder_extra: Duration,
-}
+pub use strata_netem::{Impairment, Loss};
 
-/// A transport whose sends go through an [`Impairment`]; a task releases them at their
-/// due time.
+/// A transport whose sends go through a seeded `strata-netem` link; a task releases
+/// them at the time the link says they arrive.
 pub struct ImpairedTransport {
     inner: UdpTransport,
     queue: mpsc::UnboundedSender<Vec<u8>>,
 }
 
 impl ImpairedTransport {
-    pub fn new(inner: UdpTransport, impairment: Impairment) -> Self {
+    pub fn new(inner: UdpTransport, impairment: Impairment, seed: u64) -> Self {
         let (queue, mut pending) = mpsc::unbounded_channel::<Vec<u8>>();
         let socket = Arc::clone(&inner.socket);
+        let mut link = strata_netem::Link::new(impairment, seed).expect("valid impairment");
         tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(impairment.seed);
-            let mut due: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>> = BinaryHeap::new();
-            let mut sequence = 0u64;
             loop {
-                let next = due.peek().map(|Reverse((at, _, _))| *at);
+                let next = link.poll_timeout();
                 tokio::select! {
                     datagram = pending.recv() => {
                         let Some(datagram) = datagram else { break };
-                        if rng.random_bool(impairment.loss) {
-                            continue;
-                        }
-                        let copies = if rng.random_bool(impairment.duplicate) { 2 } else { 1 };
-                        for _ in 0..copies {
-                            let mut jitter = impairment.jitter.mul_f64(rng.random::<f64>());
-                            if rng.random_bool(impairment.reorder) {
-                                jitter += impairment.reorder_extra;
-                            }
-                            sequence += 1;
-                            due.push(Reverse((Instant::now() + impairment.delay + jitter, sequence, datagram.clone())));
-                        }
+                        link.handle_packet(Instant::now().into_std(), datagram);
                     }
-                    () = tokio::time::sleep_until(next.unwrap_or_else(|| Instant::now() + Duration::from_hours(1))), if next.is_some() => {
-                        while due.peek().is_some_and(|Reverse((at, _, _))| *at <= Instant::now()) {
-                            let Reverse((_, _, datagram)) = due.pop().unwrap();
-                            let _ = socket.send(&datagram).await;
-                        }
-                    }
+                    () = tokio::time::sleep_until(next.map_or_else(|| Instant::now() + Duration::from_hours(1), Instant::from_std)), if next.is_some() => {}
+                }
+                while let Some(datagram) = link.poll_packet(Instant::now().into_std()) {
+                    let _ = socket.send(&datagram).await;
                 }
             }
         });

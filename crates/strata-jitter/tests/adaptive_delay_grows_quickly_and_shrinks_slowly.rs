@@ -1,0 +1,98 @@
+//! The adaptive playout delay follows the jitter: up within a fraction of a second when
+//! jitter rises, down gradually (no faster than the configured rate) when it falls, within
+//! the configured bounds; a fixed delay stays put.
+
+mod network_model;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use network_model::Rng;
+use strata_jitter::{AdaptiveDelay, ClockRate, Config, DelayMode, JitterBuffer, Packet, Ssrc};
+
+/// Audio packets every 20 ms; `jitter_ms(t)` gives the jitter bound at second `t`.
+/// Returns the target delay sampled every 100 ms.
+fn run(config: Config, seconds: u64, jitter_ms: impl Fn(f64) -> f64) -> Vec<Duration> {
+    let mut buffer = JitterBuffer::new(config).unwrap();
+    let start = Instant::now();
+    let mut rng = Rng::new(7);
+    let mut samples = Vec::new();
+    let mut arrivals: Vec<(u64, u32)> = (0..seconds * 50)
+        .map(|i| {
+            let send_us = i * 20_000;
+            let jitter = rng.unit() * jitter_ms(send_us as f64 / 1e6) * 1000.0;
+            (send_us + 30_000 + jitter as u64, i as u32)
+        })
+        .collect();
+    arrivals.sort_unstable();
+    let mut next_sample = 0;
+    for (at_us, i) in arrivals {
+        let now = start + Duration::from_micros(at_us);
+        buffer.handle_timeout(now);
+        let _ = buffer.handle_packet(now, Packet::new(Ssrc(1), i as u16, i * 960, Bytes::new()));
+        while buffer.poll_output().is_some() {}
+        while at_us >= next_sample {
+            let stats = buffer.stream_stats(Ssrc(1)).unwrap();
+            samples.push(stats.target_delay);
+            next_sample += 100_000;
+        }
+    }
+    samples
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[test]
+fn the_delay_rises_within_a_second_of_a_jitter_burst_and_drains_at_the_configured_rate() {
+    // 10 s calm (5 ms), 10 s rough (100 ms), 30 s calm.
+    let samples = run(Config::audio(ClockRate::OPUS), 50, |t| {
+        if (10.0..20.0).contains(&t) {
+            100.0
+        } else {
+            5.0
+        }
+    });
+    let at = |s: f64| ms(samples[(s * 10.0) as usize]);
+    assert!(at(9.5) < 20.0, "calm delay {}", at(9.5));
+    assert!(at(11.0) >= 80.0, "one second into the burst: {}", at(11.0));
+    // Down no faster than 20 ms per second (plus one bucket of slack per sample).
+    for w in samples[200..].windows(2) {
+        assert!(
+            ms(w[0]) - ms(w[1]) <= 2.0 + 1.0,
+            "{} -> {}",
+            ms(w[0]),
+            ms(w[1])
+        );
+    }
+    assert!(
+        at(22.0) >= 80.0,
+        "still high right after the burst: {}",
+        at(22.0)
+    );
+    assert!(at(49.0) < 20.0, "back down long after: {}", at(49.0));
+}
+
+#[test]
+fn the_delay_stays_within_its_configured_bounds() {
+    let mut adaptive = AdaptiveDelay::default();
+    adaptive.min = Duration::from_millis(40);
+    adaptive.max = Duration::from_millis(60);
+    let mut config = Config::audio(ClockRate::OPUS);
+    config.delay = DelayMode::Adaptive(adaptive);
+    let samples = run(config, 20, |t| if t < 10.0 { 1.0 } else { 200.0 });
+    for &sample in &samples[5..] {
+        assert!((40.0..=60.5).contains(&ms(sample)), "{}", ms(sample));
+    }
+}
+
+#[test]
+fn a_fixed_delay_ignores_jitter() {
+    let mut config = Config::audio(ClockRate::OPUS);
+    config.delay = DelayMode::Fixed(Duration::from_millis(120));
+    let samples = run(config, 20, |t| if t < 10.0 { 1.0 } else { 100.0 });
+    for &sample in &samples[5..] {
+        assert!((119.0..=121.0).contains(&ms(sample)), "{}", ms(sample));
+    }
+}

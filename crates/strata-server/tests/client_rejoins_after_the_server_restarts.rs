@@ -19,7 +19,12 @@ const SECRET: &str = "restart-test-secret-0123456789";
 /// Starts the `strata` binary on `port` and waits until it listens.
 async fn spawn_server(port: u16) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--jwt-secret", SECRET])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--jwt-secret",
+            SECRET,
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -35,7 +40,9 @@ async fn spawn_server(port: u16) -> Child {
         }
         panic!("strata exited before listening");
     };
-    tokio::time::timeout(WAIT, ready).await.expect("strata did not start");
+    tokio::time::timeout(WAIT, ready)
+        .await
+        .expect("strata did not start");
     child
 }
 
@@ -52,7 +59,10 @@ fn token(identity: &str) -> String {
 }
 
 fn config(port: u16, identity: &str, seed: u64) -> ClientConfig {
-    let mut config = ClientConfig::new(format!("ws://127.0.0.1:{port}/ws"), RoomName::new("r").unwrap());
+    let mut config = ClientConfig::new(
+        format!("ws://127.0.0.1:{port}/ws"),
+        RoomName::new("r").unwrap(),
+    );
     config.session.token = Some(token(identity));
     config.reconnect = ReconnectPolicy {
         initial_delay: Duration::from_millis(50),
@@ -79,7 +89,11 @@ async fn event<T>(events: &mut Events, mut pick: impl FnMut(ClientEvent) -> Opti
 
 #[tokio::test]
 async fn client_rejoins_after_the_server_restarts() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut server = spawn_server(port).await;
 
     let (alice, mut alice_events) = Client::connect(config(port, "alice", 1)).await.unwrap();
@@ -93,7 +107,10 @@ async fn client_rejoins_after_the_server_restarts() {
     assert_eq!(joined.as_str(), "bob");
     assert_eq!(bob.participants()[0].peer_id.as_str(), "alice");
     let bob_id = PeerId::new("bob").unwrap();
-    alice.send_message(Some(bob_id.clone()), json!("before")).await.unwrap();
+    alice
+        .send_message(Some(bob_id.clone()), json!("before"))
+        .await
+        .unwrap();
     let got = event(&mut bob_events, |e| match e {
         ClientEvent::Message(m) => Some(m.data),
         _ => None,
@@ -104,7 +121,10 @@ async fn client_rejoins_after_the_server_restarts() {
     // Kill the server outright: no goodbye, sockets just die.
     server.kill().await.unwrap();
     for events in [&mut alice_events, &mut bob_events] {
-        event(events, |e| matches!(e, ClientEvent::Reconnecting { .. }).then_some(())).await;
+        event(events, |e| {
+            matches!(e, ClientEvent::Reconnecting { .. }).then_some(())
+        })
+        .await;
     }
     assert!(!alice.is_joined());
     assert!(matches!(
@@ -135,7 +155,10 @@ async fn client_rejoins_after_the_server_restarts() {
         _ => None,
     })
     .await;
-    assert_eq!((offer.from.as_str(), offer.sdp.as_str()), ("alice", "v=0 after"));
+    assert_eq!(
+        (offer.from.as_str(), offer.sdp.as_str()),
+        ("alice", "v=0 after")
+    );
     assert!(bob.ping().await.unwrap() < WAIT);
 
     alice.close().await;

@@ -204,6 +204,8 @@ pub struct Session {
     next_id: u64,
     pending: BTreeMap<u64, Pending>,
     heartbeat: Option<u64>,
+    /// The server stopped answering; no more heartbeats until the next connection.
+    stale: bool,
     last_inbound: Option<Instant>,
     outputs: VecDeque<Output>,
     stats: SessionStats,
@@ -223,6 +225,7 @@ impl Session {
             next_id: 1,
             pending: BTreeMap::new(),
             heartbeat: None,
+            stale: false,
             last_inbound: None,
             outputs: VecDeque::new(),
             stats: SessionStats::default(),
@@ -272,6 +275,7 @@ impl Session {
     /// The transport is up: sends `join` unless the session has ended.
     pub fn handle_connected(&mut self, now: Instant) {
         self.connected = true;
+        self.stale = false;
         self.last_inbound = Some(now);
         if self.state != SessionState::Ended {
             self.send_join(now);
@@ -335,6 +339,7 @@ impl Session {
             match pending.purpose {
                 Purpose::Join => {
                     self.state = SessionState::Offline;
+                    self.stale = true;
                     self.emit(Event::JoinFailed {
                         error: Error::Timeout { method: "join" },
                         retryable: true,
@@ -343,6 +348,7 @@ impl Session {
                 }
                 Purpose::Heartbeat => {
                     self.heartbeat = None;
+                    self.stale = true;
                     self.emit(Event::Stale);
                 }
                 Purpose::Caller(method) => self.emit(Event::Reply {
@@ -462,7 +468,7 @@ impl Session {
     }
 
     fn heartbeat_due(&self) -> Option<Instant> {
-        if !self.connected || self.heartbeat.is_some() {
+        if !self.connected || self.stale || self.heartbeat.is_some() {
             return None;
         }
         self.last_inbound

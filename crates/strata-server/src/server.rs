@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use axum::serve::ListenerExt as _;
 use serde::Deserialize;
 use strata_signal::{
     ErrorCode, ErrorObject, PeerId, Permissions, Request, RequestId, RoomName, parse_request,
@@ -173,6 +174,10 @@ impl Server {
             .with_state(Arc::clone(&shared));
         let stopping = shared.stopping.clone();
         shared.tracker.spawn(async move {
+            // Signaling frames are small and latency-bound: no Nagle delay.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, router)
                 .with_graceful_shutdown(async move { stopping.cancelled().await });
             if let Err(error) = serve.await {

@@ -24,60 +24,20 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let clients = if quick { 500 } else { 5000 };
+    let clients: u32 = if quick { 500 } else { 5000 };
     let seconds = if quick { 2 } else { 5 };
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("no free port");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--jwt-secret",
-            SECRET,
-            "--max-participants",
-            "10",
-            "--rate-limit",
-            "100000",
-            "--rate-burst",
-            "100000",
-            "--send-queue",
-            "1024",
-            "--max-connections",
-            "20000",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot start strata");
+    let mut server = spawn_server(port);
     let server_pid = server.id();
     wait_for_line(&mut server, "listening on");
     std::thread::sleep(Duration::from_millis(200));
     let rss_before = rss_kib(server_pid);
 
-    let mut loadgen = Command::new(env!("CARGO_BIN_EXE_strata-loadgen"))
-        .args([
-            "--url",
-            &format!("ws://127.0.0.1:{port}/ws"),
-            "--secret",
-            SECRET,
-            "--clients",
-            &clients.to_string(),
-            "--room-size",
-            "10",
-            "--seconds",
-            &seconds.to_string(),
-            "--rate",
-            "10000",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot start strata-loadgen");
+    let mut loadgen = spawn_loadgen(port, clients, seconds);
     let loadgen_pid = loadgen.id();
     let mut stdin = loadgen.stdin.take().expect("loadgen stdin");
     let mut lines = BufReader::new(loadgen.stdout.take().expect("loadgen stdout")).lines();
@@ -92,7 +52,7 @@ fn main() {
     // Let allocations settle, then measure idle memory.
     std::thread::sleep(Duration::from_secs(1));
     let rss_idle = rss_kib(server_pid);
-    let per_client = (rss_idle.saturating_sub(rss_before)) as f64 / clients as f64;
+    let per_client = (rss_idle.saturating_sub(rss_before)) as f64 / f64::from(clients);
     go(&mut stdin);
 
     let mut report = vec![
@@ -138,6 +98,54 @@ fn main() {
         println!("{line}");
     }
     assert!(status.success(), "strata-loadgen failed: {status}");
+}
+
+fn spawn_server(port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--jwt-secret",
+            SECRET,
+            "--max-participants",
+            "10",
+            "--rate-limit",
+            "100000",
+            "--rate-burst",
+            "100000",
+            "--send-queue",
+            "1024",
+            "--max-connections",
+            "20000",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cannot start strata")
+}
+
+fn spawn_loadgen(port: u16, clients: u32, seconds: u64) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_strata-loadgen"))
+        .args([
+            "--url",
+            &format!("ws://127.0.0.1:{port}/ws"),
+            "--secret",
+            SECRET,
+            "--clients",
+            &clients.to_string(),
+            "--room-size",
+            "10",
+            "--seconds",
+            &seconds.to_string(),
+            "--rate",
+            "10000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cannot start strata-loadgen")
 }
 
 fn go(stdin: &mut ChildStdin) {

@@ -60,11 +60,11 @@ impl Default for ServerConfig {
             max_frame_bytes: strata_signal::MAX_FRAME_BYTES,
             rate_limit_per_sec: 50.0,
             rate_limit_burst: 200.0,
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_mins(1),
             ping_interval: Duration::from_secs(20),
             send_queue: 256,
             shutdown_grace: Duration::from_secs(5),
-            token_ttl: Duration::from_secs(24 * 3600),
+            token_ttl: Duration::from_hours(24),
             demo_room: "demo".to_owned(),
         }
     }

@@ -513,7 +513,7 @@ impl Connection {
                     Ok(grant) => {
                         let fresh = fresh_peer_id();
                         let mut rooms = self.shared.lock();
-                        rooms.hub.join(self.conn, frame.id, params, grant, fresh);
+                        rooms.hub.join(self.conn, frame.id, params, &grant, fresh);
                         rooms.deliver(&self.shared.metrics);
                     }
                 }

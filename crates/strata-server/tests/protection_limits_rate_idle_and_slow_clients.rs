@@ -154,7 +154,7 @@ async fn frames_far_beyond_the_limit_close_the_connection() {
             .await
             .unwrap()
         {
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+            Some(Ok(Message::Close(_)) | Err(_)) | None => {
                 closed = true;
                 break;
             }

@@ -60,12 +60,14 @@ pub fn server_frame(data: &[u8]) {
 
 /// Drives a joined [`Session`] with arbitrary inbound frames (split on newlines) and
 /// time steps, draining it after every input.
-pub fn session_frames(data: &[u8]) {
+///
+/// `start` is the session's first instant (time is an input: the caller reads the clock
+/// once).
+pub fn session_frames(data: &[u8], start: Instant) {
     let Ok(room) = RoomName::new("fuzz") else {
         return;
     };
     let mut session = Session::new(SessionConfig::new(room));
-    let start = Instant::now();
     let mut now = start;
     session.handle_connected(now);
     let _ = session.handle_frame(
@@ -96,6 +98,7 @@ mod tests {
 
     #[test]
     fn fuzz_bodies_survive_their_seeds() {
+        let start = std::time::Instant::now();
         for seed in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz-seeds"))
             .unwrap()
             .flatten()
@@ -104,7 +107,7 @@ mod tests {
                 let data = std::fs::read(file.path()).unwrap();
                 request_frame(&data);
                 server_frame(&data);
-                session_frames(&data);
+                session_frames(&data, start);
             }
         }
     }

@@ -106,40 +106,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.room_size < 2 || args.clients < args.room_size {
         bail!("need at least two clients per room");
     }
-    let auth = Authenticator::new(args.secret.as_bytes(), false);
-    let exp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() + 3600;
-    let rooms = args.clients.div_ceil(args.room_size);
-    let tokens: Vec<String> = (0..rooms)
-        .map(|room| {
-            auth.mint(&RoomClaims {
-                sub: None,
-                room: format!("room-{room}"),
-                permissions: Permissions::PARTICIPANT,
-                exp,
-                max_participants: None,
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))
-        })
-        .collect::<anyhow::Result<_>>()?;
-
-    // Connect and join everyone.
     let started = Instant::now();
-    let gate = Arc::new(Semaphore::new(args.connect_concurrency));
-    let mut joins = Vec::with_capacity(args.clients);
-    for index in 0..args.clients {
-        let gate = Arc::clone(&gate);
-        let url = args.url.clone();
-        let room = index / args.room_size;
-        let token = tokens[room].clone();
-        joins.push(tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await?;
-            join(&url, room, &token, index).await
-        }));
-    }
-    let mut sockets = Vec::with_capacity(args.clients);
-    for join in joins {
-        sockets.push(join.await??);
-    }
+    let (sockets, rooms) = connect_all(&args).await?;
     println!(
         "READY clients={} rooms={rooms} connect_secs={:.2}",
         args.clients,
@@ -220,6 +188,44 @@ async fn run(args: Args) -> anyhow::Result<()> {
         samples.last().copied().unwrap_or(0)
     );
     Ok(())
+}
+
+/// Mints a token per room, then connects and joins every client.
+async fn connect_all(args: &Args) -> anyhow::Result<(Vec<Socket>, usize)> {
+    let auth = Authenticator::new(args.secret.as_bytes(), false);
+    let exp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() + 3600;
+    let rooms = args.clients.div_ceil(args.room_size);
+    let tokens: Vec<String> = (0..rooms)
+        .map(|room| {
+            auth.mint(&RoomClaims {
+                sub: None,
+                room: format!("room-{room}"),
+                permissions: Permissions::PARTICIPANT,
+                exp,
+                max_participants: None,
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+
+    // Connect and join everyone.
+    let gate = Arc::new(Semaphore::new(args.connect_concurrency));
+    let mut joins = Vec::with_capacity(args.clients);
+    for index in 0..args.clients {
+        let gate = Arc::clone(&gate);
+        let url = args.url.clone();
+        let room = index / args.room_size;
+        let token = tokens[room].clone();
+        joins.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await?;
+            join(&url, room, &token, index).await
+        }));
+    }
+    let mut sockets = Vec::with_capacity(args.clients);
+    for join in joins {
+        sockets.push(join.await??);
+    }
+    Ok((sockets, rooms))
 }
 
 async fn join(url: &str, room: usize, token: &str, index: usize) -> anyhow::Result<Socket> {

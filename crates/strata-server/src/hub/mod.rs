@@ -250,22 +250,24 @@ impl Hub {
         conn: ConnId,
         id: RequestId,
         params: JoinParams,
-        grant: Grant,
+        grant: &Grant,
         fresh_id: PeerId,
     ) {
         match self.try_join(conn, params, grant, fresh_id) {
-            Ok(result) => self.respond(conn, Response::result(id, &result)),
+            Ok(result) => self.respond(conn, &Response::result(id, &result)),
             Err(error) => self.refuse(conn, id, error),
         }
     }
 
-    fn try_join(
-        &mut self,
+    /// Checks a join against shutdown, membership, the token and the limits; returns the
+    /// peer id to seat and the connection holding that seat now, if any.
+    fn admit(
+        &self,
         conn: ConnId,
-        params: JoinParams,
-        grant: Grant,
+        params: &JoinParams,
+        grant: &Grant,
         fresh_id: PeerId,
-    ) -> Result<JoinResult, ErrorObject> {
+    ) -> Result<(PeerId, Option<ConnId>), ErrorObject> {
         if self.shutting_down {
             return Err(ErrorObject::new(
                 ErrorCode::SHUTTING_DOWN,
@@ -295,15 +297,15 @@ impl Hub {
                 format!("the token is for another room, not {}", params.room),
             ));
         }
-        let peer_id = match (&grant.identity, params.peer_id) {
-            (Some(identity), Some(asked)) if *identity != asked => {
+        let peer_id = match (&grant.identity, &params.peer_id) {
+            (Some(identity), Some(asked)) if identity != asked => {
                 return Err(ErrorObject::new(
                     ErrorCode::UNAUTHORIZED,
                     format!("the token is for {identity}, not {asked}"),
                 ));
             }
             (Some(identity), _) => identity.clone(),
-            (None, Some(asked)) => asked,
+            (None, Some(asked)) => asked.clone(),
             (None, None) => fresh_id,
         };
         let limit = grant
@@ -337,6 +339,17 @@ impl Hub {
                 format!("room {} is full ({limit} participants)", params.room),
             ));
         }
+        Ok((peer_id, held_by))
+    }
+
+    fn try_join(
+        &mut self,
+        conn: ConnId,
+        params: JoinParams,
+        grant: &Grant,
+        fresh_id: PeerId,
+    ) -> Result<JoinResult, ErrorObject> {
+        let (peer_id, held_by) = self.admit(conn, &params, grant, fresh_id)?;
         if let Some(old) = held_by {
             self.remove_member(old, LeaveReason::Replaced);
             self.notify(
@@ -440,7 +453,7 @@ impl Hub {
             )),
         };
         match result {
-            Ok(()) => self.respond(conn, Response::result(id, &Ack {})),
+            Ok(()) => self.respond(conn, &Response::result(id, &Ack {})),
             Err(error) => self.refuse(conn, id, error),
         }
     }
@@ -697,7 +710,7 @@ impl Hub {
         });
     }
 
-    fn respond(&mut self, conn: ConnId, response: Response) {
+    fn respond(&mut self, conn: ConnId, response: &Response) {
         self.outputs.push_back(HubOutput::Send {
             conn,
             frame: Bytes::from(response.encode()),
@@ -706,7 +719,7 @@ impl Hub {
 
     fn refuse(&mut self, conn: ConnId, id: RequestId, error: ErrorObject) {
         self.count_error(error.code);
-        self.respond(conn, Response::error(Some(id), error));
+        self.respond(conn, &Response::error(Some(id), error));
     }
 }
 

@@ -28,7 +28,7 @@ fn dev_grant() -> Grant {
     }
 }
 
-fn join(hub: &mut Hub, room_name: &str, name: &str, grant: Grant) -> ConnId {
+fn join(hub: &mut Hub, room_name: &str, name: &str, grant: &Grant) -> ConnId {
     let conn = hub.connect();
     hub.join(
         conn,
@@ -45,8 +45,11 @@ fn join(hub: &mut Hub, room_name: &str, name: &str, grant: Grant) -> ConnId {
     conn
 }
 
+type Frames = Vec<(ConnId, ServerMessage)>;
+type Closes = Vec<(ConnId, CloseReason)>;
+
 /// Drains the hub: (receiver, parsed frame) and closes.
-fn drain(hub: &mut Hub) -> (Vec<(ConnId, ServerMessage)>, Vec<(ConnId, CloseReason)>) {
+fn drain(hub: &mut Hub) -> (Frames, Closes) {
     let mut frames = Vec::new();
     let mut closes = Vec::new();
     while let Some(output) = hub.poll_output() {
@@ -73,9 +76,9 @@ fn error_code(message: &ServerMessage) -> Option<ErrorCode> {
 #[test]
 fn joining_lists_earlier_participants_and_announces_the_newcomer() {
     let mut hub = hub();
-    let a = join(&mut hub, "r", "a", dev_grant());
+    let a = join(&mut hub, "r", "a", &dev_grant());
     drain(&mut hub);
-    let b = join(&mut hub, "r", "b", dev_grant());
+    let b = join(&mut hub, "r", "b", &dev_grant());
     let (frames, _) = drain(&mut hub);
     let to_b = frames.iter().find(|(c, _)| *c == b).unwrap();
     let ServerMessage::Response(Response {
@@ -97,9 +100,9 @@ fn joining_lists_earlier_participants_and_announces_the_newcomer() {
 #[test]
 fn relay_reaches_only_the_named_peer_of_the_same_room() {
     let mut hub = hub();
-    let a = join(&mut hub, "r1", "a", dev_grant());
-    let b = join(&mut hub, "r1", "b", dev_grant());
-    let c = join(&mut hub, "r2", "c", dev_grant());
+    let a = join(&mut hub, "r1", "a", &dev_grant());
+    let b = join(&mut hub, "r1", "b", &dev_grant());
+    let c = join(&mut hub, "r2", "c", &dev_grant());
     drain(&mut hub);
     hub.handle_request(
         a,
@@ -130,14 +133,14 @@ fn relay_reaches_only_the_named_peer_of_the_same_room() {
 fn limits_refuse_full_rooms_and_too_many_rooms() {
     let mut hub = hub();
     for name in ["a", "b", "c"] {
-        join(&mut hub, "r", name, dev_grant());
+        join(&mut hub, "r", name, &dev_grant());
     }
     drain(&mut hub);
-    join(&mut hub, "r", "d", dev_grant());
+    join(&mut hub, "r", "d", &dev_grant());
     let (frames, _) = drain(&mut hub);
     assert_eq!(error_code(&frames[0].1), Some(ErrorCode::ROOM_FULL));
-    join(&mut hub, "s", "e", dev_grant());
-    join(&mut hub, "t", "f", dev_grant());
+    join(&mut hub, "s", "e", &dev_grant());
+    join(&mut hub, "t", "f", &dev_grant());
     let (frames, _) = drain(&mut hub);
     assert_eq!(
         error_code(&frames.last().unwrap().1),
@@ -147,7 +150,7 @@ fn limits_refuse_full_rooms_and_too_many_rooms() {
         max_participants: Some(1),
         ..dev_grant()
     };
-    join(&mut hub, "s", "g", limited);
+    join(&mut hub, "s", "g", &limited);
     let (frames, _) = drain(&mut hub);
     assert_eq!(error_code(&frames[0].1), Some(ErrorCode::ROOM_FULL));
 }
@@ -155,10 +158,10 @@ fn limits_refuse_full_rooms_and_too_many_rooms() {
 #[test]
 fn identity_tokens_replace_a_stale_seat_and_others_cannot_take_it() {
     let mut hub = hub();
-    let old = join(&mut hub, "r", "a", dev_grant());
-    join(&mut hub, "r", "b", dev_grant());
+    let old = join(&mut hub, "r", "a", &dev_grant());
+    join(&mut hub, "r", "b", &dev_grant());
     drain(&mut hub);
-    join(&mut hub, "r", "a", dev_grant());
+    join(&mut hub, "r", "a", &dev_grant());
     let (frames, _) = drain(&mut hub);
     assert_eq!(error_code(&frames[0].1), Some(ErrorCode::PEER_ID_TAKEN));
     let vouched = Grant {
@@ -166,7 +169,7 @@ fn identity_tokens_replace_a_stale_seat_and_others_cannot_take_it() {
         may_replace: true,
         ..dev_grant()
     };
-    let new = join(&mut hub, "r", "a", vouched);
+    let new = join(&mut hub, "r", "a", &vouched);
     let (frames, closes) = drain(&mut hub);
     assert_eq!(closes, [(old, CloseReason::Replaced)]);
     assert!(
@@ -180,8 +183,8 @@ fn identity_tokens_replace_a_stale_seat_and_others_cannot_take_it() {
 #[test]
 fn rooms_disappear_when_the_last_participant_leaves() {
     let mut hub = hub();
-    let a = join(&mut hub, "r", "a", dev_grant());
-    let b = join(&mut hub, "r", "b", dev_grant());
+    let a = join(&mut hub, "r", "a", &dev_grant());
+    let b = join(&mut hub, "r", "b", &dev_grant());
     drain(&mut hub);
     hub.handle_request(a, RequestId::Number(5), Request::Leave);
     let (frames, _) = drain(&mut hub);
@@ -193,7 +196,7 @@ fn rooms_disappear_when_the_last_participant_leaves() {
 #[test]
 fn shutdown_notifies_every_participant_then_closes_every_connection() {
     let mut hub = hub();
-    let a = join(&mut hub, "r", "a", dev_grant());
+    let a = join(&mut hub, "r", "a", &dev_grant());
     let idle = hub.connect();
     drain(&mut hub);
     hub.shutdown();
@@ -209,7 +212,7 @@ fn shutdown_notifies_every_participant_then_closes_every_connection() {
     );
     assert_eq!(closes.len(), 2);
     assert!(closes.contains(&(idle, CloseReason::Shutdown)));
-    join(&mut hub, "r", "z", dev_grant());
+    join(&mut hub, "r", "z", &dev_grant());
     let (frames, _) = drain(&mut hub);
     assert_eq!(error_code(&frames[0].1), Some(ErrorCode::SHUTTING_DOWN));
 }

@@ -305,14 +305,16 @@ impl Request {
         }
     }
 
-    fn params(&self) -> Result<Value, serde_json::Error> {
+    /// Encodes the call with `id` (`None`: a notification-shaped frame).
+    fn encode_with(&self, id: Option<&RequestId>) -> String {
+        let method = self.method().as_str();
         match self {
-            Self::Join(p) => serde_json::to_value(p),
-            Self::Offer(p) | Self::Answer(p) => serde_json::to_value(p),
-            Self::Candidate(p) => serde_json::to_value(p),
-            Self::Message(p) => serde_json::to_value(p),
-            Self::Kick(p) => serde_json::to_value(p),
-            Self::Leave | Self::Ping => Ok(Value::Object(Map::new())),
+            Self::Join(p) => encode_call(id, method, p),
+            Self::Offer(p) | Self::Answer(p) => encode_call(id, method, p),
+            Self::Candidate(p) => encode_call(id, method, p),
+            Self::Message(p) => encode_call(id, method, p),
+            Self::Kick(p) => encode_call(id, method, p),
+            Self::Leave | Self::Ping => encode_call(id, method, &NoParams {}),
         }
     }
 }
@@ -337,27 +339,27 @@ pub struct RequestFrame {
 }
 
 #[derive(Serialize)]
-struct WireCall<'a> {
+struct WireCall<'a, P> {
     jsonrpc: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a RequestId>,
     method: &'a str,
-    params: Value,
+    params: &'a P,
+}
+
+fn encode_call<P: Serialize>(id: Option<&RequestId>, method: &str, params: &P) -> String {
+    encode_json(&WireCall {
+        jsonrpc: JSONRPC,
+        id,
+        method,
+        params,
+    })
 }
 
 impl RequestFrame {
     /// The frame as JSON text.
     pub fn encode(&self) -> String {
-        let params = self
-            .request
-            .params()
-            .unwrap_or_else(|_| Value::Object(Map::new()));
-        encode_json(&WireCall {
-            jsonrpc: JSONRPC,
-            id: Some(&self.id),
-            method: self.request.method().as_str(),
-            params,
-        })
+        self.request.encode_with(Some(&self.id))
     }
 }
 
@@ -584,6 +586,22 @@ impl Response {
         }
     }
 
+    /// The frame of a success response carrying `result`, encoded directly (without
+    /// building a [`Response`] first).
+    pub fn encode_result<T: Serialize>(id: &RequestId, result: &T) -> String {
+        #[derive(Serialize)]
+        struct Wire<'a, T> {
+            jsonrpc: &'static str,
+            id: &'a RequestId,
+            result: &'a T,
+        }
+        encode_json(&Wire {
+            jsonrpc: JSONRPC,
+            id,
+            result,
+        })
+    }
+
     /// An error response.
     pub fn error(id: Option<RequestId>, error: ErrorObject) -> Self {
         Self {
@@ -743,27 +761,18 @@ impl Notification {
         }
     }
 
-    fn params(&self) -> Result<Value, serde_json::Error> {
-        match self {
-            Self::PeerJoined(p) => serde_json::to_value(p),
-            Self::PeerLeft(p) => serde_json::to_value(p),
-            Self::Offer(p) | Self::Answer(p) => serde_json::to_value(p),
-            Self::Candidate(p) => serde_json::to_value(p),
-            Self::Message(p) => serde_json::to_value(p),
-            Self::Kicked(p) => serde_json::to_value(p),
-            Self::RoomClosed(p) => serde_json::to_value(p),
-        }
-    }
-
     /// The frame as JSON text.
     pub fn encode(&self) -> String {
-        let params = self.params().unwrap_or_else(|_| Value::Object(Map::new()));
-        encode_json(&WireCall {
-            jsonrpc: JSONRPC,
-            id: None,
-            method: self.method(),
-            params,
-        })
+        let method = self.method();
+        match self {
+            Self::PeerJoined(p) => encode_call(None, method, p),
+            Self::PeerLeft(p) => encode_call(None, method, p),
+            Self::Offer(p) | Self::Answer(p) => encode_call(None, method, p),
+            Self::Candidate(p) => encode_call(None, method, p),
+            Self::Message(p) => encode_call(None, method, p),
+            Self::Kicked(p) => encode_call(None, method, p),
+            Self::RoomClosed(p) => encode_call(None, method, p),
+        }
     }
 
     fn parse(method: &str, params: Value) -> Result<Option<Self>, serde_json::Error> {

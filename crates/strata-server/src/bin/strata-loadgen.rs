@@ -155,9 +155,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         sent as f64 / secs,
         counters.errors.load(Ordering::Relaxed)
     );
-    // Let the pipelines drain before measuring latency.
+    // Let the pipelines drain before measuring latency: wait until nothing more arrives
+    // for half a second (at most ten seconds).
     phase_tx.send_replace(Phase::Idle);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let drain_started = Instant::now();
+    let mut last = counters.received.load(Ordering::Relaxed);
+    while drain_started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = counters.received.load(Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
 
     println!("START latency");
     let before = counters.received.load(Ordering::Relaxed);

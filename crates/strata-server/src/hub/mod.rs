@@ -254,7 +254,7 @@ impl Hub {
         fresh_id: PeerId,
     ) {
         match self.try_join(conn, params, grant, fresh_id) {
-            Ok(result) => self.respond(conn, &Response::result(id, &result)),
+            Ok(result) => self.send_frame(conn, Response::encode_result(&id, &result)),
             Err(error) => self.refuse(conn, id, error),
         }
     }
@@ -453,7 +453,7 @@ impl Hub {
             )),
         };
         match result {
-            Ok(()) => self.respond(conn, &Response::result(id, &Ack {})),
+            Ok(()) => self.send_frame(conn, Response::encode_result(&id, &Ack {})),
             Err(error) => self.refuse(conn, id, error),
         }
     }
@@ -710,16 +710,16 @@ impl Hub {
         });
     }
 
-    fn respond(&mut self, conn: ConnId, response: &Response) {
+    fn send_frame(&mut self, conn: ConnId, frame: String) {
         self.outputs.push_back(HubOutput::Send {
             conn,
-            frame: Bytes::from(response.encode()),
+            frame: Bytes::from(frame),
         });
     }
 
     fn refuse(&mut self, conn: ConnId, id: RequestId, error: ErrorObject) {
         self.count_error(error.code);
-        self.respond(conn, &Response::error(Some(id), error));
+        self.send_frame(conn, Response::error(Some(id), error).encode());
     }
 }
 

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::serve::ListenerExt as _;
+use futures_util::SinkExt as _;
 use serde::Deserialize;
 use strata_signal::{
     ErrorCode, ErrorObject, PeerId, Permissions, Request, RequestId, RoomName, parse_request,
@@ -42,6 +43,13 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames larger than `max_frame_bytes` times this close the connection at the WebSocket
 /// layer (reading them already costs memory); smaller oversize frames get `too_large`.
 const HARD_FRAME_FACTOR: usize = 4;
+
+/// Bytes of frames buffered before a write reaches the socket (a batch is flushed at its
+/// end anyway); the buffer is allocated on first use.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Most queued frames written with one flush.
+const WRITE_BATCH: usize = 64;
 
 /// Read buffer of each connection; grows for larger frames. Small, so idle connections
 /// stay cheap.
@@ -311,8 +319,8 @@ async fn upgrade(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -
     let tracker = shared.tracker.clone();
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .max_write_buffer_size(4 * hard_limit)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(WRITE_BUFFER_BYTES + 4 * hard_limit)
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| tracker.track_future(connection(socket, shared)))
@@ -386,25 +394,25 @@ impl Connection {
                     self.close(reason.0, reason.1).await;
                     return;
                 }
-                outbound = self.rx.recv() => match outbound {
-                    Some(Outbound::Frame(frame)) => {
-                        if !self.send(Message::Text(frame)).await {
-                            return;
-                        }
-                        bump(&self.shared.metrics.frames_sent);
-                    }
-                    Some(Outbound::Close(reason)) => {
-                        let (code, text) = match reason {
-                            CloseReason::Kicked => (close_code::POLICY, "kicked"),
-                            CloseReason::Replaced => (close_code::POLICY, "replaced by a new connection"),
-                            CloseReason::RoomClosed => (close_code::NORMAL, "room closed"),
-                            CloseReason::Shutdown => (close_code::AWAY, "server shutting down"),
-                        };
-                        self.close(code, text).await;
-                        return;
-                    }
-                    None => return,
-                },
+                outbound = self.rx.recv() => {
+                    let reason = match outbound {
+                        Some(Outbound::Frame(frame)) => match self.write_batch(frame).await {
+                            Ok(None) => continue,
+                            Ok(Some(reason)) => reason,
+                            Err(()) => return,
+                        },
+                        Some(Outbound::Close(reason)) => reason,
+                        None => return,
+                    };
+                    let (code, text) = match reason {
+                        CloseReason::Kicked => (close_code::POLICY, "kicked"),
+                        CloseReason::Replaced => (close_code::POLICY, "replaced by a new connection"),
+                        CloseReason::RoomClosed => (close_code::NORMAL, "room closed"),
+                        CloseReason::Shutdown => (close_code::AWAY, "server shutting down"),
+                    };
+                    self.close(code, text).await;
+                    return;
+                }
                 inbound = self.socket.recv() => {
                     let Some(Ok(message)) = inbound else { return };
                     last_seen = Instant::now();
@@ -441,6 +449,41 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames)
+    /// with one flush, so a busy connection costs one write call per batch rather than
+    /// per frame. Returns the close the queue asked for, if it held one; `Err` when the
+    /// client is gone.
+    async fn write_batch(&mut self, first: Utf8Bytes) -> Result<Option<CloseReason>, ()> {
+        let mut close = None;
+        let mut batch = 1;
+        let write = async {
+            self.socket.feed(Message::Text(first)).await?;
+            while batch < WRITE_BATCH {
+                match self.rx.try_recv() {
+                    Ok(Outbound::Frame(frame)) => {
+                        self.socket.feed(Message::Text(frame)).await?;
+                        batch += 1;
+                    }
+                    Ok(Outbound::Close(reason)) => {
+                        close = Some(reason);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.socket.flush().await
+        };
+        let written = tokio::select! {
+            result = tokio::time::timeout(SEND_TIMEOUT, write) => matches!(result, Ok(Ok(()))),
+            () = self.cancel.cancelled() => false,
+        };
+        self.shared
+            .metrics
+            .frames_sent
+            .fetch_add(batch as u64, std::sync::atomic::Ordering::Relaxed);
+        if written { Ok(close) } else { Err(()) }
     }
 
     /// Writes one message, giving up on a client that does not read or when cut off.

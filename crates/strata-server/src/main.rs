@@ -55,7 +55,10 @@ fn print_banner(server: &Server) {
     println!("  websocket:   ws://{addr}/ws");
     println!("  admin token: {}", server.admin_token());
     if server.dev_mode() {
-        println!("  dev mode: joins need no token; open http://{addr}/ in two tabs");
+        println!(
+            "  dev mode: joins need no token; open http://{addr}/#room={}&autojoin=1 in two tabs",
+            server.demo_room()
+        );
     }
     match server.participant_token(server.demo_room()) {
         Ok(token) => {

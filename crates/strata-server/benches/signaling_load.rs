@@ -83,11 +83,22 @@ fn main() {
         let loadgen_cpu = (cpu_ticks(loadgen_pid) - loadgen_ticks) as f64 / ticks_per_sec / wall;
         report.push(format!("  {line}"));
         report.push(format!(
-            "    cpu: server {:.0}% of a core, load generator {:.0}% of a core (2 cores in all)",
+            "    cpu: server {:.0}% of a core, load generator {:.0}% of a core (2 cores in all; load average {})",
             server_cpu * 100.0,
-            loadgen_cpu * 100.0
+            loadgen_cpu * 100.0,
+            load_average()
         ));
-        if line.starts_with("LATENCY") {
+        if let Some(relayed) = field(&line, "relayed_per_sec")
+            && server_cpu > 0.0
+        {
+            report.push(format!(
+                "    server cost: {:.0} relayed messages per server CPU-second",
+                relayed / server_cpu
+            ));
+        }
+        if line.starts_with("DONE") {
+            report.pop();
+            report.pop();
             break;
         }
     }
@@ -139,13 +150,28 @@ fn spawn_loadgen(port: u16, clients: u32, seconds: u64) -> Child {
             "--seconds",
             &seconds.to_string(),
             "--rate",
-            "10000",
+            "10000,2000",
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("cannot start strata-loadgen")
+}
+
+/// The number after `key=` in a `key=value` line.
+fn field(line: &str, key: &str) -> Option<f64> {
+    line.split_whitespace()
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The one-minute load average: how much else competed for the cores.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn go(stdin: &mut ChildStdin) {

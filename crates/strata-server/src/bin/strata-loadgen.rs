@@ -7,7 +7,7 @@
 //! 2. **throughput**: every client keeps `--window` requests in flight for
 //!    `--seconds`, cycling candidate → offer → broadcast message → candidate → answer;
 //!    every relayed frame a client receives is counted;
-//! 3. **latency**: unicast messages at a fixed total `--rate` for `--seconds`, each
+//! 3. **latency**, once per `--rate` value: unicast messages at that total rate for `--seconds`, each
 //!    carrying its send time; receivers record the relay latency.
 //!
 //! Results are printed as `key=value` lines (`READY`, `THROUGHPUT`, `LATENCY`).
@@ -51,9 +51,9 @@ struct Args {
     /// Length of each measured phase.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Total relayed messages per second in the latency phase.
-    #[arg(long, default_value_t = 10_000)]
-    rate: u64,
+    /// Total relayed messages per second in the latency phases, one phase per value.
+    #[arg(long, value_delimiter = ',', default_value = "10000")]
+    rate: Vec<u64>,
     /// Connections opened at once while connecting.
     #[arg(long, default_value_t = 128)]
     connect_concurrency: usize,
@@ -63,7 +63,8 @@ struct Args {
 enum Phase {
     Idle,
     Throughput,
-    Latency,
+    /// Each client sends one probe per this interval.
+    Latency(Duration),
     Done,
 }
 
@@ -72,6 +73,8 @@ struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
     errors: AtomicU64,
+    /// Relay latencies of the current latency phase, in microseconds.
+    samples: std::sync::Mutex<Vec<u32>>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -117,7 +120,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
     let counters = Arc::new(Counters::default());
     let epoch = Instant::now();
-    let per_client_interval = Duration::from_secs_f64(args.clients as f64 / args.rate as f64);
     let mut tasks = Vec::with_capacity(args.clients);
     for (index, socket) in sockets.into_iter().enumerate() {
         let room = index / args.room_size;
@@ -131,7 +133,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 members,
             },
             args.window,
-            per_client_interval,
             epoch,
             phase_rx.clone(),
             Arc::clone(&counters),
@@ -139,7 +140,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     tokio::task::spawn_blocking(wait_for_go).await??;
-    // Throughput.
     let before = counters.received.load(Ordering::Relaxed);
     let sent_before = counters.sent.load(Ordering::Relaxed);
     println!("START throughput");
@@ -155,12 +155,60 @@ async fn run(args: Args) -> anyhow::Result<()> {
         sent as f64 / secs,
         counters.errors.load(Ordering::Relaxed)
     );
-    // Let the pipelines drain before measuring latency: wait until nothing more arrives
-    // for half a second (at most ten seconds).
-    phase_tx.send_replace(Phase::Idle);
-    let drain_started = Instant::now();
+
+    for &rate in &args.rate {
+        phase_tx.send_replace(Phase::Idle);
+        drain(&counters).await;
+        counters
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+        println!("START latency");
+        let before = counters.received.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let interval = Duration::from_secs_f64(args.clients as f64 / rate.max(1) as f64);
+        phase_tx.send_replace(Phase::Latency(interval));
+        tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+        phase_tx.send_replace(Phase::Idle);
+        let secs = started.elapsed().as_secs_f64();
+        let received = counters.received.load(Ordering::Relaxed) - before;
+        let mut samples = std::mem::take(
+            &mut *counters
+                .samples
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        samples.sort_unstable();
+        let quantile = |q: f64| -> u32 {
+            if samples.is_empty() {
+                return 0;
+            }
+            samples[((samples.len() - 1) as f64 * q).round() as usize]
+        };
+        println!(
+            "LATENCY target_per_sec={rate} achieved_per_sec={:.0} samples={} p50_us={} p99_us={} max_us={}",
+            received as f64 / secs,
+            samples.len(),
+            quantile(0.50),
+            quantile(0.99),
+            samples.last().copied().unwrap_or(0)
+        );
+    }
+    phase_tx.send_replace(Phase::Done);
+    for task in tasks {
+        task.await.context("client task failed")?;
+    }
+    println!("DONE");
+    Ok(())
+}
+
+/// Waits until nothing more arrives for half a second (at most ten seconds), so one
+/// phase's backlog does not count in the next.
+async fn drain(counters: &Counters) {
+    let started = Instant::now();
     let mut last = counters.received.load(Ordering::Relaxed);
-    while drain_started.elapsed() < Duration::from_secs(10) {
+    while started.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let now = counters.received.load(Ordering::Relaxed);
         if now == last {
@@ -168,36 +216,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         last = now;
     }
-
-    println!("START latency");
-    let before = counters.received.load(Ordering::Relaxed);
-    let started = Instant::now();
-    phase_tx.send_replace(Phase::Latency);
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    phase_tx.send_replace(Phase::Done);
-    let secs = started.elapsed().as_secs_f64();
-    let received = counters.received.load(Ordering::Relaxed) - before;
-    let mut samples: Vec<u32> = Vec::new();
-    for task in tasks {
-        samples.extend(task.await.context("client task failed")?);
-    }
-    samples.sort_unstable();
-    let quantile = |q: f64| -> u32 {
-        if samples.is_empty() {
-            return 0;
-        }
-        samples[((samples.len() - 1) as f64 * q).round() as usize]
-    };
-    println!(
-        "LATENCY target_per_sec={} achieved_per_sec={:.0} samples={} p50_us={} p99_us={} max_us={}",
-        args.rate,
-        received as f64 / secs,
-        samples.len(),
-        quantile(0.50),
-        quantile(0.99),
-        samples.last().copied().unwrap_or(0)
-    );
-    Ok(())
 }
 
 /// Mints a token per room, then connects and joins every client.
@@ -279,17 +297,14 @@ async fn client(
     mut socket: Socket,
     peers: Peers,
     window: usize,
-    interval: Duration,
     epoch: Instant,
     mut phase: watch::Receiver<Phase>,
     counters: Arc<Counters>,
-) -> Vec<u32> {
-    let mut samples = Vec::new();
+) {
     let mut in_flight = 0usize;
     let mut next_id = 1u64;
     let mut step = 0usize;
-    // Spread latency-phase sends over the interval.
-    let phase_offset = interval.mul_f64((peers.me % 1000) as f64 / 1000.0);
+    let mut interval = Duration::from_secs(1);
     let mut next_send = Instant::now();
     let mut current = *phase.borrow();
     loop {
@@ -315,19 +330,21 @@ async fn client(
             in_flight += 1;
             if socket.send(Message::Text(frame.into())).await.is_err() {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
-                return samples;
+                return;
             }
             counters.sent.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let latency_due = current == Phase::Latency;
+        let latency_due = matches!(current, Phase::Latency(_));
         tokio::select! {
             changed = phase.changed() => {
-                if changed.is_err() { return samples; }
+                if changed.is_err() { return; }
                 current = *phase.borrow();
-                if current == Phase::Done { return samples; }
-                if current == Phase::Latency {
-                    next_send = Instant::now() + phase_offset;
+                if current == Phase::Done { return; }
+                if let Phase::Latency(every) = current {
+                    // Spread the clients' sends over the interval.
+                    interval = every;
+                    next_send = Instant::now() + every.mul_f64((peers.me % 1000) as f64 / 1000.0);
                 }
             }
             () = tokio::time::sleep_until(next_send), if latency_due => {
@@ -341,7 +358,7 @@ async fn client(
                 next_id += 1;
                 if socket.send(Message::Text(frame.into())).await.is_err() {
                     counters.errors.fetch_add(1, Ordering::Relaxed);
-                    return samples;
+                    return;
                 }
                 counters.sent.fetch_add(1, Ordering::Relaxed);
             }
@@ -349,15 +366,20 @@ async fn client(
                 let Some(Ok(Message::Text(text))) = frame else {
                     if matches!(frame, Some(Ok(_))) { continue; }
                     counters.errors.fetch_add(1, Ordering::Relaxed);
-                    return samples;
+                    return;
                 };
                 if text.starts_with(r#"{"jsonrpc":"2.0","method""#) {
                     counters.received.fetch_add(1, Ordering::Relaxed);
-                    if current == Phase::Latency
+                    if matches!(current, Phase::Latency(_))
                         && let Some(sent_at) = sent_at(&text)
                     {
                         let now = epoch.elapsed().as_micros() as u64;
-                        samples.push(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32);
+                        let latency = now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32;
+                        counters
+                            .samples
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(latency);
                     }
                 } else {
                     in_flight = in_flight.saturating_sub(1);

@@ -10,6 +10,7 @@
 //! `cargo xtask interop [FILTER]` runs every scenario and prints a table of results.
 
 pub mod chromium;
+pub mod coturn;
 pub mod netns;
 pub mod page;
 pub mod runner;

@@ -33,6 +33,38 @@ pub fn isolate_current_thread() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `body` on a fresh thread moved into its own loopback-only network namespace, on a
+/// tokio runtime whose threads, sockets and child processes all live there, and returns its
+/// output. For tests that must see only loopback (candidate gathering, peer processes).
+///
+/// # Panics
+///
+/// When the namespace or runtime cannot be created (not root), and when `body` panics: the
+/// panic is re-raised on the calling thread, so a failing assertion fails the calling test.
+pub fn run_isolated<F, Fut>(body: F) -> Fut::Output
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    let thread = std::thread::spawn(move || {
+        if let Err(error) = isolate_current_thread() {
+            panic!("cannot isolate the test in a network namespace: {error:#}");
+        }
+        // Built after isolation: its worker threads inherit the namespace.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|error| panic!("cannot build a tokio runtime: {error}"));
+        runtime.block_on(body())
+    });
+    match thread.join() {
+        Ok(output) => output,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +98,18 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn run_isolated_runs_the_body_in_a_loopback_only_namespace() {
+        let names = run_isolated(|| async { interface_names() });
+        assert_eq!(names, ["lo"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "body failed")]
+    fn run_isolated_propagates_panics() {
+        run_isolated(|| async { panic!("body failed") });
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! DTLS-SRTP for Strata: the handshake that secures a WebRTC connection and keys its media.
+//!
+//! Each side has a [`Certificate`] (self-signed ECDSA P-256, or supplied) whose
+//! [`Fingerprint`] travels in SDP. [`handshake`] runs DTLS 1.2 over an ICE
+//! [`PacketChannel`](strata_ice::PacketChannel) in the role `a=setup` decided, checks the
+//! peer's certificate against the announced fingerprints *during* the handshake, requires
+//! the extended master secret, and yields a [`DtlsTransport`] for application data (SCTP)
+//! plus the [`SrtpKeyingMaterial`] for media.
+//!
+//! ```
+//! use strata_dtls_srtp::{handshake, Certificate, DtlsConfig, DtlsRole, SrtpProfile};
+//! # use strata_ice::{CandidatePolicy, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let (ice_a, ice_b) = connected_ice_pair().await?;
+//! let (cert_a, cert_b) = (Certificate::generate()?, Certificate::generate()?);
+//! // Each side learns the other's fingerprint from its session description.
+//! let client = DtlsConfig::new(cert_a.clone(), DtlsRole::Client, vec![cert_b.fingerprint().clone()]);
+//! let server = DtlsConfig::new(cert_b, DtlsRole::Server, vec![cert_a.fingerprint().clone()]);
+//! let (a, b) = tokio::try_join!(
+//!     handshake(ice_a.dtls_channel(), client),
+//!     handshake(ice_b.dtls_channel(), server),
+//! )?;
+//!
+//! a.send(b"over DTLS").await?;
+//! let mut buf = [0u8; 64];
+//! let n = b.recv(&mut buf).await?;
+//! assert_eq!(&buf[..n], b"over DTLS");
+//!
+//! // Both sides derived the same SRTP keys, mirrored.
+//! let (keys_a, keys_b) = (a.srtp_keying().unwrap(), b.srtp_keying().unwrap());
+//! assert_eq!(keys_a.profile, SrtpProfile::AeadAes128Gcm);
+//! assert_eq!(keys_a.local, keys_b.remote);
+//! # Ok(())
+//! # }
+//! # async fn connected_ice_pair() -> Result<(IceAgent, IceAgent), Box<dyn std::error::Error>> {
+//! #     let config = IceConfig {
+//! #         policy: CandidatePolicy { include_loopback: true, ipv6: false, ..CandidatePolicy::default() },
+//! #         mdns: false,
+//! #         ..IceConfig::default()
+//! #     };
+//! #     let (a, mut a_events) = IceAgent::new(config.clone()).await?;
+//! #     let (b, mut b_events) = IceAgent::new(config).await?;
+//! #     a.gather()?;
+//! #     b.gather()?;
+//! #     a.start(IceRole::Controlling, b.local_credentials())?;
+//! #     b.start(IceRole::Controlled, a.local_credentials())?;
+//! #     async fn until_connected(events: &mut tokio::sync::mpsc::Receiver<IceEvent>, peer: &IceAgent) -> Result<(), strata_ice::Error> {
+//! #         while let Some(event) = events.recv().await {
+//! #             match event {
+//! #                 IceEvent::LocalCandidate(candidate) => peer.add_remote_candidate(&candidate)?,
+//! #                 IceEvent::StateChanged(IceConnectionState::Connected) => return Ok(()),
+//! #                 _ => {}
+//! #             }
+//! #         }
+//! #         Err(strata_ice::Error::Closed)
+//! #     }
+//! #     tokio::try_join!(until_connected(&mut a_events, &b), until_connected(&mut b_events, &a))?;
+//! #     Ok((a, b))
+//! # }
+//! ```
+//!
+//! # Where this departs from the `dtls` crate
+//!
+//! - Every inbound datagram passes a [`record::RecordValidator`] first: `dtls` 0.17.2
+//!   panics on some malformed handshake bodies, which we refuse and count
+//!   ([`DtlsStats::malformed_dropped`]).
+//! - Certificates are generated with `rcgen` directly (the `dtls` helper unwraps).
+//! - A fingerprint mismatch is reported as [`Error::FingerprintMismatch`] with the
+//!   fingerprint the peer actually presented, not as a generic handshake failure.
+
+mod certificate;
+mod error;
+mod keying;
+pub mod record;
+mod transport;
+
+pub use certificate::{Certificate, Fingerprint, HashFunction};
+pub use error::{Error, Upstream};
+pub use keying::{SrtpKeyingMaterial, SrtpKeys, SrtpProfile};
+pub use transport::{DtlsConfig, DtlsRole, DtlsStats, DtlsTransport, handshake};

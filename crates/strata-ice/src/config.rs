@@ -1,0 +1,117 @@
+//! What an [`IceAgent`](crate::IceAgent) is built from.
+
+use std::time::Duration;
+
+use strata_netem::Impairment;
+
+use crate::url::IceServer;
+
+/// Which interfaces host candidates come from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Interfaces {
+    /// Every interface that is up (native-stack behaviour; the default).
+    #[default]
+    All,
+    /// Only the address the default route uses, per family (browser behaviour without
+    /// media permission).
+    DefaultRoute,
+    /// Only the named interfaces (e.g. `eth0`).
+    Named(Vec<String>),
+}
+
+/// Which candidates may be used (W3C `RTCIceTransportPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransportPolicy {
+    /// Every kind of candidate.
+    #[default]
+    All,
+    /// Relay candidates only: traffic always goes through a TURN server, hiding our
+    /// addresses from the peer. Needs at least one TURN server.
+    Relay,
+}
+
+/// Where candidates are gathered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidatePolicy {
+    /// Which interfaces provide host candidates.
+    pub interfaces: Interfaces,
+    /// Gather IPv4 candidates.
+    pub ipv4: bool,
+    /// Gather IPv6 candidates.
+    pub ipv6: bool,
+    /// Include loopback addresses. Off by default, as in browsers; tests in a
+    /// loopback-only network namespace turn it on.
+    pub include_loopback: bool,
+}
+
+impl Default for CandidatePolicy {
+    fn default() -> Self {
+        Self {
+            interfaces: Interfaces::All,
+            ipv4: true,
+            ipv6: true,
+            include_loopback: false,
+        }
+    }
+}
+
+/// A seeded impairment applied at the connection's own UDP socket, per direction.
+///
+/// For tests, benchmarks, and applications that want to see how they behave under loss:
+/// the kernels we run on have no `netem`, and a seed makes the run reproducible.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkImpairment {
+    /// Applied to datagrams as they arrive.
+    pub inbound: Impairment,
+    /// Applied to datagrams as they leave.
+    pub outbound: Impairment,
+    /// Seed for every random choice (the outbound link uses `seed + 1`).
+    pub seed: u64,
+}
+
+/// Configuration of one ICE agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IceConfig {
+    /// STUN servers (server-reflexive candidates) and TURN servers (relay candidates; they
+    /// also answer STUN).
+    pub servers: Vec<IceServer>,
+    /// Where host candidates come from.
+    pub policy: CandidatePolicy,
+    /// Which candidates may be used.
+    pub transport_policy: TransportPolicy,
+    /// Local UDP port; 0 picks a free one.
+    pub port: u16,
+    /// Resolve remote `.local` (mDNS) host candidates, as browsers hiding their addresses
+    /// send them.
+    pub mdns: bool,
+    /// Impairment at the socket, if any.
+    pub impairment: Option<NetworkImpairment>,
+    /// How long a STUN server has to answer a server-reflexive query (with retransmits).
+    pub srflx_timeout: Duration,
+    /// Without any traffic for this long, the connection is `Disconnected`.
+    pub disconnected_timeout: Duration,
+    /// Disconnected for this long more, the connection has `Failed`.
+    pub failed_timeout: Duration,
+    /// Interval of keepalive (consent) checks on the selected pair.
+    pub keepalive_interval: Duration,
+    /// Interval between connectivity checks while checking (RFC 8445 `Ta`).
+    pub check_interval: Duration,
+}
+
+impl Default for IceConfig {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            policy: CandidatePolicy::default(),
+            transport_policy: TransportPolicy::All,
+            port: 0,
+            mdns: true,
+            impairment: None,
+            srflx_timeout: Duration::from_secs(3),
+            disconnected_timeout: Duration::from_secs(5),
+            failed_timeout: Duration::from_secs(25),
+            keepalive_interval: Duration::from_secs(2),
+            check_interval: Duration::from_millis(50),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Two real agents over loopback UDP: connect, carry DTLS and media, refuse strays.
+
+mod pair;
+
+use std::time::Duration;
+
+use pair::{PATIENCE, connected_pair, dtls_record, loopback_config, rtp_packet, start_pair};
+use strata_ice::{Credentials, IceAgent, IceConnectionState, IceEvent, IceRole, PENDING_LIMIT};
+use strata_interop::netns::run_isolated;
+
+#[test]
+fn agents_connect_over_loopback_and_carry_dtls_and_media_separately() {
+    run_isolated(|| async {
+        let (a, b) = connected_pair(loopback_config(), loopback_config()).await;
+        let pair = a.agent.selected_pair().expect("a selected a pair");
+        assert_eq!(pair.local.address, "127.0.0.1");
+
+        for n in 0..100 {
+            a.agent.dtls_channel().send(&dtls_record(n)).await.unwrap();
+            a.agent.media_channel().send(&rtp_packet(n)).await.unwrap();
+        }
+        for n in 0..100 {
+            let record = tokio::time::timeout(PATIENCE, b.agent.dtls_channel().recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&record[..], &dtls_record(n)[..]);
+            let packet = tokio::time::timeout(PATIENCE, b.agent.media_channel().recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&packet[..], &rtp_packet(n)[..]);
+        }
+        // And back.
+        b.agent.dtls_channel().send(&dtls_record(7)).await.unwrap();
+        let back = tokio::time::timeout(PATIENCE, a.agent.dtls_channel().recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&back[..], &dtls_record(7)[..]);
+        let stats = b.agent.stats();
+        assert!(stats.packets_received >= 200, "{stats:?}");
+        assert_eq!(stats.unknown_dropped, 0);
+    });
+}
+
+#[test]
+fn gathering_reports_a_loopback_host_candidate_then_completion() {
+    run_isolated(|| async {
+        let (mut a, _b) = start_pair(loopback_config(), loopback_config(), |_| true).await;
+        let candidate = a
+            .wait_for_event(|e| matches!(e, IceEvent::LocalCandidate(_)))
+            .await;
+        let IceEvent::LocalCandidate(line) = candidate else {
+            unreachable!()
+        };
+        assert!(line.starts_with("candidate:"), "{line}");
+        assert!(
+            line.contains(" 127.0.0.1 ") && line.contains(" typ host"),
+            "{line}"
+        );
+        a.wait_for_event(|e| *e == IceEvent::GatheringComplete)
+            .await;
+    });
+}
+
+#[test]
+fn datagrams_from_addresses_other_than_the_selected_pair_are_not_delivered() {
+    run_isolated(|| async {
+        let (a, b) = connected_pair(loopback_config(), loopback_config()).await;
+        let b_port = b.agent.local_addr().port();
+        let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let extra = 10;
+        for n in 0..(PENDING_LIMIT as u32 + extra) {
+            stranger
+                .send_to(&dtls_record(1000 + n), ("127.0.0.1", b_port))
+                .await
+                .unwrap();
+        }
+        stranger
+            .send_to(&[200; 20], ("127.0.0.1", b_port))
+            .await
+            .unwrap();
+        a.agent.dtls_channel().send(&dtls_record(1)).await.unwrap();
+        let first = tokio::time::timeout(PATIENCE, b.agent.dtls_channel().recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            &first[..],
+            &dtls_record(1)[..],
+            "only the peer's record is delivered"
+        );
+        let stats = b.agent.stats();
+        assert!(stats.unverified_dropped >= u64::from(extra), "{stats:?}");
+        assert_eq!(stats.unknown_dropped, 1, "{stats:?}");
+    });
+}
+
+#[test]
+fn candidates_given_before_the_peer_starts_still_connect() {
+    run_isolated(|| async {
+        let config = loopback_config();
+        let (a, mut a_events) = IceAgent::new(config.clone()).await.unwrap();
+        let (b, mut b_events) = IceAgent::new(config).await.unwrap();
+        a.gather().unwrap();
+        b.gather().unwrap();
+        // Collect everything first, then hand it over before starting.
+        let a_lines = gathered(&mut a_events).await;
+        let b_lines = gathered(&mut b_events).await;
+        for line in &b_lines {
+            a.add_remote_candidate(line).unwrap();
+        }
+        a.start(IceRole::Controlling, b.local_credentials())
+            .unwrap();
+        b.start(IceRole::Controlled, a.local_credentials()).unwrap();
+        for line in &a_lines {
+            b.add_remote_candidate(&format!("a={line}")).unwrap();
+        }
+        for events in [&mut a_events, &mut b_events] {
+            loop {
+                let event = tokio::time::timeout(PATIENCE, events.recv())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                if event == IceEvent::StateChanged(IceConnectionState::Connected) {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+async fn gathered(events: &mut tokio::sync::mpsc::Receiver<IceEvent>) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        match tokio::time::timeout(PATIENCE, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            IceEvent::LocalCandidate(line) => lines.push(line),
+            IceEvent::GatheringComplete => return lines,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn malformed_candidates_and_credentials_are_refused_with_typed_errors() {
+    run_isolated(|| async {
+        let (agent, _events) = IceAgent::new(loopback_config()).await.unwrap();
+        for bad in [
+            "candidate:1 1 udp",
+            "candidate:x 1 udp notanumber 127.0.0.1 9 typ host",
+            "garbage",
+        ] {
+            assert!(
+                matches!(
+                    agent.add_remote_candidate(bad),
+                    Err(strata_ice::Error::InvalidCandidate { .. })
+                ),
+                "{bad}"
+            );
+        }
+        // End-of-candidates and RTCP components are accepted and ignored.
+        agent.add_remote_candidate("").unwrap();
+        agent
+            .add_remote_candidate("candidate:1 2 udp 2130706431 127.0.0.1 9 typ host")
+            .unwrap();
+
+        let short = Credentials {
+            ufrag: "ab".into(),
+            pwd: "x".repeat(24),
+        };
+        assert!(matches!(
+            agent.start(IceRole::Controlled, short),
+            Err(strata_ice::Error::InvalidCredentials(_))
+        ));
+        let bad_chars = Credentials {
+            ufrag: "abcd".into(),
+            pwd: "p@ss word with spaces!!".into(),
+        };
+        assert!(matches!(
+            agent.start(IceRole::Controlled, bad_chars),
+            Err(strata_ice::Error::InvalidCredentials(_))
+        ));
+        let good = Credentials::random();
+        agent.start(IceRole::Controlled, good.clone()).unwrap();
+        assert!(matches!(
+            agent.start(IceRole::Controlled, good),
+            Err(strata_ice::Error::Misuse(_))
+        ));
+    });
+}
+
+#[test]
+fn sending_before_a_pair_is_selected_is_a_typed_error() {
+    run_isolated(|| async {
+        let (agent, _events) = IceAgent::new(loopback_config()).await.unwrap();
+        assert!(matches!(
+            agent.dtls_channel().send(&dtls_record(0)).await,
+            Err(strata_ice::Error::NotConnected)
+        ));
+    });
+}
+
+#[test]
+fn closing_ends_channels_reports_closed_and_frees_the_port() {
+    run_isolated(|| async {
+        let (mut a, b) = connected_pair(loopback_config(), loopback_config()).await;
+        let port = a.agent.local_addr().port();
+        let channel = a.agent.dtls_channel();
+        a.agent.close().await;
+        a.wait_for(|s| s == IceConnectionState::Closed).await;
+        assert_eq!(
+            tokio::time::timeout(PATIENCE, channel.recv())
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(matches!(
+            channel.send(&dtls_record(0)).await,
+            Err(strata_ice::Error::Closed)
+        ));
+        // The port is free even while handles to the agent remain.
+        let rebound = tokio::time::timeout(PATIENCE, async {
+            loop {
+                match std::net::UdpSocket::bind(("0.0.0.0", port)) {
+                    Ok(socket) => return socket,
+                    Err(_) => tokio::task::yield_now().await,
+                }
+            }
+        })
+        .await;
+        assert!(rebound.is_ok(), "port {port} still bound after close");
+        drop(b);
+    });
+}
+
+#[test]
+fn a_silent_peer_turns_the_connection_disconnected_then_failed() {
+    run_isolated(|| async {
+        let quick = || strata_ice::IceConfig {
+            disconnected_timeout: Duration::from_millis(800),
+            failed_timeout: Duration::from_millis(800),
+            keepalive_interval: Duration::from_millis(200),
+            ..loopback_config()
+        };
+        let (mut a, b) = connected_pair(quick(), quick()).await;
+        b.agent.close().await;
+        a.wait_for(|s| s == IceConnectionState::Disconnected).await;
+        a.wait_for(|s| s == IceConnectionState::Failed).await;
+    });
+}

@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn fuzz_bodies_survive_their_seeds() {
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         for seed in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz-seeds"))
             .unwrap()
             .flatten()

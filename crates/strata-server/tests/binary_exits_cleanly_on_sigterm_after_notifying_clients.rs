@@ -43,7 +43,7 @@ async fn binary_exits_cleanly_on_sigterm_after_notifying_clients() {
     // The banner goes on with the token and the URL to open.
     for _ in 0..8 {
         let line = lines.next_line().await.unwrap().unwrap_or_default();
-        let done = line.contains("#room=");
+        let done = line.contains("#room=") && line.contains("token=");
         banner.push(line);
         if done {
             break;

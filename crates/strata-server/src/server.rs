@@ -375,14 +375,14 @@ impl Connection {
     async fn run(&mut self) {
         let idle_timeout = self.shared.config.idle_timeout;
         let ping_interval = self.shared.config.ping_interval;
+        let quiet_limit = ping_interval.min(idle_timeout);
         let mut last_seen = Instant::now();
         let mut pinged = false;
+        // One timer for the connection's life, re-armed only when it fires: traffic just
+        // moves `last_seen`, so a busy connection does not touch the timer wheel per frame.
+        let idle = tokio::time::sleep(quiet_limit);
+        tokio::pin!(idle);
         loop {
-            let wake = if pinged {
-                last_seen + idle_timeout
-            } else {
-                last_seen + ping_interval.min(idle_timeout)
-            };
             tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => {
@@ -436,16 +436,21 @@ impl Connection {
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                () = tokio::time::sleep_until(wake) => {
-                    if pinged {
+                () = &mut idle => {
+                    let quiet = last_seen.elapsed();
+                    if pinged && quiet >= idle_timeout {
                         bump(&self.shared.metrics.idle_disconnects);
                         self.close(close_code::AWAY, "idle timeout").await;
                         return;
                     }
-                    if !self.send(Message::Ping(bytes::Bytes::new())).await {
-                        return;
+                    if !pinged && quiet >= quiet_limit {
+                        if !self.send(Message::Ping(bytes::Bytes::new())).await {
+                            return;
+                        }
+                        pinged = true;
                     }
-                    pinged = true;
+                    let next = if pinged { idle_timeout } else { quiet_limit };
+                    idle.as_mut().reset(last_seen + next);
                 }
             }
         }
@@ -475,9 +480,12 @@ impl Connection {
             }
             self.socket.flush().await
         };
+        // Biased: a write that completes at once never registers the timeout's timer.
         let written = tokio::select! {
-            result = tokio::time::timeout(SEND_TIMEOUT, write) => matches!(result, Ok(Ok(()))),
+            biased;
+            result = write => result.is_ok(),
             () = self.cancel.cancelled() => false,
+            () = tokio::time::sleep(SEND_TIMEOUT) => false,
         };
         self.shared
             .metrics
@@ -489,10 +497,10 @@ impl Connection {
     /// Writes one message, giving up on a client that does not read or when cut off.
     async fn send(&mut self, message: Message) -> bool {
         tokio::select! {
-            result = tokio::time::timeout(SEND_TIMEOUT, self.socket.send(message)) => {
-                matches!(result, Ok(Ok(())))
-            }
+            biased;
+            result = self.socket.send(message) => result.is_ok(),
             () = self.cancel.cancelled() => false,
+            () = tokio::time::sleep(SEND_TIMEOUT) => false,
         }
     }
 

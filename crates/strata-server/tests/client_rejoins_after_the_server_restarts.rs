@@ -118,6 +118,9 @@ async fn client_rejoins_after_the_server_restarts() {
     .await;
     assert_eq!(got, json!("before"));
 
+    // A fresh token for the rejoin (tokens expire during long sessions).
+    alice.set_token(token("alice")).await.unwrap();
+
     // Kill the server outright: no goodbye, sockets just die.
     server.kill().await.unwrap();
     for events in [&mut alice_events, &mut bob_events] {

@@ -168,6 +168,7 @@ enum Call {
     Kick(PeerId, Option<String>),
     Ping,
     Leave,
+    SetToken(Option<String>),
 }
 
 #[derive(Debug)]
@@ -334,6 +335,14 @@ impl Client {
         Ok(started.elapsed())
     }
 
+    /// Replaces the room token used when the client rejoins after a lost connection
+    /// (tokens expire; a rejoin with an expired one is refused and ends the client).
+    pub async fn set_token(&self, token: impl Into<String>) -> Result<(), Error> {
+        self.call(Call::SetToken(Some(token.into())))
+            .await
+            .map(drop)
+    }
+
     /// Leaves the room, stops the driver and waits for it. Idempotent.
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();
@@ -472,7 +481,11 @@ impl Driver {
             }
             // Fail what callers queued meanwhile: they would wait a whole reconnection.
             while let Ok(command) = self.commands.try_recv() {
-                let _ = command.reply.send(Err(Error::NotJoined));
+                let result = match command.call {
+                    Call::SetToken(token) => self.session.set_token(token).map(|()| Reply::Ack),
+                    _ => Err(Error::NotJoined),
+                };
+                let _ = command.reply.send(result);
             }
             match open(&self.config.url, self.config.connect_timeout).await {
                 Ok(socket) => return Some(socket),
@@ -553,6 +566,12 @@ impl Driver {
             Call::Message(to, data) => self.session.message(now, to, data),
             Call::Kick(peer, reason) => self.session.kick(now, peer, reason),
             Call::Ping => self.session.ping(now),
+            Call::SetToken(token) => {
+                let _ = command
+                    .reply
+                    .send(self.session.set_token(token).map(|()| Reply::Ack));
+                return;
+            }
             Call::Leave => {
                 let result = self.session.leave(now);
                 if result.is_ok() {

@@ -267,6 +267,25 @@ impl Session {
         self.stats
     }
 
+    /// Replaces the room token used by the next (re)join, for tokens that expire during
+    /// a long session. The current membership is unaffected.
+    pub fn set_token(&mut self, token: Option<String>) -> Result<(), Error> {
+        if let Some(token) = &token
+            && token.len() > crate::limits::MAX_TOKEN_BYTES
+        {
+            return Err(Error::InvalidArgument {
+                what: "token",
+                reason: format!(
+                    "is {} bytes, at most {} allowed",
+                    token.len(),
+                    crate::limits::MAX_TOKEN_BYTES
+                ),
+            });
+        }
+        self.config.token = token;
+        Ok(())
+    }
+
     /// Requests awaiting a response (heartbeats and joins included).
     pub fn pending_requests(&self) -> usize {
         self.pending.len()

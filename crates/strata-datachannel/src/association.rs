@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::Shutdown;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -220,6 +220,8 @@ impl Association {
             streams: HashMap::new(),
             reads: FuturesUnordered::new(),
             ops: FuturesUnordered::new(),
+            finished_reads: Vec::new(),
+            finished_ops: Vec::new(),
             after_write: HashMap::new(),
             commands: command_rx,
             commands_tx: command_tx.downgrade(),
@@ -382,6 +384,10 @@ struct Driver {
     /// (128 KiB per association) and its writes wait for room, so the driver never
     /// awaits one directly.
     ops: FuturesUnordered<OpFuture>,
+    /// Reads and writes that finished while the driver awaited webrtc-sctp (see
+    /// [`Driver::polling_streams`]), handled as soon as that await is over.
+    finished_reads: Vec<ReadDone>,
+    finished_ops: Vec<Option<StreamId>>,
     /// What to do once the DCEP write on a stream completes.
     after_write: HashMap<StreamId, Vec<AfterWrite>>,
     commands: mpsc::Receiver<Command>,
@@ -408,6 +414,10 @@ impl Driver {
                 self.shared.state.store(1, Ordering::Release);
                 let _ = self.events.send(AssociationEvent::Established);
                 let reason = self.serve(&sctp).await;
+                // Nothing polls these any more: drop them so none keeps a stream lock
+                // webrtc-sctp's shutdown would wait for (see `polling_streams`).
+                self.reads.clear();
+                self.ops.clear();
                 if reason == AssociationCloseReason::Local {
                     let _ =
                         tokio::time::timeout(self.config.shutdown_timeout, sctp.shutdown()).await;
@@ -513,6 +523,12 @@ impl Driver {
                     Step::Continue
                 }
             };
+            for done in std::mem::take(&mut self.finished_reads) {
+                self.on_read(done);
+            }
+            for id in std::mem::take(&mut self.finished_ops).into_iter().flatten() {
+                self.after_written(id);
+            }
             self.drain_core();
             self.publish_stats();
             if let Step::Stop(reason) = step {
@@ -757,8 +773,8 @@ impl Driver {
         for _ in 0..OPEN_ATTEMPTS {
             let id = self.core.open_channel(now, request.clone())?;
             if !self.streams.contains_key(&id) {
-                match sctp
-                    .open_stream(id.get(), PayloadProtocolIdentifier::Binary)
+                match self
+                    .polling_streams(sctp.open_stream(id.get(), PayloadProtocolIdentifier::Binary))
                     .await
                 {
                     Ok(stream) => {
@@ -923,6 +939,28 @@ impl Driver {
     }
 
     /// The DCEP write on `id` is queued: answer whoever waited for it.
+    /// Awaits `future`, which takes webrtc-sctp's association lock, while still polling
+    /// stream reads and DCEP writes. webrtc-sctp's read loop holds that lock while it
+    /// waits for a stream's queue lock, and tokio's fair mutex may already have granted
+    /// that lock to one of our pending reads: left unpolled here, the read could never
+    /// take and release it, and both sides would wait forever. What finishes meanwhile
+    /// is kept for the main loop, so nothing is handled out of turn.
+    async fn polling_streams<F: Future>(&mut self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        loop {
+            tokio::select! {
+                biased;
+                output = &mut future => return output,
+                Some(done) = self.reads.next(), if !self.reads.is_empty() => {
+                    self.finished_reads.push(done);
+                }
+                Some(written) = self.ops.next(), if !self.ops.is_empty() => {
+                    self.finished_ops.push(written);
+                }
+            }
+        }
+    }
+
     fn after_written(&mut self, id: StreamId) {
         for action in self.after_write.remove(&id).unwrap_or_default() {
             match action {

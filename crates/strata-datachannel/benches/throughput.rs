@@ -48,12 +48,16 @@ async fn setup() -> Setup {
         config
     };
     let (client, _) = Association::new(Udp(Arc::new(a)), config(DtlsRole::Client)).unwrap();
-    let (server, mut events) = Association::new(Udp(Arc::new(b)), config(DtlsRole::Server)).unwrap();
-    let sender = client.create_channel("bench", ChannelOptions::default()).await.unwrap();
+    let (server, mut events) =
+        Association::new(Udp(Arc::new(b)), config(DtlsRole::Server)).unwrap();
+    let sender = client
+        .create_channel("bench", ChannelOptions::default())
+        .await
+        .unwrap();
     let receiver = loop {
         match events.recv().await {
             Some(AssociationEvent::ChannelOpened(channel)) => break channel,
-            Some(_) => continue,
+            Some(_) => {}
             None => panic!("association closed"),
         }
     };

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::Shutdown;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use webrtc_sctp::association::{Association as SctpAssociation, Config as SctpConfig};
@@ -23,7 +23,9 @@ use crate::dcep::{
     ChannelCloseReason, ChannelOrigin, ChannelRequest, ChannelState, DataChannelOpen, DcepConfig,
     DcepEndpoint, DcepOutput, DcepStats, PayloadKind, Reliability, StreamId, UserMessage,
 };
-use crate::error::{AssociationCloseReason, Error, ProtocolViolation, SctpFailure, TransportFailure};
+use crate::error::{
+    AssociationCloseReason, Error, ProtocolViolation, SctpFailure, TransportFailure,
+};
 use crate::sctp_guard::{MalformedCounts, PacketGuard, ResetStreams};
 use crate::transport::{ConnCounters, ConnSignal, DatagramTransport, GuardedConn, SIGNAL_QUEUE};
 
@@ -40,7 +42,7 @@ const OPEN_ATTEMPTS: usize = 16;
 pub enum AssociationEvent {
     /// The SCTP handshake completed; channels can carry data.
     Established,
-    /// The peer opened a channel (DATA_CHANNEL_OPEN accepted and acknowledged).
+    /// The peer opened a channel (`DATA_CHANNEL_OPEN` accepted and acknowledged).
     ChannelOpened(DataChannel),
     /// The peer tried to open a channel and we refused it (stream reset, no ACK). At most
     /// 64 wait unread; beyond, refusals are only counted in
@@ -184,7 +186,12 @@ impl Association {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let cancel = CancellationToken::new();
         let (signal_tx, signal_rx) = mpsc::channel(SIGNAL_QUEUE);
-        let conn = Arc::new(GuardedConn::new(transport, signal_tx, cancel.clone(), guard_enabled));
+        let conn = Arc::new(GuardedConn::new(
+            transport,
+            signal_tx,
+            cancel.clone(),
+            guard_enabled,
+        ));
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let refusals = Arc::new(AtomicUsize::new(0));
@@ -213,6 +220,8 @@ impl Association {
             streams: HashMap::new(),
             reads: FuturesUnordered::new(),
             ops: FuturesUnordered::new(),
+            finished_reads: Vec::new(),
+            finished_ops: Vec::new(),
             after_write: HashMap::new(),
             commands: command_rx,
             commands_tx: command_tx.downgrade(),
@@ -240,7 +249,7 @@ impl Association {
     }
 
     /// Creates a channel. Without `options.negotiated` it takes the next free stream id
-    /// of our DTLS-role parity and sends DATA_CHANNEL_OPEN; the channel can send at once.
+    /// of our DTLS-role parity and sends `DATA_CHANNEL_OPEN`; the channel can send at once.
     /// Waits for the SCTP handshake if it has not completed yet.
     pub async fn create_channel(
         &self,
@@ -257,8 +266,8 @@ impl Association {
             .commands
             .send(command)
             .await
-            .map_err(|_| self.closed_error())?;
-        response.await.map_err(|_| self.closed_error())?
+            .map_err(|_| Self::closed_error())?;
+        response.await.map_err(|_| Self::closed_error())?
     }
 
     /// Closes the association: a graceful SCTP SHUTDOWN, bounded by
@@ -266,7 +275,13 @@ impl Association {
     /// released. Idempotent.
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();
-        if self.inner.commands.send(Command::Shutdown { reply }).await.is_ok() {
+        if self
+            .inner
+            .commands
+            .send(Command::Shutdown { reply })
+            .await
+            .is_ok()
+        {
             let _ = done.await;
         }
         self.inner.cancel.cancel();
@@ -304,7 +319,7 @@ impl Association {
         }
     }
 
-    fn closed_error(&self) -> Error {
+    fn closed_error() -> Error {
         Error::AssociationClosed {
             reason: AssociationCloseReason::Local,
         }
@@ -369,6 +384,10 @@ struct Driver {
     /// (128 KiB per association) and its writes wait for room, so the driver never
     /// awaits one directly.
     ops: FuturesUnordered<OpFuture>,
+    /// Reads and writes that finished while the driver awaited webrtc-sctp (see
+    /// [`Driver::polling_streams`]), handled as soon as that await is over.
+    finished_reads: Vec<ReadDone>,
+    finished_ops: Vec<Option<StreamId>>,
     /// What to do once the DCEP write on a stream completes.
     after_write: HashMap<StreamId, Vec<AfterWrite>>,
     commands: mpsc::Receiver<Command>,
@@ -395,8 +414,13 @@ impl Driver {
                 self.shared.state.store(1, Ordering::Release);
                 let _ = self.events.send(AssociationEvent::Established);
                 let reason = self.serve(&sctp).await;
+                // Nothing polls these any more: drop them so none keeps a stream lock
+                // webrtc-sctp's shutdown would wait for (see `polling_streams`).
+                self.reads.clear();
+                self.ops.clear();
                 if reason == AssociationCloseReason::Local {
-                    let _ = tokio::time::timeout(self.config.shutdown_timeout, sctp.shutdown()).await;
+                    let _ =
+                        tokio::time::timeout(self.config.shutdown_timeout, sctp.shutdown()).await;
                 }
                 let _ = sctp.close().await;
                 reason
@@ -471,7 +495,7 @@ impl Driver {
             let step = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => Step::Stop(AssociationCloseReason::Local),
-                Some(signal) = self.signals.recv() => self.on_signal(signal).await,
+                Some(signal) = self.signals.recv() => self.on_signal(signal),
                 accepted = &mut accept => match accepted {
                     Some(stream) => {
                         accept = accept_next(Arc::clone(sctp));
@@ -499,6 +523,12 @@ impl Driver {
                     Step::Continue
                 }
             };
+            for done in std::mem::take(&mut self.finished_reads) {
+                self.on_read(done);
+            }
+            for id in std::mem::take(&mut self.finished_ops).into_iter().flatten() {
+                self.after_written(id);
+            }
             self.drain_core();
             self.publish_stats();
             if let Step::Stop(reason) = step {
@@ -507,11 +537,11 @@ impl Driver {
         }
     }
 
-    async fn on_signal(&mut self, signal: ConnSignal) -> Step {
+    fn on_signal(&mut self, signal: ConnSignal) -> Step {
         match signal {
-            ConnSignal::TransportFailed(error) => {
-                Step::Stop(AssociationCloseReason::TransportFailed(TransportFailure::new(error)))
-            }
+            ConnSignal::TransportFailed(error) => Step::Stop(
+                AssociationCloseReason::TransportFailed(TransportFailure::new(error)),
+            ),
             ConnSignal::BeforeReset(drained) => {
                 // Every message delivered before the reset has woken its read; take them
                 // all before webrtc-sctp applies the reset and stops returning data.
@@ -534,7 +564,10 @@ impl Driver {
                     // order, when the stream's read ends.
                     let ids: Vec<StreamId> = match reset {
                         ResetStreams::All => self.streams.keys().copied().collect(),
-                        ResetStreams::Listed(ids) => ids.into_iter().filter_map(|id| StreamId::new(id).ok()).collect(),
+                        ResetStreams::Listed(ids) => ids
+                            .into_iter()
+                            .filter_map(|id| StreamId::new(id).ok())
+                            .collect(),
                     };
                     for id in ids {
                         if self.core.channel_state(id) == Some(ChannelState::Closing) {
@@ -551,7 +584,10 @@ impl Driver {
         let Ok(id) = StreamId::new(stream.stream_identifier()) else {
             return;
         };
-        self.reads.push(read_next(Arc::clone(&stream), vec![0; self.config.max_message_size]));
+        self.reads.push(read_next(
+            Arc::clone(&stream),
+            vec![0; self.config.max_message_size],
+        ));
         self.streams.insert(
             id,
             StreamEntry {
@@ -576,7 +612,9 @@ impl Driver {
             .is_some_and(|entry| Arc::ptr_eq(&entry.stream, &stream));
         let now = Instant::now();
         match result {
-            Ok((0, _)) | Err(_) if !matches!(result, Err(webrtc_sctp::Error::ErrShortBuffer { .. })) => {
+            Ok((0, _)) | Err(_)
+                if !matches!(result, Err(webrtc_sctp::Error::ErrShortBuffer { .. })) =>
+            {
                 // The stream ended: the peer reset it, we did, or the association closed.
                 if current {
                     match self.core.channel_state(id) {
@@ -601,7 +639,11 @@ impl Driver {
                 self.shared.oversize_inbound.fetch_add(1, Ordering::Relaxed);
                 if current {
                     let limit = self.config.max_message_size;
-                    self.core.report_violation(now, id, ProtocolViolation::InboundMessageTooLarge { id, limit });
+                    self.core.report_violation(
+                        now,
+                        id,
+                        ProtocolViolation::InboundMessageTooLarge { id, limit },
+                    );
                 }
                 self.reads.push(read_next(stream, buffer));
             }
@@ -615,10 +657,8 @@ impl Driver {
                     PayloadProtocolIdentifier::Unknown => PayloadKind::Unsupported(None),
                 };
                 let data = Bytes::copy_from_slice(&buffer[..len]);
-                if current {
-                    if let Some(message) = self.core.handle_message(now, id, kind, data) {
-                        self.deliver(id, message);
-                    }
+                if current && let Some(message) = self.core.handle_message(now, id, kind, data) {
+                    self.deliver(id, message);
                 }
                 self.reads.push(read_next(stream, buffer));
             }
@@ -627,7 +667,11 @@ impl Driver {
 
     /// Hands a message to its channel's queue, applying the receive-buffer policy.
     fn deliver(&mut self, id: StreamId, message: UserMessage) {
-        let Some(link) = self.streams.get(&id).and_then(|entry| entry.channel.as_ref()) else {
+        let Some(link) = self
+            .streams
+            .get(&id)
+            .and_then(|entry| entry.channel.as_ref())
+        else {
             return;
         };
         let shared = &link.shared;
@@ -637,7 +681,10 @@ impl Driver {
             if shared.reliability == Reliability::Reliable {
                 self.core.close_for_overflow(Instant::now(), id);
             } else {
-                shared.counters.messages_dropped.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .messages_dropped
+                    .fetch_add(1, Ordering::Relaxed);
                 self.shared.messages_dropped.fetch_add(1, Ordering::Relaxed);
             }
             return;
@@ -653,9 +700,17 @@ impl Driver {
         } else {
             Message::Binary(message.data)
         };
-        shared.queued_bytes.fetch_add(message.len(), Ordering::AcqRel);
-        shared.counters.messages_received.fetch_add(1, Ordering::Relaxed);
-        shared.counters.bytes_received.fetch_add(len as u64, Ordering::Relaxed);
+        shared
+            .queued_bytes
+            .fetch_add(message.len(), Ordering::AcqRel);
+        shared
+            .counters
+            .messages_received
+            .fetch_add(1, Ordering::Relaxed);
+        shared
+            .counters
+            .bytes_received
+            .fetch_add(len as u64, Ordering::Relaxed);
         let _ = link.events.send(ChannelEvent::Message(message));
     }
 
@@ -694,7 +749,11 @@ impl Driver {
         }
     }
 
-    async fn create(&mut self, label: String, options: ChannelOptions) -> Result<DataChannel, Error> {
+    async fn create(
+        &mut self,
+        label: String,
+        options: ChannelOptions,
+    ) -> Result<DataChannel, Error> {
         let channel_type = options.channel_type()?;
         let negotiated = options.negotiated.map(StreamId::new).transpose()?;
         let open = DataChannelOpen::new(
@@ -714,10 +773,15 @@ impl Driver {
         for _ in 0..OPEN_ATTEMPTS {
             let id = self.core.open_channel(now, request.clone())?;
             if !self.streams.contains_key(&id) {
-                match sctp.open_stream(id.get(), PayloadProtocolIdentifier::Binary).await {
+                match self
+                    .polling_streams(sctp.open_stream(id.get(), PayloadProtocolIdentifier::Binary))
+                    .await
+                {
                     Ok(stream) => {
-                        self.reads
-                            .push(read_next(Arc::clone(&stream), vec![0; self.config.max_message_size]));
+                        self.reads.push(read_next(
+                            Arc::clone(&stream),
+                            vec![0; self.config.max_message_size],
+                        ));
                         self.streams.insert(
                             id,
                             StreamEntry {
@@ -733,7 +797,9 @@ impl Driver {
                     Err(error) => {
                         self.core.abandon_open(id);
                         return Err(match error {
-                            webrtc_sctp::Error::ErrStreamAlreadyExist => Error::StreamIdInUse { id },
+                            webrtc_sctp::Error::ErrStreamAlreadyExist => {
+                                Error::StreamIdInUse { id }
+                            }
                             other => Error::Sctp(SctpFailure::from_upstream(&other)),
                         });
                     }
@@ -780,7 +846,9 @@ impl Driver {
         entry.stream.on_buffered_amount_low(Box::new(move || {
             if let Some(shared) = weak.upgrade() {
                 shared.low.notify_waiters();
-                if !shared.low_event_queued.swap(true, Ordering::AcqRel) {
+                // The DCEP OPEN counts in webrtc-sctp's buffered amount; only announce
+                // once the application has sent something.
+                if shared.has_sent() && !shared.low_event_queued.swap(true, Ordering::AcqRel) {
                     let _ = low_events.send(ChannelEvent::BufferedAmountLow);
                 }
             }
@@ -826,10 +894,10 @@ impl Driver {
                 DcepOutput::ResetStream { id } => {
                     if let Some(entry) = self.streams.get(&id) {
                         let stream = Arc::clone(&entry.stream);
-                        if let Some(link) = &entry.channel {
-                            if link.shared.state() != ChannelState::Closed {
-                                link.shared.set_state(ChannelState::Closing);
-                            }
+                        if let Some(link) = &entry.channel
+                            && link.shared.state() != ChannelState::Closed
+                        {
+                            link.shared.set_state(ChannelState::Closing);
                         }
                         self.ops.push(Box::pin(async move {
                             let _ = stream.shutdown(Shutdown::Both).await;
@@ -838,7 +906,9 @@ impl Driver {
                     }
                 }
                 DcepOutput::RemoteChannel { id, open } => {
-                    if let Some(channel) = self.attach(id, open, ChannelOrigin::Remote, ChannelState::Open) {
+                    if let Some(channel) =
+                        self.attach(id, open, ChannelOrigin::Remote, ChannelState::Open)
+                    {
                         match self.after_write.get_mut(&id) {
                             Some(pending) => pending.push(AfterWrite::Announce(channel)),
                             None => {
@@ -857,7 +927,9 @@ impl Driver {
                 DcepOutput::ChannelClosed { id, reason } => self.on_channel_closed(id, reason),
                 DcepOutput::OpenRefused { id, error } => {
                     if self.refusals.fetch_add(1, Ordering::AcqRel) < MAX_PENDING_REFUSAL_EVENTS {
-                        let _ = self.events.send(AssociationEvent::OpenRefused { id, error });
+                        let _ = self
+                            .events
+                            .send(AssociationEvent::OpenRefused { id, error });
                     } else {
                         self.refusals.fetch_sub(1, Ordering::AcqRel);
                     }
@@ -867,6 +939,28 @@ impl Driver {
     }
 
     /// The DCEP write on `id` is queued: answer whoever waited for it.
+    /// Awaits `future`, which takes webrtc-sctp's association lock, while still polling
+    /// stream reads and DCEP writes. webrtc-sctp's read loop holds that lock while it
+    /// waits for a stream's queue lock, and tokio's fair mutex may already have granted
+    /// that lock to one of our pending reads: left unpolled here, the read could never
+    /// take and release it, and both sides would wait forever. What finishes meanwhile
+    /// is kept for the main loop, so nothing is handled out of turn.
+    async fn polling_streams<F: Future>(&mut self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        loop {
+            tokio::select! {
+                biased;
+                output = &mut future => return output,
+                Some(done) = self.reads.next(), if !self.reads.is_empty() => {
+                    self.finished_reads.push(done);
+                }
+                Some(written) = self.ops.next(), if !self.ops.is_empty() => {
+                    self.finished_ops.push(written);
+                }
+            }
+        }
+    }
+
     fn after_written(&mut self, id: StreamId) {
         for action in self.after_write.remove(&id).unwrap_or_default() {
             match action {
@@ -889,7 +983,9 @@ impl Driver {
             link.shared.set_state(ChannelState::Closed);
             link.shared.low.notify_waiters();
             // Drop the callback's sender so the handle's queue can end.
-            entry.stream.on_buffered_amount_low(Box::new(|| Box::pin(async {})));
+            entry
+                .stream
+                .on_buffered_amount_low(Box::new(|| Box::pin(async {})));
             if !already {
                 let _ = link.events.send(ChannelEvent::Closed(reason));
             }
@@ -901,7 +997,11 @@ impl Driver {
     }
 
     fn publish_stats(&self) {
-        *self.shared.dcep.lock().unwrap_or_else(PoisonError::into_inner) = self.core.stats();
+        *self
+            .shared
+            .dcep
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = self.core.stats();
         self.shared
             .open_channels
             .store(self.core.channel_count(), Ordering::Relaxed);
@@ -923,7 +1023,6 @@ type AcceptFuture = Pin<Box<dyn Future<Output = Option<Arc<Stream>>> + Send>>;
 fn accept_next(sctp: Arc<SctpAssociation>) -> AcceptFuture {
     Box::pin(async move { sctp.accept_stream().await })
 }
-
 
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(deadline) = deadline {
@@ -949,5 +1048,116 @@ mod tests {
             upstream_reliability(Reliability::MaxPacketLifetimeMs(150)),
             (ReliabilityType::Timed, 150)
         );
+    }
+}
+
+/// What the guard protects against: without it, one malformed packet kills webrtc-sctp's
+/// read loop and the association goes deaf. If this test starts failing, upstream has
+/// fixed its parser and the guard's notes need revisiting.
+#[cfg(test)]
+mod upstream_without_guard {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::net::UdpSocket;
+
+    use super::*;
+    use crate::dcep::DtlsRole;
+
+    struct Udp(Arc<UdpSocket>);
+
+    impl DatagramTransport for Udp {
+        async fn send(&self, datagram: &[u8]) -> std::io::Result<()> {
+            self.0.send(datagram).await.map(drop)
+        }
+        async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.recv(buf).await
+        }
+        async fn close(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn crc32c(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in data {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0x82f6_3b78
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    async fn next_open(events: &mut AssociationEvents) -> DataChannel {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), events.recv()).await {
+                Ok(Some(AssociationEvent::ChannelOpened(channel))) => return channel,
+                Ok(Some(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_shutdown_chunk_silences_an_unguarded_association() {
+        let a = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let b = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        a.connect(b.local_addr().unwrap()).await.unwrap();
+        b.connect(a.local_addr().unwrap()).await.unwrap();
+        let (client, _client_events) = Association::start(
+            Udp(Arc::clone(&a)),
+            AssociationConfig::new(DtlsRole::Client),
+            false,
+        )
+        .unwrap();
+        let (server, mut server_events) = Association::start(
+            Udp(Arc::clone(&b)),
+            AssociationConfig::new(DtlsRole::Server),
+            true,
+        )
+        .unwrap();
+        let channel = client
+            .create_channel("c", ChannelOptions::default())
+            .await
+            .unwrap();
+        let remote = next_open(&mut server_events).await;
+
+        // SHUTDOWN whose length field says 4, followed by four more bytes.
+        let tag = client
+            .inner
+            .shared
+            .guard
+            .lock()
+            .unwrap()
+            .local_verification_tag()
+            .unwrap();
+        let mut packet = vec![0x13, 0x88, 0x13, 0x88];
+        packet.extend_from_slice(&tag.to_be_bytes());
+        packet.extend_from_slice(&[0; 4]);
+        packet.extend_from_slice(&[7, 0, 0, 4, 11, 0, 0, 4]);
+        let crc = crc32c(&packet);
+        packet[8..12].copy_from_slice(&crc.to_le_bytes());
+        b.send(&packet).await.unwrap();
+
+        remote.send_text("anyone there?").await.unwrap();
+        let mut channel = channel;
+        let heard = tokio::time::timeout(Duration::from_secs(3), async {
+            loop {
+                if let Some(ChannelEvent::Message(_)) = channel.recv().await {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(
+            heard.is_err(),
+            "webrtc-sctp survived the packet without the guard"
+        );
+        drop(server);
     }
 }

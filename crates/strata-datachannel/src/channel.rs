@@ -66,7 +66,7 @@ impl From<Vec<u8>> for Message {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelEvent {
-    /// The peer acknowledged our DATA_CHANNEL_OPEN (channels we open start
+    /// The peer acknowledged our `DATA_CHANNEL_OPEN` (channels we open start
     /// [`ChannelState::Connecting`], and may send already).
     Open,
     /// A message arrived.
@@ -165,6 +165,10 @@ impl ChannelShared {
             2 => ChannelState::Closing,
             _ => ChannelState::Closed,
         }
+    }
+
+    pub(crate) fn has_sent(&self) -> bool {
+        self.counters.messages_sent.load(Ordering::Relaxed) > 0
     }
 
     pub(crate) fn set_state(&self, state: ChannelState) {
@@ -282,13 +286,15 @@ impl DataChannel {
         // SCTP cannot carry an empty message: RFC 8831 §6.6 sends one byte with the
         // "empty" PPID, which the receiver ignores.
         let (ppid, payload) = match message {
-            Message::Text(text) if text.is_empty() => {
-                (PayloadProtocolIdentifier::StringEmpty, Bytes::from_static(&[0]))
-            }
+            Message::Text(text) if text.is_empty() => (
+                PayloadProtocolIdentifier::StringEmpty,
+                Bytes::from_static(&[0]),
+            ),
             Message::Text(text) => (PayloadProtocolIdentifier::String, Bytes::from(text)),
-            Message::Binary(data) if data.is_empty() => {
-                (PayloadProtocolIdentifier::BinaryEmpty, Bytes::from_static(&[0]))
-            }
+            Message::Binary(data) if data.is_empty() => (
+                PayloadProtocolIdentifier::BinaryEmpty,
+                Bytes::from_static(&[0]),
+            ),
             Message::Binary(data) => (PayloadProtocolIdentifier::Binary, data),
         };
         shared
@@ -296,8 +302,14 @@ impl DataChannel {
             .write_sctp(&payload, ppid)
             .await
             .map_err(|error| map_write_error(shared.id, &error))?;
-        shared.counters.messages_sent.fetch_add(1, Ordering::Relaxed);
-        shared.counters.bytes_sent.fetch_add(size as u64, Ordering::Relaxed);
+        shared
+            .counters
+            .messages_sent
+            .fetch_add(1, Ordering::Relaxed);
+        shared
+            .counters
+            .bytes_sent
+            .fetch_add(size as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -310,7 +322,9 @@ impl DataChannel {
         let event = self.events.recv().await;
         match &event {
             Some(ChannelEvent::Message(message)) => {
-                self.shared.queued_bytes.fetch_sub(message.len(), Ordering::AcqRel);
+                self.shared
+                    .queued_bytes
+                    .fetch_sub(message.len(), Ordering::AcqRel);
             }
             Some(ChannelEvent::BufferedAmountLow) => {
                 self.shared.low_event_queued.store(false, Ordering::Release);
@@ -333,7 +347,9 @@ impl DataChannel {
 
     /// Sets the low-buffer threshold.
     pub fn set_buffered_amount_low_threshold(&self, threshold: usize) {
-        self.shared.stream.set_buffered_amount_low_threshold(threshold);
+        self.shared
+            .stream
+            .set_buffered_amount_low_threshold(threshold);
     }
 
     /// Waits until [`buffered_amount`](Self::buffered_amount) is at or below the low
@@ -380,8 +396,13 @@ impl DataChannel {
 
 impl Drop for DataChannel {
     fn drop(&mut self) {
-        if !matches!(self.shared.state(), ChannelState::Closing | ChannelState::Closed) {
-            let _ = self.commands.try_send(Command::Close { id: self.shared.id });
+        if !matches!(
+            self.shared.state(),
+            ChannelState::Closing | ChannelState::Closed
+        ) {
+            let _ = self
+                .commands
+                .try_send(Command::Close { id: self.shared.id });
         }
     }
 }

@@ -64,7 +64,8 @@ pub struct AssociationConfig {
     pub max_buffered_amount: usize,
     /// Per-channel bound on received bytes the application has not read yet. Beyond it
     /// a reliable channel is closed ([`ChannelCloseReason::ReceiveBufferOverflow`](crate::ChannelCloseReason))
-    /// and an unreliable one drops the message (counted).
+    /// and an unreliable one drops the message (counted). Worst case, received data held
+    /// for the application is `max_channels` times this.
     pub channel_receive_buffer: usize,
     /// Streams carrying data before any channel claimed them (a pre-negotiated channel
     /// the application creates late) held at once.
@@ -84,7 +85,7 @@ pub struct AssociationConfig {
 impl AssociationConfig {
     /// Defaults for `role`: port 5000 both ways, 256 KiB messages advertised, the peer
     /// assumed to take 64 KiB until told otherwise, 1 MiB receive window, 1024 channels,
-    /// 16 MiB send buffer and 4 MiB receive queue per channel.
+    /// 16 MiB send buffer and 16 MiB receive queue per channel.
     pub fn new(role: DtlsRole) -> Self {
         Self {
             role,
@@ -95,7 +96,7 @@ impl AssociationConfig {
             receive_window: 1 << 20,
             max_channels: 1024,
             max_buffered_amount: 16 << 20,
-            channel_receive_buffer: 4 << 20,
+            channel_receive_buffer: 16 << 20,
             max_unclaimed_streams: 16,
             max_unclaimed_bytes: 1 << 20,
             unclaimed_timeout: Duration::from_secs(5),
@@ -107,7 +108,10 @@ impl AssociationConfig {
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let checks = [
-            (self.max_message_size == 0, "max_message_size must be positive"),
+            (
+                self.max_message_size == 0,
+                "max_message_size must be positive",
+            ),
             (
                 self.max_message_size > (u32::MAX as usize),
                 "max_message_size must fit in 32 bits",
@@ -120,7 +124,10 @@ impl AssociationConfig {
                 self.max_channels == 0 || self.max_channels > 65_535,
                 "max_channels must be in 1..=65535",
             ),
-            (self.local_port == 0 || self.remote_port == 0, "SCTP ports must be non-zero"),
+            (
+                self.local_port == 0 || self.remote_port == 0,
+                "SCTP ports must be non-zero",
+            ),
             (
                 self.channel_receive_buffer < self.max_message_size,
                 "channel_receive_buffer must hold at least one message",
@@ -133,7 +140,7 @@ impl AssociationConfig {
     }
 }
 
-/// W3C `RTCPriorityType`, carried in DATA_CHANNEL_OPEN.
+/// W3C `RTCPriorityType`, carried in `DATA_CHANNEL_OPEN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Priority {
     /// 128.

@@ -130,13 +130,13 @@ pub enum DcepParseError {
     /// Zero-length DCEP message.
     #[error("empty message")]
     Empty,
-    /// The message type is not DATA_CHANNEL_OPEN (0x03) or DATA_CHANNEL_ACK (0x02).
+    /// The message type is not `DATA_CHANNEL_OPEN` (0x03) or `DATA_CHANNEL_ACK` (0x02).
     #[error("unknown message type {message_type:#04x}")]
     UnknownMessageType {
         /// The type byte received.
         message_type: u8,
     },
-    /// The fixed part of DATA_CHANNEL_OPEN is cut short.
+    /// The fixed part of `DATA_CHANNEL_OPEN` is cut short.
     #[error("truncated DATA_CHANNEL_OPEN: {len} bytes, header needs 12")]
     Truncated {
         /// Bytes received.
@@ -176,20 +176,20 @@ pub enum DcepParseError {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolViolation {
-    /// DATA_CHANNEL_OPEN on a stream that already carries a channel (RFC 8832 §6).
+    /// `DATA_CHANNEL_OPEN` on a stream that already carries a channel (RFC 8832 §6).
     #[error("DATA_CHANNEL_OPEN on stream {id}, which is already in use")]
     OpenOnUsedStream {
         /// The stream.
         id: StreamId,
     },
-    /// DATA_CHANNEL_OPEN on a stream id of our parity (RFC 8832 §6: the DTLS client
+    /// `DATA_CHANNEL_OPEN` on a stream id of our parity (RFC 8832 §6: the DTLS client
     /// opens even ids, the server odd ones).
     #[error("DATA_CHANNEL_OPEN on stream {id}, whose parity belongs to us")]
     OpenWithWrongParity {
         /// The stream.
         id: StreamId,
     },
-    /// DATA_CHANNEL_ACK on a stream with no OPEN of ours waiting for it.
+    /// `DATA_CHANNEL_ACK` on a stream with no OPEN of ours waiting for it.
     #[error("unexpected DATA_CHANNEL_ACK on stream {id}")]
     UnexpectedAck {
         /// The stream.

@@ -5,12 +5,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::dcep::{
-    ChannelRequest, ChannelType, DataChannelOpen, DcepConfig, DcepEndpoint, DcepMessage,
-    DtlsRole, PayloadKind, StreamId,
+    ChannelRequest, ChannelType, DataChannelOpen, DcepConfig, DcepEndpoint, DcepMessage, DtlsRole,
+    PayloadKind, StreamId,
 };
 use crate::sctp_guard::PacketGuard;
 
 /// DCEP decoding never panics, and what decodes survives an encode/decode round trip.
+///
+/// # Panics
+///
+/// When the round trip changes the message: that is the bug the target looks for.
 pub fn dcep_decode(data: &[u8]) {
     if let Ok(message) = DcepMessage::decode(data) {
         let encoded = message.encode();
@@ -20,6 +24,10 @@ pub fn dcep_decode(data: &[u8]) {
 
 /// Drives the DCEP state machine with an arbitrary sequence of inputs: it never panics
 /// and never counts more channels than its limit.
+///
+/// # Panics
+///
+/// When the channel count passes the limit: that is the bug the target looks for.
 pub fn dcep_state_machine(data: &[u8]) {
     let mut config = DcepConfig::new(if data.first().is_some_and(|b| b & 1 == 1) {
         DtlsRole::Server
@@ -41,7 +49,9 @@ pub fn dcep_state_machine(data: &[u8]) {
         };
         match op % 9 {
             0 => {
-                if let Ok(open) = DataChannelOpen::new(ChannelType::RELIABLE, 256, "f".into(), String::new()) {
+                if let Ok(open) =
+                    DataChannelOpen::new(ChannelType::RELIABLE, 256, "f".into(), String::new())
+                {
                     let negotiated = (*b & 1 == 1).then_some(id);
                     let _ = endpoint.open_channel(now, ChannelRequest { open, negotiated });
                 }
@@ -51,7 +61,12 @@ pub fn dcep_state_machine(data: &[u8]) {
             }
             2 => endpoint.handle_stream_reset(now, id),
             3 => {
-                endpoint.handle_message(now, id, PayloadKind::Dcep, Bytes::copy_from_slice(payload));
+                endpoint.handle_message(
+                    now,
+                    id,
+                    PayloadKind::Dcep,
+                    Bytes::copy_from_slice(payload),
+                );
             }
             4 => {
                 let kind = PayloadKind::from_ppid(u32::from(*b % 60));

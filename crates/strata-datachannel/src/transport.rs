@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::sctp_guard::{InboundSignals, PacketGuard};
+use crate::sctp_guard::{InboundSignals, PacketGuard, request_immediate_sack};
 
 /// A datagram transport for one SCTP association: in WebRTC the DTLS connection, in tests
 /// a connected UDP socket.
@@ -93,7 +93,9 @@ impl<T: DatagramTransport> GuardedConn<T> {
 
     fn signal(&self, signal: ConnSignal) {
         if self.signals.try_send(signal).is_err() {
-            self.counters.signals_dropped.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .signals_dropped
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -136,6 +138,7 @@ impl<T: DatagramTransport> webrtc_util::Conn for GuardedConn<T> {
             let Some(signals) = self.inspect(&buf[..len]) else {
                 continue;
             };
+            request_immediate_sack(&mut buf[..len]);
             if !signals.resets.is_empty() {
                 let (drained, wait) = oneshot::channel();
                 self.signal(ConnSignal::BeforeReset(drained));

@@ -11,7 +11,7 @@ use strata_datachannel::{
     Association, AssociationConfig, ChannelEvent, ChannelOptions, DtlsRole, Error, MaxMessageSize,
 };
 use support::{
-    Impairment, ImpairedTransport, PATIENCE, accept, expect_established, next_event, udp_pair,
+    ImpairedTransport, Impairment, PATIENCE, accept, expect_established, next_event, udp_pair,
 };
 
 const LIMIT: usize = 150 * 1024;
@@ -21,12 +21,9 @@ const CHUNK: usize = 100 * 1024;
 async fn backpressure_raises_buffered_amount_and_signals_low() {
     // A 40 ms path each way: acknowledgements lag behind a sender on loopback speed.
     let (a, b) = udp_pair().await;
-    let slow = |seed| Impairment {
-        seed,
-        loss: 0.0,
-        duplicate: 0.0,
+    let slow = Impairment {
         delay: Duration::from_millis(40),
-        jitter: Duration::ZERO,
+        ..Impairment::default()
     };
     let config = |role| {
         let mut config = AssociationConfig::new(role);
@@ -34,13 +31,19 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
         config.max_buffered_amount = LIMIT;
         config
     };
-    let (client, mut client_events) =
-        Association::new(ImpairedTransport::new(a, slow(1)), config(DtlsRole::Client)).unwrap();
+    let (client, mut client_events) = Association::new(
+        ImpairedTransport::new(a, slow.clone(), 1),
+        config(DtlsRole::Client),
+    )
+    .unwrap();
     let (_server, mut server_events) =
-        Association::new(ImpairedTransport::new(b, slow(2)), config(DtlsRole::Server)).unwrap();
+        Association::new(ImpairedTransport::new(b, slow, 2), config(DtlsRole::Server)).unwrap();
     expect_established(&mut client_events).await;
     expect_established(&mut server_events).await;
-    let mut channel = client.create_channel("bp", ChannelOptions::default()).await.unwrap();
+    let mut channel = client
+        .create_channel("bp", ChannelOptions::default())
+        .await
+        .unwrap();
     let mut remote = accept(&mut server_events).await;
     channel.set_buffered_amount_low_threshold(16 * 1024);
     assert_eq!(channel.buffered_amount_low_threshold(), 16 * 1024);
@@ -75,16 +78,21 @@ async fn backpressure_raises_buffered_amount_and_signals_low() {
         }
         remote
     });
-    tokio::time::timeout(PATIENCE, channel.buffered_amount_low()).await.unwrap();
+    tokio::time::timeout(PATIENCE, channel.buffered_amount_low())
+        .await
+        .unwrap();
     assert!(channel.buffered_amount() <= 16 * 1024);
     loop {
         match next_event(&mut channel).await {
             ChannelEvent::BufferedAmountLow => break,
-            ChannelEvent::Open => continue,
+            ChannelEvent::Open => {}
             other => panic!("expected BufferedAmountLow, got {other:?}"),
         }
     }
     // With room again, sending works.
     channel.send(chunk).await.unwrap();
-    let _remote = tokio::time::timeout(PATIENCE, reader).await.unwrap().unwrap();
+    let _remote = tokio::time::timeout(PATIENCE, reader)
+        .await
+        .unwrap()
+        .unwrap();
 }

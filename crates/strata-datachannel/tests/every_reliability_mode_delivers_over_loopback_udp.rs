@@ -14,7 +14,11 @@ const MESSAGES: u64 = 300;
 
 async fn exchange(options: ChannelOptions, expected: Reliability) {
     let mut pair = pair().await;
-    let channel = pair.client.create_channel("mode", options.clone()).await.unwrap();
+    let channel = pair
+        .client
+        .create_channel("mode", options.clone())
+        .await
+        .unwrap();
     let mut remote = accept(&mut pair.server_events).await;
     assert_eq!(remote.reliability(), expected);
     assert_eq!(remote.ordered(), options.ordered);
@@ -22,13 +26,21 @@ async fn exchange(options: ChannelOptions, expected: Reliability) {
 
     let sender = tokio::spawn(async move {
         for index in 0..MESSAGES {
-            send_all(&channel, Message::Binary(Bytes::from(payload(SEED, index, 4000)))).await;
+            send_all(
+                &channel,
+                Message::Binary(Bytes::from(payload(SEED, index, 4000))),
+            )
+            .await;
         }
         channel
     });
     let reliable = expected == Reliability::Reliable;
     // Unreliable modes may lose what the kernel drops on loopback; stop after a quiet spell.
-    let quiet = if reliable { support::PATIENCE } else { Duration::from_secs(3) };
+    let quiet = if reliable {
+        support::PATIENCE
+    } else {
+        Duration::from_secs(3)
+    };
     let mut seen = BTreeSet::new();
     let mut previous = None;
     while seen.len() < MESSAGES as usize {

@@ -8,18 +8,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use strata_datachannel::DataChannel;
 use strata_datachannel::{
     Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelCloseReason,
     ChannelEvent, DcepParseError, DtlsRole, Error, ProtocolViolation, StreamId,
 };
-use strata_datachannel::DataChannel;
 use support::{PATIENCE, expect_established, next_event, udp_pair};
 
 /// The next message or close, skipping open and low-buffer notices.
 async fn next_significant(channel: &mut DataChannel) -> ChannelEvent {
     loop {
         match next_event(channel).await {
-            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => continue,
+            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => {}
             other => return other,
         }
     }
@@ -51,7 +51,10 @@ async fn with_raw_peer() -> (Association, AssociationEvents, RawAssociation) {
 
 async fn raw_send(raw: &RawAssociation, id: u16, ppid: Ppid, bytes: &[u8]) -> Arc<Stream> {
     let stream = raw.open_stream(id, ppid).await.unwrap();
-    stream.write_sctp(&Bytes::copy_from_slice(bytes), ppid).await.unwrap();
+    stream
+        .write_sctp(&Bytes::copy_from_slice(bytes), ppid)
+        .await
+        .unwrap();
     stream
 }
 
@@ -71,18 +74,33 @@ async fn expect_reset(stream: &Stream) {
 }
 
 fn open_message(label: &str) -> Vec<u8> {
-    let mut out = vec![0x03, 0x00, 0x01, 0x00, 0, 0, 0, 0, 0, label.len() as u8, 0, 0];
+    let mut out = vec![
+        0x03,
+        0x00,
+        0x01,
+        0x00,
+        0,
+        0,
+        0,
+        0,
+        0,
+        label.len() as u8,
+        0,
+        0,
+    ];
     out.extend_from_slice(label.as_bytes());
     out
 }
 
+#[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_misbehaving_dcep_is_refused_and_the_association_survives() {
     let (association, mut events, raw) = with_raw_peer().await;
 
     // A good channel first, opened by the raw peer on an odd id, acknowledged by us.
     let good = raw_send(&raw, 1, Ppid::Dcep, &open_message("good")).await;
-    let AssociationEvent::ChannelOpened(mut channel) = next_association_event(&mut events).await else {
+    let AssociationEvent::ChannelOpened(mut channel) = next_association_event(&mut events).await
+    else {
         panic!("expected the good channel");
     };
     assert_eq!(channel.label(), "good");
@@ -138,15 +156,22 @@ async fn malformed_and_misbehaving_dcep_is_refused_and_the_association_survives(
     assert_eq!(association.stats().refused_opens, 4);
 
     // The good channel still works both ways.
-    good.write_sctp(&Bytes::from_static(b"still fine"), Ppid::Binary).await.unwrap();
+    good.write_sctp(&Bytes::from_static(b"still fine"), Ppid::Binary)
+        .await
+        .unwrap();
     assert_eq!(
         next_significant(&mut channel).await,
-        ChannelEvent::Message(strata_datachannel::Message::Binary(Bytes::from_static(b"still fine")))
+        ChannelEvent::Message(strata_datachannel::Message::Binary(Bytes::from_static(
+            b"still fine"
+        )))
     );
     channel.send_text("yes").await.unwrap();
     let mut buf = vec![0u8; 64];
     loop {
-        let (len, ppid) = timeout(PATIENCE, good.read_sctp(&mut buf)).await.unwrap().unwrap();
+        let (len, ppid) = timeout(PATIENCE, good.read_sctp(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         if ppid == Ppid::String {
             assert_eq!(&buf[..len], b"yes");
             break;
@@ -154,29 +179,46 @@ async fn malformed_and_misbehaving_dcep_is_refused_and_the_association_survives(
     }
 
     // An OPEN on the stream that already carries it closes that channel, no ACK.
-    good.write_sctp(&Bytes::from(open_message("again")), Ppid::Dcep).await.unwrap();
+    good.write_sctp(&Bytes::from(open_message("again")), Ppid::Dcep)
+        .await
+        .unwrap();
     assert_eq!(
         next_significant(&mut channel).await,
-        ChannelEvent::Closed(ChannelCloseReason::PeerMisbehaved(ProtocolViolation::OpenOnUsedStream {
-            id: StreamId::new(1).unwrap()
-        }))
+        ChannelEvent::Closed(ChannelCloseReason::PeerMisbehaved(
+            ProtocolViolation::OpenOnUsedStream {
+                id: StreamId::new(1).unwrap()
+            }
+        ))
     );
     expect_reset(&good).await;
 
     // Deprecated partial PPIDs close their channel too (RFC 8831 §6.6).
     let partial = raw_send(&raw, 9, Ppid::Dcep, &open_message("partial")).await;
-    let AssociationEvent::ChannelOpened(mut partial_channel) = next_association_event(&mut events).await else {
+    let AssociationEvent::ChannelOpened(mut partial_channel) =
+        next_association_event(&mut events).await
+    else {
         panic!("expected the partial channel");
     };
     // webrtc-sctp has no variant for PPID 52; its "unknown" value goes out as 58.
-    partial.write_sctp(&Bytes::from_static(b"x"), Ppid::Unknown).await.unwrap();
+    partial
+        .write_sctp(&Bytes::from_static(b"x"), Ppid::Unknown)
+        .await
+        .unwrap();
     assert!(matches!(
         next_significant(&mut partial_channel).await,
-        ChannelEvent::Closed(ChannelCloseReason::PeerMisbehaved(ProtocolViolation::UnsupportedPayloadProtocol { .. }))
+        ChannelEvent::Closed(ChannelCloseReason::PeerMisbehaved(
+            ProtocolViolation::UnsupportedPayloadProtocol { .. }
+        ))
     ));
 
     // And a fresh channel from our side still opens and carries data.
-    let fresh = association.create_channel("fresh", Default::default()).await.unwrap();
-    let raw_fresh = timeout(Duration::from_secs(30), raw.accept_stream()).await.unwrap().unwrap();
+    let fresh = association
+        .create_channel("fresh", strata_datachannel::ChannelOptions::default())
+        .await
+        .unwrap();
+    let raw_fresh = timeout(Duration::from_secs(30), raw.accept_stream())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(raw_fresh.stream_identifier(), fresh.id().get());
 }

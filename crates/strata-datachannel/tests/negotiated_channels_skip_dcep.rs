@@ -16,8 +16,16 @@ fn negotiated(id: u16) -> ChannelOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negotiated_channels_carry_data_both_ways_without_dcep() {
     let mut pair = pair().await;
-    let mut a = pair.client.create_channel("n", negotiated(7)).await.unwrap();
-    let mut b = pair.server.create_channel("n", negotiated(7)).await.unwrap();
+    let mut a = pair
+        .client
+        .create_channel("n", negotiated(7))
+        .await
+        .unwrap();
+    let mut b = pair
+        .server
+        .create_channel("n", negotiated(7))
+        .await
+        .unwrap();
     assert_eq!(a.id(), StreamId::new(7).unwrap());
     assert!(a.negotiated());
     a.send_text("ping").await.unwrap();
@@ -35,14 +43,19 @@ async fn negotiated_channels_carry_data_both_ways_without_dcep() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_sent_before_the_peer_creates_its_negotiated_channel_is_kept() {
     let pair = pair().await;
-    let a = pair.client.create_channel("early", negotiated(3)).await.unwrap();
+    let a = pair
+        .client
+        .create_channel("early", negotiated(3))
+        .await
+        .unwrap();
     a.send_text("first").await.unwrap();
     a.send_text("second").await.unwrap();
     // The server has not created channel 3 yet; its messages wait, bounded, unclaimed.
-    let mut b = loop {
-        let b = pair.server.create_channel("early", negotiated(3)).await.unwrap();
-        break b;
-    };
+    let mut b = pair
+        .server
+        .create_channel("early", negotiated(3))
+        .await
+        .unwrap();
     assert_eq!(next_message(&mut b).await, Message::Text("first".into()));
     assert_eq!(next_message(&mut b).await, Message::Text("second".into()));
 }

@@ -10,7 +10,11 @@ use support::{accept, next_message, pair};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_binary_and_empty_messages_keep_their_kind() {
     let mut pair = pair().await;
-    let channel = pair.client.create_channel("kinds", ChannelOptions::default()).await.unwrap();
+    let channel = pair
+        .client
+        .create_channel("kinds", ChannelOptions::default())
+        .await
+        .unwrap();
     let mut remote = accept(&mut pair.server_events).await;
     let sent = [
         Message::Text("héllo".into()),
@@ -29,6 +33,12 @@ async fn text_binary_and_empty_messages_keep_their_kind() {
     remote.send_text("").await.unwrap();
     remote.send(Bytes::new()).await.unwrap();
     let mut channel = channel;
-    assert_eq!(next_message(&mut channel).await, Message::Text(String::new()));
-    assert_eq!(next_message(&mut channel).await, Message::Binary(Bytes::new()));
+    assert_eq!(
+        next_message(&mut channel).await,
+        Message::Text(String::new())
+    );
+    assert_eq!(
+        next_message(&mut channel).await,
+        Message::Binary(Bytes::new())
+    );
 }

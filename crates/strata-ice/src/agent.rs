@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use webrtc_ice::agent::Agent;
@@ -37,6 +37,8 @@ pub const LANE_QUEUE: usize = 1024;
 pub const PENDING_LIMIT: usize = 64;
 /// Events waiting for the application.
 const EVENT_QUEUE: usize = 256;
+/// How long a send on a just-selected relayed pair waits for webrtc-ice's connection.
+const RELAY_HANDOVER: Duration = Duration::from_secs(2);
 /// webrtc-ice's close can hang (a known upstream deadlock); we stop waiting after this.
 const UPSTREAM_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -298,7 +300,9 @@ pub(crate) struct Shared {
     state: AtomicU8,
     started: AtomicBool,
     path: RwLock<Option<Path>>,
-    relay_conn: Mutex<Option<Arc<dyn Conn + Send + Sync>>>,
+    /// The relayed path's connection, which webrtc-ice hands over just after it reports
+    /// `Connected`.
+    relay_conn: watch::Sender<Option<Arc<dyn Conn + Send + Sync>>>,
     dial_cancel: Mutex<Option<mpsc::Sender<()>>>,
     dtls: Lane,
     media: Lane,
@@ -360,7 +364,7 @@ impl IceAgent {
             state: AtomicU8::new(IceConnectionState::New as u8),
             started: AtomicBool::new(false),
             path: RwLock::new(None),
-            relay_conn: Mutex::new(None),
+            relay_conn: watch::Sender::new(None),
             dial_cancel: Mutex::new(None),
             dtls: Lane::new(),
             media: Lane::new(),
@@ -476,7 +480,7 @@ impl IceAgent {
             };
             match connected {
                 Ok(conn) => {
-                    *lock(&shared.relay_conn) = Some(Arc::clone(&conn));
+                    shared.relay_conn.send_replace(Some(Arc::clone(&conn)));
                     read_relay(shared, conn).await;
                 }
                 Err(error) => tracing::debug!(%error, "ICE checks ended without a connection"),
@@ -746,6 +750,19 @@ impl Shared {
         }
     }
 
+    /// The relayed connection, waiting briefly for webrtc-ice to hand it over when the
+    /// relayed pair was only just selected.
+    async fn relay(&self) -> Result<Arc<dyn Conn + Send + Sync>, Error> {
+        let mut ready = self.relay_conn.subscribe();
+        let handed_over = tokio::select! {
+            () = self.cancel.cancelled() => return Err(Error::Closed),
+            waited = tokio::time::timeout(RELAY_HANDOVER, ready.wait_for(Option::is_some)) => {
+                waited.ok().and_then(|conn| conn.ok().and_then(|conn| conn.clone()))
+            }
+        };
+        handed_over.ok_or(Error::NotConnected)
+    }
+
     async fn send(&self, packet: &[u8]) -> Result<(), Error> {
         if self.cancel.is_cancelled() {
             return Err(Error::Closed);
@@ -759,7 +776,7 @@ impl Shared {
                 .await
                 .map_err(Error::Send)?,
             Some(Path::Relay) => {
-                let conn = lock(&self.relay_conn).clone().ok_or(Error::NotConnected)?;
+                let conn = self.relay().await?;
                 conn.send(packet)
                     .await
                     .map_err(|e| Error::Send(std::io::Error::other(e)))?;
@@ -985,6 +1002,15 @@ fn candidate_info(candidate: &(dyn Candidate + Send + Sync)) -> CandidateInfo {
     }
 }
 
+/// Where traffic goes for a selected pair.
+fn path_of(local: &(dyn Candidate + Send + Sync), remote: &(dyn Candidate + Send + Sync)) -> Path {
+    if local.candidate_type() == CandidateType::Relay {
+        Path::Relay
+    } else {
+        Path::Direct(socket::normalize(remote.addr()))
+    }
+}
+
 /// Hooks webrtc-ice's callbacks to our events. Each captures a `Weak` to the shared state
 /// or the event sender only, never the agent itself.
 fn install_handlers(shared: &Arc<Shared>) {
@@ -1014,9 +1040,18 @@ fn install_handlers(shared: &Arc<Shared>) {
             let weak = weak.clone();
             Box::pin(async move {
                 if let Some(shared) = weak.upgrade() {
-                    shared
-                        .set_state(IceConnectionState::from_upstream(state))
-                        .await;
+                    let state = IceConnectionState::from_upstream(state);
+                    if matches!(
+                        state,
+                        IceConnectionState::Connected | IceConnectionState::Completed
+                    ) && let Some(pair) = shared.agent.get_selected_candidate_pair()
+                    {
+                        // webrtc-ice stores the pair before reporting the state, but reports
+                        // the two from different tasks: adopt the pair now, so traffic can
+                        // flow the moment `Connected` is seen.
+                        shared.select(path_of(&*pair.local, &*pair.remote));
+                    }
+                    shared.set_state(state).await;
                 }
             })
         }));
@@ -1030,11 +1065,7 @@ fn install_handlers(shared: &Arc<Shared>) {
                 local: candidate_info(&**local),
                 remote: candidate_info(&**remote),
             };
-            let path = if local.candidate_type() == CandidateType::Relay {
-                Path::Relay
-            } else {
-                Path::Direct(socket::normalize(remote.addr()))
-            };
+            let path = path_of(&**local, &**remote);
             Box::pin(async move {
                 if let Some(shared) = weak.upgrade() {
                     shared.select(path);

@@ -253,3 +253,42 @@ fn a_silent_peer_turns_the_connection_disconnected_then_failed() {
         a.wait_for(|s| s == IceConnectionState::Failed).await;
     });
 }
+
+#[test]
+fn traffic_flows_the_moment_connected_is_reported() {
+    run_isolated(|| async {
+        // The selected pair and the state come from different upstream tasks; sending at
+        // the first `Connected` must never find the path missing.
+        for _ in 0..10 {
+            let config = loopback_config();
+            let (a, mut a_events) = IceAgent::new(config.clone()).await.unwrap();
+            let (b, mut b_events) = IceAgent::new(config).await.unwrap();
+            a.gather().unwrap();
+            b.gather().unwrap();
+            a.start(IceRole::Controlling, b.local_credentials())
+                .unwrap();
+            b.start(IceRole::Controlled, a.local_credentials()).unwrap();
+            let (mut a_up, mut b_up) = (false, false);
+            while !(a_up && b_up) {
+                tokio::select! {
+                    Some(event) = a_events.recv() => match event {
+                        IceEvent::LocalCandidate(c) => b.add_remote_candidate(&c).unwrap(),
+                        IceEvent::StateChanged(IceConnectionState::Connected) => {
+                            a.dtls_channel().send(&dtls_record(1)).await.expect("a can send at Connected");
+                            a_up = true;
+                        }
+                        _ => {}
+                    },
+                    Some(event) = b_events.recv() => match event {
+                        IceEvent::LocalCandidate(c) => a.add_remote_candidate(&c).unwrap(),
+                        IceEvent::StateChanged(IceConnectionState::Connected) => {
+                            b.dtls_channel().send(&dtls_record(2)).await.expect("b can send at Connected");
+                            b_up = true;
+                        }
+                        _ => {}
+                    },
+                }
+            }
+        }
+    });
+}

@@ -46,6 +46,10 @@ pub(crate) struct Crate {
     pub(crate) layer: Option<Layer>,
     /// Directories of sans-IO code inside a crate of another layer.
     pub(crate) sans_io_modules: Vec<PathBuf>,
+    /// Files or directories of a sans-IO crate that drive its logic with I/O behind a
+    /// non-default feature (an async client, say): exempt from the sans-IO code rule,
+    /// while the dependency rule still keeps tokio out of the default features.
+    pub(crate) io_modules: Vec<PathBuf>,
     /// Names of its non-optional normal dependencies.
     pub(crate) dependencies: Vec<String>,
     /// The names its code uses for the webrtc-rs crates it depends on (renames applied).
@@ -106,6 +110,13 @@ impl Workspace {
                 .filter_map(Value::as_str)
                 .map(|module| dir.join(module))
                 .collect();
+            let io_modules = strata["io-modules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|module| dir.join(module))
+                .collect();
             let normal: Vec<&Value> = package["dependencies"]
                 .as_array()
                 .into_iter()
@@ -137,6 +148,7 @@ impl Workspace {
                 declared,
                 dir,
                 sans_io_modules,
+                io_modules,
                 dependencies,
                 upstream_code_names,
                 features,

@@ -6,12 +6,14 @@
 //! [package.metadata.strata]
 //! layer = "sans-io"          # sans-io | adapter | facade | server | support
 //! sans-io-modules = ["src/dcep"]   # optional: sans-IO parts of a crate of another layer
+//! io-modules = ["src/client.rs"]   # optional: I/O drivers of a sans-IO crate, behind a
+//!                                  # non-default feature
 //! ```
 //!
 //! and the rules follow from it:
 //! - **sans-io** crates do not depend on tokio (normal dependencies, default features), and
 //!   their code, like that of any `sans-io-modules`, reads no clock, draws no unseeded
-//!   randomness and names no tokio item (test code excepted);
+//!   randomness and names no tokio item (test code and declared `io-modules` excepted);
 //! - the **facade** depends on no webrtc-rs crate directly, and no public item of a
 //!   non-support crate names a webrtc-rs type;
 //! - no `todo!` or `unimplemented!` anywhere, no grab-bag modules (`utils.rs`, ...);

@@ -49,7 +49,7 @@ impl DcepConfig {
 /// What the application asks for when it creates a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelRequest {
-    /// Label, protocol, ordering, reliability and priority as sent in DATA_CHANNEL_OPEN.
+    /// Label, protocol, ordering, reliability and priority as sent in `DATA_CHANNEL_OPEN`.
     pub open: DataChannelOpen,
     /// `Some(id)` for a pre-negotiated channel (`negotiated: true, id`): no DCEP, both
     /// sides create it with the same id.
@@ -59,9 +59,9 @@ pub struct ChannelRequest {
 /// Where a channel came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelOrigin {
-    /// We sent DATA_CHANNEL_OPEN.
+    /// We sent `DATA_CHANNEL_OPEN`.
     Local,
-    /// The peer sent DATA_CHANNEL_OPEN.
+    /// The peer sent `DATA_CHANNEL_OPEN`.
     Remote,
     /// Pre-negotiated out of band; no DCEP.
     Negotiated,
@@ -70,7 +70,7 @@ pub enum ChannelOrigin {
 /// A channel's state (W3C `RTCDataChannelState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelState {
-    /// We sent DATA_CHANNEL_OPEN and wait for the ACK. Sending is allowed already; user
+    /// We sent `DATA_CHANNEL_OPEN` and wait for the ACK. Sending is allowed already; user
     /// messages go out ordered until the ACK (RFC 8832 §6).
     Connecting,
     /// Open.
@@ -161,7 +161,7 @@ pub enum DcepOutput {
         /// Why.
         reason: ChannelCloseReason,
     },
-    /// A DATA_CHANNEL_OPEN (or data on a stream nobody claimed) was refused; the stream
+    /// A `DATA_CHANNEL_OPEN` (or data on a stream nobody claimed) was refused; the stream
     /// is reset.
     OpenRefused {
         /// The stream.
@@ -176,17 +176,17 @@ pub enum DcepOutput {
 pub struct DcepStats {
     /// Channels opened, ours and the peer's.
     pub channels_opened: u64,
-    /// DATA_CHANNEL_OPENs refused (limit, parity, malformed, in use).
+    /// `DATA_CHANNEL_OPEN` messages refused (limit, parity, malformed, in use).
     pub refused_opens: u64,
     /// Protocol violations seen (each also refuses or closes something).
     pub protocol_violations: u64,
-    /// DATA_CHANNEL_ACKs nobody waited for (ignored).
+    /// `DATA_CHANNEL_ACK` messages nobody waited for (ignored).
     pub unexpected_acks: u64,
     /// Messages dropped because they arrived on a channel we were closing.
     pub dropped_after_close: u64,
     /// Messages on unclaimed streams dropped (bounds or timeout).
     pub unclaimed_dropped: u64,
-    /// Messages that arrived before their stream's DATA_CHANNEL_OPEN.
+    /// Messages that arrived before their stream's `DATA_CHANNEL_OPEN`.
     pub data_before_open: u64,
 }
 
@@ -194,7 +194,7 @@ pub struct DcepStats {
 struct Channel {
     origin: ChannelOrigin,
     state: ChannelState,
-    channel_type: ChannelType,
+    kind: ChannelType,
     /// For `Closing`: when we stop waiting for the peer's reset.
     deadline: Option<Instant>,
     /// Reason to report when the close completes.
@@ -211,7 +211,9 @@ enum Slot {
         deadline: Instant,
     },
     /// We reset a stream we refused; it stays reserved until the peer resets its side.
-    Refused { deadline: Instant },
+    Refused {
+        deadline: Instant,
+    },
 }
 
 /// The DCEP state machine of one association (RFC 8832 §6 and RFC 8831 §6.7).
@@ -280,7 +282,11 @@ impl DcepEndpoint {
 
     /// Creates a channel: allocates an id of our parity (or takes the negotiated one)
     /// and queues the outputs that open it.
-    pub fn open_channel(&mut self, _now: Instant, request: ChannelRequest) -> Result<StreamId, Error> {
+    pub fn open_channel(
+        &mut self,
+        _now: Instant,
+        request: ChannelRequest,
+    ) -> Result<StreamId, Error> {
         if self.channels >= self.max_channels() {
             return Err(Error::TooManyChannels {
                 limit: self.max_channels(),
@@ -302,7 +308,12 @@ impl DcepEndpoint {
                     return Err(Error::StreamIdInUse { id });
                 }
             };
-            self.insert_channel(id, ChannelOrigin::Negotiated, ChannelState::Open, channel_type);
+            self.insert_channel(
+                id,
+                ChannelOrigin::Negotiated,
+                ChannelState::Open,
+                channel_type,
+            );
             self.outputs.push_back(DcepOutput::ConfigureStream {
                 id,
                 ordered: channel_type.ordered,
@@ -314,7 +325,12 @@ impl DcepEndpoint {
             return Ok(id);
         }
         let id = self.allocate_id()?;
-        self.insert_channel(id, ChannelOrigin::Local, ChannelState::Connecting, channel_type);
+        self.insert_channel(
+            id,
+            ChannelOrigin::Local,
+            ChannelState::Connecting,
+            channel_type,
+        );
         // RFC 8832 §6: until the ACK, user messages go out ordered so that none can
         // overtake the OPEN.
         self.outputs.push_back(DcepOutput::ConfigureStream {
@@ -351,7 +367,12 @@ impl DcepEndpoint {
         let _ = self.close_with(now, id, ChannelCloseReason::ReceiveBufferOverflow);
     }
 
-    fn close_with(&mut self, now: Instant, id: StreamId, reason: ChannelCloseReason) -> Result<(), Error> {
+    fn close_with(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        reason: ChannelCloseReason,
+    ) -> Result<(), Error> {
         let close_timeout = self.config.close_timeout;
         let Some(Slot::Channel(channel)) = self.slots.get_mut(&id) else {
             return Err(Error::ChannelClosed { id });
@@ -404,7 +425,12 @@ impl DcepEndpoint {
         self.handle_user(now, id, UserMessage { text, data })
     }
 
-    fn handle_user(&mut self, now: Instant, id: StreamId, message: UserMessage) -> Option<UserMessage> {
+    fn handle_user(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        message: UserMessage,
+    ) -> Option<UserMessage> {
         let unclaimed_timeout = self.config.unclaimed_timeout;
         match self.slots.get_mut(&id) {
             Some(Slot::Channel(channel)) => match channel.state {
@@ -521,7 +547,8 @@ impl DcepEndpoint {
             id,
             message: DcepMessage::Ack,
         });
-        self.outputs.push_back(DcepOutput::RemoteChannel { id, open });
+        self.outputs
+            .push_back(DcepOutput::RemoteChannel { id, open });
         for message in held {
             self.outputs.push_back(DcepOutput::Deliver { id, message });
         }
@@ -541,7 +568,8 @@ impl DcepEndpoint {
                     // Already reported when it was closed for a violation.
                     ChannelState::Closed => return,
                 };
-                self.outputs.push_back(DcepOutput::ChannelClosed { id, reason });
+                self.outputs
+                    .push_back(DcepOutput::ChannelClosed { id, reason });
             }
             Some(Slot::Unclaimed {
                 messages, bytes, ..
@@ -583,7 +611,9 @@ impl DcepEndpoint {
             .collect();
         for id in expired {
             match self.slots.get(&id) {
-                Some(Slot::Channel(_)) | Some(Slot::Refused { .. }) => self.handle_stream_reset(now, id),
+                Some(Slot::Channel(_) | Slot::Refused { .. }) => {
+                    self.handle_stream_reset(now, id);
+                }
                 Some(Slot::Unclaimed { .. }) => {
                     self.handle_stream_reset(now, id);
                     self.refuse_without_channel(now, id, None);
@@ -615,7 +645,13 @@ impl DcepEndpoint {
         self.config.max_channels.min(usize::from(StreamId::MAX) + 1)
     }
 
-    fn insert_channel(&mut self, id: StreamId, origin: ChannelOrigin, state: ChannelState, channel_type: ChannelType) {
+    fn insert_channel(
+        &mut self,
+        id: StreamId,
+        origin: ChannelOrigin,
+        state: ChannelState,
+        channel_type: ChannelType,
+    ) {
         self.channels += 1;
         self.stats.channels_opened += 1;
         self.slots.insert(
@@ -623,7 +659,7 @@ impl DcepEndpoint {
             Slot::Channel(Channel {
                 origin,
                 state,
-                channel_type,
+                kind: channel_type,
                 deadline: None,
                 close_reason: ChannelCloseReason::Local,
             }),
@@ -635,8 +671,8 @@ impl DcepEndpoint {
             channel.state = ChannelState::Open;
             self.outputs.push_back(DcepOutput::ConfigureStream {
                 id,
-                ordered: channel.channel_type.ordered,
-                reliability: channel.channel_type.reliability,
+                ordered: channel.kind.ordered,
+                reliability: channel.kind.reliability,
             });
             self.outputs.push_back(DcepOutput::ChannelOpen { id });
         }
@@ -655,7 +691,11 @@ impl DcepEndpoint {
             Some(Slot::Channel(channel))
                 if matches!(channel.state, ChannelState::Connecting | ChannelState::Open) =>
             {
-                let _ = self.close_with(now, id, ChannelCloseReason::PeerMisbehaved(violation.clone()));
+                let _ = self.close_with(
+                    now,
+                    id,
+                    ChannelCloseReason::PeerMisbehaved(violation.clone()),
+                );
                 self.outputs.push_back(DcepOutput::ChannelClosed {
                     id,
                     reason: ChannelCloseReason::PeerMisbehaved(violation),
@@ -667,7 +707,10 @@ impl DcepEndpoint {
             }
             Some(Slot::Channel(_) | Slot::Refused { .. }) => {}
             Some(Slot::Unclaimed { .. }) | None => {
-                if let Some(Slot::Unclaimed { messages, bytes, .. }) = self.slots.remove(&id) {
+                if let Some(Slot::Unclaimed {
+                    messages, bytes, ..
+                }) = self.slots.remove(&id)
+                {
                     self.unclaimed_streams -= 1;
                     self.unclaimed_bytes -= bytes;
                     self.stats.unclaimed_dropped += messages.len() as u64;
@@ -681,7 +724,8 @@ impl DcepEndpoint {
     fn refuse_without_channel(&mut self, now: Instant, id: StreamId, error: Option<Error>) {
         if let Some(error) = error {
             self.stats.refused_opens += 1;
-            self.outputs.push_back(DcepOutput::OpenRefused { id, error });
+            self.outputs
+                .push_back(DcepOutput::OpenRefused { id, error });
         }
         self.outputs.push_back(DcepOutput::ResetStream { id });
         self.slots.insert(
@@ -709,6 +753,12 @@ impl DcepEndpoint {
         }
         Err(Error::StreamIdsExhausted)
     }
+}
+
+/// The start of virtual time in tests; the clock is read here only.
+#[cfg(test)]
+fn test_epoch() -> Instant {
+    Instant::now()
 }
 
 #[cfg(test)]

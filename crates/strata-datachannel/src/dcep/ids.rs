@@ -60,6 +60,7 @@ impl DtlsRole {
     }
 
     /// The other side's role.
+    #[must_use]
     pub fn peer(self) -> Self {
         match self {
             Self::Client => Self::Server,
@@ -75,7 +76,11 @@ mod tests {
     #[test]
     fn the_dtls_client_owns_even_ids_and_the_server_odd_ones() {
         assert!(StreamId::new(0).unwrap().has_parity_of(DtlsRole::Client));
-        assert!(StreamId::new(65_534).unwrap().has_parity_of(DtlsRole::Client));
+        assert!(
+            StreamId::new(65_534)
+                .unwrap()
+                .has_parity_of(DtlsRole::Client)
+        );
         assert!(StreamId::new(1).unwrap().has_parity_of(DtlsRole::Server));
         assert!(!StreamId::new(1).unwrap().has_parity_of(DtlsRole::Client));
     }

@@ -1,15 +1,15 @@
-//! The DCEP wire codec (RFC 8832 §5): DATA_CHANNEL_OPEN and DATA_CHANNEL_ACK.
+//! The DCEP wire codec (RFC 8832 §5): `DATA_CHANNEL_OPEN` and `DATA_CHANNEL_ACK`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{DcepField, DcepParseError, Error};
 
-/// Message type of DATA_CHANNEL_ACK (RFC 8832 §8.2.1).
+/// Message type of `DATA_CHANNEL_ACK` (RFC 8832 §8.2.1).
 pub const MESSAGE_TYPE_ACK: u8 = 0x02;
-/// Message type of DATA_CHANNEL_OPEN (RFC 8832 §8.2.1).
+/// Message type of `DATA_CHANNEL_OPEN` (RFC 8832 §8.2.1).
 pub const MESSAGE_TYPE_OPEN: u8 = 0x03;
 
-/// Length of DATA_CHANNEL_OPEN up to the label.
+/// Length of `DATA_CHANNEL_OPEN` up to the label.
 const OPEN_HEADER_LEN: usize = 12;
 
 /// One DCEP message.
@@ -112,7 +112,7 @@ impl ChannelType {
     }
 }
 
-/// DATA_CHANNEL_OPEN (RFC 8832 §5.1).
+/// `DATA_CHANNEL_OPEN` (RFC 8832 §5.1).
 ///
 /// ```text
 ///  0                   1                   2                   3
@@ -169,7 +169,7 @@ impl DataChannelOpen {
         })
     }
 
-    /// Parses a DATA_CHANNEL_OPEN, including its message-type byte.
+    /// Parses a `DATA_CHANNEL_OPEN`, including its message-type byte.
     pub fn decode(bytes: &[u8]) -> Result<Self, DcepParseError> {
         let Some(header) = bytes.get(..OPEN_HEADER_LEN) else {
             return Err(if bytes.is_empty() {
@@ -254,7 +254,12 @@ fn clamp_utf8(value: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn open(ordered: bool, reliability: Reliability, label: &str, protocol: &str) -> DataChannelOpen {
+    fn open(
+        ordered: bool,
+        reliability: Reliability,
+        label: &str,
+        protocol: &str,
+    ) -> DataChannelOpen {
         DataChannelOpen::new(
             ChannelType {
                 ordered,
@@ -303,7 +308,10 @@ mod tests {
 
     #[test]
     fn ack_round_trips_and_refuses_trailing_bytes() {
-        assert_eq!(DcepMessage::decode(&DcepMessage::Ack.encode()), Ok(DcepMessage::Ack));
+        assert_eq!(
+            DcepMessage::decode(&DcepMessage::Ack.encode()),
+            Ok(DcepMessage::Ack)
+        );
         assert_eq!(
             DcepMessage::decode(&[0x02, 0]),
             Err(DcepParseError::TrailingBytes { extra: 1 })
@@ -338,7 +346,9 @@ mod tests {
 
     #[test]
     fn label_and_protocol_overruns_name_the_field() {
-        let mut bytes = open(true, Reliability::Reliable, "ab", "").encode().to_vec();
+        let mut bytes = open(true, Reliability::Reliable, "ab", "")
+            .encode()
+            .to_vec();
         bytes[9] = 9;
         assert_eq!(
             DataChannelOpen::decode(&bytes),
@@ -348,7 +358,9 @@ mod tests {
                 available: 2
             })
         );
-        let mut bytes = open(true, Reliability::Reliable, "ab", "").encode().to_vec();
+        let mut bytes = open(true, Reliability::Reliable, "ab", "")
+            .encode()
+            .to_vec();
         bytes[11] = 1;
         assert_eq!(
             DataChannelOpen::decode(&bytes),

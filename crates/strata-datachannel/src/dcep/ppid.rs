@@ -65,8 +65,14 @@ mod tests {
         assert_eq!(PayloadKind::from_ppid(53), PayloadKind::Binary);
         assert_eq!(PayloadKind::from_ppid(56), PayloadKind::EmptyText);
         assert_eq!(PayloadKind::from_ppid(57), PayloadKind::EmptyBinary);
-        assert_eq!(PayloadKind::from_ppid(52), PayloadKind::Unsupported(Some(52)));
-        assert_eq!(PayloadKind::from_ppid(54), PayloadKind::Unsupported(Some(54)));
+        assert_eq!(
+            PayloadKind::from_ppid(52),
+            PayloadKind::Unsupported(Some(52))
+        );
+        assert_eq!(
+            PayloadKind::from_ppid(54),
+            PayloadKind::Unsupported(Some(54))
+        );
         assert!(PayloadKind::is_deprecated_partial(52));
         assert!(PayloadKind::is_deprecated_partial(54));
         assert!(!PayloadKind::is_deprecated_partial(53));

@@ -5,10 +5,10 @@
 //! - `ChunkShutdown::unmarshal` checks the *packet's* remaining length, not the chunk's,
 //!   then reads a `u32` from the chunk: a SHUTDOWN whose length field is 4..=7 followed
 //!   by other bytes panics (`Buf::get_u32` past the end).
-//! - `ChunkForwardTsn::unmarshal` does the same: a FORWARD-TSN with a length field of
+//! - `ChunkForwardTsn::unmarshal` does the same: a `FORWARD-TSN` with a length field of
 //!   4..=7 followed by other bytes panics.
 //! - `ChunkInit::unmarshal` walks parameters up to the end of the *packet*: an INIT or
-//!   INIT-ACK followed by more bytes slices past its own end (`start > end`) and panics.
+//!   `INIT-ACK` followed by more bytes slices past its own end (`start > end`) and panics.
 //! - `handle_forward_tsn` advances its cumulative TSN one by one up to the new value,
 //!   under the association lock: an absurd "new cumulative TSN" (up to 2^31 ahead) spins
 //!   for seconds, and in builds with overflow checks panics when the TSN wraps.
@@ -17,18 +17,21 @@
 //! - No inbound verification tag is ever checked (RFC 4960 §8.5).
 //!
 //! [`PacketGuard`] checks every chunk's length against its type's minimum, that chunks
-//! tile the packet, that INIT/INIT-ACK stand alone with parameters that tile the chunk,
-//! the verification tag once it is known, and that DATA and FORWARD-TSN stay within a
+//! tile the packet, that INIT/`INIT-ACK` stand alone with parameters that tile the chunk,
+//! the verification tag once it is known, and that DATA and `FORWARD-TSN` stay within a
 //! window of the cumulative TSN we last acknowledged. Packets that fail are dropped and
-//! counted; the association never sees them. It does not verify the CRC32c (webrtc-sctp
+//! counted; the association never sees them. It does not verify the `CRC32c` (webrtc-sctp
 //! does). Sans-IO: pure functions of the bytes and of what it learned from earlier
 //! packets.
+//!
+//! [`request_immediate_sack`] works around webrtc-sctp's delayed-SACK timer, which
+//! fires once per association and never again (see its docs).
 
 use std::fmt;
 
 /// Bytes in the SCTP common header.
 pub const COMMON_HEADER_LEN: usize = 12;
-/// How far ahead of our last acknowledged TSN a DATA chunk or a FORWARD-TSN may point.
+/// How far ahead of our last acknowledged TSN a DATA chunk or a `FORWARD-TSN` may point.
 /// A SACK expresses gaps as 16-bit offsets (RFC 4960 §3.3.4), so nothing further can be
 /// acknowledged anyway.
 pub const MAX_TSN_LEAD: u32 = 65_534;
@@ -58,16 +61,16 @@ pub enum MalformedPacket {
     /// A chunk header does not fit in what is left of the packet.
     TruncatedChunkHeader,
     /// A chunk's length field is below the minimum for its type (this is what makes
-    /// webrtc-sctp panic for SHUTDOWN and FORWARD-TSN).
+    /// webrtc-sctp panic for SHUTDOWN and `FORWARD-TSN`).
     ChunkLengthTooShort,
     /// A chunk's length field runs past the end of the packet.
     ChunkOverrun,
     /// Chunks and their padding do not end exactly at the end of the packet.
     BadPadding,
     /// A chunk's length does not match what its contents say (SACK block counts,
-    /// SHUTDOWN, FORWARD-TSN stream entries).
+    /// SHUTDOWN, `FORWARD-TSN` stream entries).
     InconsistentChunkLength,
-    /// INIT or INIT-ACK bundled with other chunks (RFC 4960 §6.10).
+    /// INIT or `INIT-ACK` bundled with other chunks (RFC 4960 §6.10).
     InitNotAlone,
     /// Parameters or error causes inside a chunk do not tile it.
     MalformedParameter,
@@ -77,7 +80,7 @@ pub enum MalformedPacket {
     VerificationTag,
     /// A DATA chunk's TSN is further ahead than any sender may be.
     DataTsnOutOfWindow,
-    /// A FORWARD-TSN moves the cumulative TSN further ahead than any sender may.
+    /// A `FORWARD-TSN` moves the cumulative TSN further ahead than any sender may.
     ForwardTsnOutOfWindow,
     /// Not malformed: a stream reset whose last TSN we have not received yet. webrtc-sctp
     /// would apply it together with that data, before anyone could read it; the peer
@@ -148,7 +151,7 @@ pub enum ResetStreams {
 pub struct InboundSignals {
     /// The packet carries ABORT.
     pub abort: bool,
-    /// The packet carries SHUTDOWN, SHUTDOWN-ACK or SHUTDOWN-COMPLETE.
+    /// The packet carries SHUTDOWN, `SHUTDOWN-ACK` or `SHUTDOWN-COMPLETE`.
     pub shutdown: bool,
     /// Outgoing-stream resets the peer requested.
     pub resets: Vec<ResetStreams>,
@@ -196,12 +199,12 @@ impl PacketGuard {
         self.deprecated_ppid_chunks
     }
 
-    /// Our verification tag, once our INIT or INIT-ACK went out.
+    /// Our verification tag, once our INIT or `INIT-ACK` went out.
     pub fn local_verification_tag(&self) -> Option<u32> {
         self.my_tag
     }
 
-    /// Learns from a packet we send: our verification tag (INIT/INIT-ACK) and the
+    /// Learns from a packet we send: our verification tag (INIT/`INIT-ACK`) and the
     /// cumulative TSN we acknowledge (SACK). Never fails; our own packets are trusted.
     pub fn inspect_outbound(&mut self, packet: &[u8]) {
         let Ok(chunks) = split_chunks(packet) else {
@@ -209,7 +212,9 @@ impl PacketGuard {
         };
         for chunk in chunks {
             match chunk.kind {
-                INIT | INIT_ACK if chunk.value.len() >= 4 => self.my_tag = Some(be32(chunk.value, 0)),
+                INIT | INIT_ACK if chunk.value.len() >= 4 => {
+                    self.my_tag = Some(be32(chunk.value, 0));
+                }
                 SACK if chunk.value.len() >= 4 => {
                     let cumulative = be32(chunk.value, 0);
                     self.peer_cumulative_tsn = Some(advance(self.peer_cumulative_tsn, cumulative));
@@ -260,7 +265,10 @@ impl PacketGuard {
                     }
                 }
                 FORWARD_TSN => {
-                    self.check_window(be32(chunk.value, 0), MalformedPacket::ForwardTsnOutOfWindow)?;
+                    self.check_window(
+                        be32(chunk.value, 0),
+                        MalformedPacket::ForwardTsnOutOfWindow,
+                    )?;
                 }
                 ABORT => signals.abort = true,
                 SHUTDOWN | SHUTDOWN_ACK | SHUTDOWN_COMPLETE => signals.shutdown = true,
@@ -280,7 +288,12 @@ impl PacketGuard {
         Ok(signals)
     }
 
-    fn check_tag(&self, tag: u32, is_init: bool, chunks: &[Chunk<'_>]) -> Result<(), MalformedPacket> {
+    fn check_tag(
+        &self,
+        tag: u32,
+        is_init: bool,
+        chunks: &[Chunk<'_>],
+    ) -> Result<(), MalformedPacket> {
         if is_init {
             return if tag == 0 {
                 Ok(())
@@ -293,7 +306,11 @@ impl PacketGuard {
         let reflected = chunks
             .iter()
             .any(|c| matches!(c.kind, ABORT | SHUTDOWN_COMPLETE) && c.flags & 1 == 1);
-        let expected = if reflected { self.peer_tag } else { self.my_tag };
+        let expected = if reflected {
+            self.peer_tag
+        } else {
+            self.my_tag
+        };
         match expected {
             Some(expected) if expected != tag => Err(MalformedPacket::VerificationTag),
             _ => Ok(()),
@@ -301,11 +318,74 @@ impl PacketGuard {
     }
 
     fn check_window(&self, tsn: u32, kind: MalformedPacket) -> Result<(), MalformedPacket> {
-        match self.peer_cumulative_tsn.and_then(|cumulative| serial_ahead(cumulative, tsn)) {
+        match self
+            .peer_cumulative_tsn
+            .and_then(|cumulative| serial_ahead(cumulative, tsn))
+        {
             Some(lead) if lead > MAX_TSN_LEAD => Err(kind),
             _ => Ok(()),
         }
     }
+}
+
+/// RFC 7053's I bit: the receiver should SACK this DATA chunk without delay.
+const DATA_FLAG_IMMEDIATE: u8 = 0x08;
+/// SCTP's checksum (RFC 4960 Appendix B), stored little-endian the way webrtc-sctp
+/// computes and checks it.
+const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+/// Sets the I bit (RFC 7053) on the last DATA chunk of an inbound packet the guard
+/// accepted, and re-signs the packet. Returns whether the packet changed.
+///
+/// webrtc-sctp 0.17.2 delays a SACK with a timer that fires once per association: after
+/// the first delayed SACK it never re-arms, so from then on a packet that arrives alone
+/// is not acknowledged until the peer's retransmission timer (one second at least,
+/// doubling) resends it. A burst of channel opens or a lossy link then stalls for tens
+/// of seconds. Asking for an immediate SACK on every packet that carries DATA keeps
+/// acknowledgements flowing, at the cost of one SACK per packet instead of one per two.
+///
+/// A packet whose checksum is already wrong is left alone, so webrtc-sctp still drops it.
+pub fn request_immediate_sack(packet: &mut [u8]) -> bool {
+    let Some(at) = last_data_chunk(packet) else {
+        return false;
+    };
+    if packet[at + 1] & DATA_FLAG_IMMEDIATE != 0 || checksum(packet) != stored_checksum(packet) {
+        return false;
+    }
+    packet[at + 1] |= DATA_FLAG_IMMEDIATE;
+    let signed = checksum(packet);
+    packet[8..COMMON_HEADER_LEN].copy_from_slice(&signed.to_le_bytes());
+    true
+}
+
+/// Where the last DATA chunk of a well-formed packet starts.
+fn last_data_chunk(packet: &[u8]) -> Option<usize> {
+    let mut at = COMMON_HEADER_LEN;
+    let mut last = None;
+    while let Some(header) = packet.get(at..at + 4) {
+        if header[0] == DATA {
+            last = Some(at);
+        }
+        let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        if length < 4 {
+            break;
+        }
+        at += padded(length);
+    }
+    last
+}
+
+/// The packet's `CRC32c`, computed with the checksum field as zero.
+fn checksum(packet: &[u8]) -> u32 {
+    let mut digest = CRC32C.digest();
+    digest.update(&packet[..8]);
+    digest.update(&[0; 4]);
+    digest.update(&packet[COMMON_HEADER_LEN..]);
+    digest.finalize()
+}
+
+fn stored_checksum(packet: &[u8]) -> u32 {
+    u32::from_le_bytes([packet[8], packet[9], packet[10], packet[11]])
 }
 
 /// The later of `known` and `seen` in serial-number arithmetic.
@@ -400,29 +480,18 @@ fn check_chunk(chunk: &Chunk<'_>) -> Result<(), MalformedPacket> {
                 return Err(MalformedPacket::InconsistentChunkLength);
             }
         }
-        HEARTBEAT | HEARTBEAT_ACK => {
+        HEARTBEAT | HEARTBEAT_ACK | RECONFIG => {
             at_least(4)?;
             check_tlvs(value)?;
         }
         ABORT | ERROR => check_tlvs(value)?,
-        SHUTDOWN => {
-            if value.len() != 4 {
-                return Err(if value.len() < 4 {
-                    MalformedPacket::ChunkLengthTooShort
-                } else {
-                    MalformedPacket::InconsistentChunkLength
-                });
-            }
-        }
+        SHUTDOWN if value.len() < 4 => return Err(MalformedPacket::ChunkLengthTooShort),
+        SHUTDOWN if value.len() > 4 => return Err(MalformedPacket::InconsistentChunkLength),
         FORWARD_TSN => {
             at_least(4)?;
-            if (value.len() - 4) % 4 != 0 {
+            if !(value.len() - 4).is_multiple_of(4) {
                 return Err(MalformedPacket::InconsistentChunkLength);
             }
-        }
-        RECONFIG => {
-            at_least(4)?;
-            check_tlvs(value)?;
         }
         _ => {}
     }

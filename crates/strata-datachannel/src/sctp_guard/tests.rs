@@ -76,14 +76,32 @@ fn a_well_formed_data_packet_passes() {
 fn shutdown_with_a_short_length_field_is_dropped() {
     // The packet webrtc-sctp panics on: SHUTDOWN claims 4 bytes, 4 more follow.
     let mut guard = established();
-    let bytes = packet(MY_TAG, &[chunk_with_length(SHUTDOWN, 0, 4, &[]), chunk(11, &[])]);
-    assert_eq!(guard.inspect_inbound(&bytes), Err(MalformedPacket::ChunkLengthTooShort));
+    let bytes = packet(
+        MY_TAG,
+        &[chunk_with_length(SHUTDOWN, 0, 4, &[]), chunk(11, &[])],
+    );
+    assert_eq!(
+        guard.inspect_inbound(&bytes),
+        Err(MalformedPacket::ChunkLengthTooShort)
+    );
     let bytes = packet(MY_TAG, &[chunk_with_length(SHUTDOWN, 0, 5, &[1, 0, 0, 0])]);
-    assert_eq!(guard.inspect_inbound(&bytes), Err(MalformedPacket::ChunkLengthTooShort));
-    let bytes = packet(MY_TAG, &[chunk_with_length(SHUTDOWN, 0, 4, &[]), sack(1000)]);
-    assert_eq!(guard.inspect_inbound(&bytes), Err(MalformedPacket::ChunkLengthTooShort));
+    assert_eq!(
+        guard.inspect_inbound(&bytes),
+        Err(MalformedPacket::ChunkLengthTooShort)
+    );
+    let bytes = packet(
+        MY_TAG,
+        &[chunk_with_length(SHUTDOWN, 0, 4, &[]), sack(1000)],
+    );
+    assert_eq!(
+        guard.inspect_inbound(&bytes),
+        Err(MalformedPacket::ChunkLengthTooShort)
+    );
     let bytes = packet(MY_TAG, &[chunk(SHUTDOWN, &[0; 8])]);
-    assert_eq!(guard.inspect_inbound(&bytes), Err(MalformedPacket::InconsistentChunkLength));
+    assert_eq!(
+        guard.inspect_inbound(&bytes),
+        Err(MalformedPacket::InconsistentChunkLength)
+    );
     assert_eq!(guard.dropped().total(), 4);
     assert_eq!(guard.dropped().get(MalformedPacket::ChunkLengthTooShort), 3);
 }
@@ -91,17 +109,29 @@ fn shutdown_with_a_short_length_field_is_dropped() {
 #[test]
 fn forward_tsn_with_a_short_length_field_is_dropped() {
     let mut guard = established();
-    let bytes = packet(MY_TAG, &[chunk_with_length(FORWARD_TSN, 0, 4, &[]), sack(1000)]);
-    assert_eq!(guard.inspect_inbound(&bytes), Err(MalformedPacket::ChunkLengthTooShort));
+    let bytes = packet(
+        MY_TAG,
+        &[chunk_with_length(FORWARD_TSN, 0, 4, &[]), sack(1000)],
+    );
+    assert_eq!(
+        guard.inspect_inbound(&bytes),
+        Err(MalformedPacket::ChunkLengthTooShort)
+    );
     let bytes = packet(MY_TAG, &[chunk(FORWARD_TSN, &[0, 0, 3, 0xe9, 0, 1])]);
-    assert_eq!(guard.inspect_inbound(&bytes), Err(MalformedPacket::InconsistentChunkLength));
+    assert_eq!(
+        guard.inspect_inbound(&bytes),
+        Err(MalformedPacket::InconsistentChunkLength)
+    );
 }
 
 #[test]
 fn init_followed_by_more_bytes_is_dropped() {
     let mut guard = PacketGuard::new();
     let bytes = packet(0, &[init(INIT, PEER_TAG, 1), chunk(11, &[])]);
-    assert_eq!(guard.inspect_inbound(&bytes), Err(MalformedPacket::InitNotAlone));
+    assert_eq!(
+        guard.inspect_inbound(&bytes),
+        Err(MalformedPacket::InitNotAlone)
+    );
     let mut bad_param = init(INIT, PEER_TAG, 1);
     let len = bad_param.len();
     bad_param[len - 3] = 0x40; // the last parameter claims 64 bytes
@@ -109,7 +139,11 @@ fn init_followed_by_more_bytes_is_dropped() {
         guard.inspect_inbound(&packet(0, &[bad_param])),
         Err(MalformedPacket::MalformedParameter)
     );
-    assert!(guard.inspect_inbound(&packet(0, &[init(INIT, PEER_TAG, 1)])).is_ok());
+    assert!(
+        guard
+            .inspect_inbound(&packet(0, &[init(INIT, PEER_TAG, 1)]))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -133,7 +167,11 @@ fn absurd_forward_tsn_and_far_future_data_are_dropped() {
     );
     // The window follows the cumulative TSN we acknowledge.
     guard.inspect_outbound(&packet(PEER_TAG, &[sack(1000 + 60_000)]));
-    assert!(guard.inspect_inbound(&packet(MY_TAG, &[data(1000 + 70_000, 53, b"x")])).is_ok());
+    assert!(
+        guard
+            .inspect_inbound(&packet(MY_TAG, &[data(1000 + 70_000, 53, b"x")]))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -143,7 +181,11 @@ fn the_window_wraps_around_the_tsn_space() {
     guard
         .inspect_inbound(&packet(MY_TAG, &[init(INIT_ACK, PEER_TAG, u32::MAX - 5)]))
         .unwrap();
-    assert!(guard.inspect_inbound(&packet(MY_TAG, &[data(3, 53, b"x")])).is_ok());
+    assert!(
+        guard
+            .inspect_inbound(&packet(MY_TAG, &[data(3, 53, b"x")]))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -159,7 +201,12 @@ fn the_verification_tag_is_checked_once_known() {
     );
     // ABORT with the T bit reflects the peer's own tag.
     let abort = chunk_with_length(ABORT, 1, 4, &[]);
-    assert!(guard.inspect_inbound(&packet(PEER_TAG, &[abort])).unwrap().abort);
+    assert!(
+        guard
+            .inspect_inbound(&packet(PEER_TAG, &[abort]))
+            .unwrap()
+            .abort
+    );
 }
 
 #[test]
@@ -184,7 +231,10 @@ fn signals_report_resets_shutdowns_and_deprecated_ppids() {
     param.extend_from_slice(&[0; 12]);
     param.extend_from_slice(&[0, 3, 0, 5]);
     let signals = guard
-        .inspect_inbound(&packet(MY_TAG, &[chunk(RECONFIG, &param), data(1001, 54, b"x")]))
+        .inspect_inbound(&packet(
+            MY_TAG,
+            &[chunk(RECONFIG, &param), data(1001, 54, b"x")],
+        ))
         .unwrap();
     assert_eq!(signals.resets, vec![ResetStreams::Listed(vec![3, 5])]);
     assert_eq!(signals.deprecated_ppid_chunks, 1);
@@ -198,9 +248,78 @@ fn signals_report_resets_shutdowns_and_deprecated_ppids() {
 #[test]
 fn truncations_of_a_valid_packet_never_panic() {
     let mut guard = established();
-    let full = packet(MY_TAG, &[data(1001, 53, b"hello world"), sack(7), chunk(FORWARD_TSN, &1001u32.to_be_bytes())]);
+    let full = packet(
+        MY_TAG,
+        &[
+            data(1001, 53, b"hello world"),
+            sack(7),
+            chunk(FORWARD_TSN, &1001u32.to_be_bytes()),
+        ],
+    );
     for len in 0..full.len() {
         let _ = guard.inspect_inbound(&full[..len]);
     }
     assert!(guard.inspect_inbound(&full).is_ok());
+}
+
+fn signed(mut packet: Vec<u8>) -> Vec<u8> {
+    let sum = checksum(&packet);
+    packet[8..12].copy_from_slice(&sum.to_le_bytes());
+    packet
+}
+
+fn data_chunk(tsn: u32, flags: u8) -> Vec<u8> {
+    let mut value = tsn.to_be_bytes().to_vec();
+    value.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 51, b'h', b'i']);
+    chunk_with_length(DATA, flags | 0x03, (4 + value.len()) as u16, &value)
+}
+
+#[test]
+fn immediate_sack_is_requested_on_the_last_data_chunk_and_the_packet_re_signed() {
+    let original = signed(packet(MY_TAG, &[data_chunk(10, 0), data_chunk(11, 0)]));
+    let mut marked = original.clone();
+    assert!(request_immediate_sack(&mut marked));
+    assert_eq!(stored_checksum(&marked), checksum(&marked));
+    let second = COMMON_HEADER_LEN + padded(original[COMMON_HEADER_LEN + 3] as usize);
+    assert_eq!(
+        marked[COMMON_HEADER_LEN + 1],
+        original[COMMON_HEADER_LEN + 1]
+    );
+    assert_eq!(
+        marked[second + 1],
+        original[second + 1] | DATA_FLAG_IMMEDIATE
+    );
+    // Only the flag and the checksum changed.
+    let differing: Vec<usize> = (0..marked.len())
+        .filter(|&i| marked[i] != original[i])
+        .collect();
+    assert!(
+        differing
+            .iter()
+            .all(|&i| (8..12).contains(&i) || i == second + 1)
+    );
+    // Asking again changes nothing.
+    let again = marked.clone();
+    assert!(!request_immediate_sack(&mut marked));
+    assert_eq!(marked, again);
+}
+
+#[test]
+fn immediate_sack_leaves_packets_without_data_or_with_a_bad_checksum_alone() {
+    let mut sack = signed(packet(MY_TAG, &[chunk(SACK, &[0; 12])]));
+    let before = sack.clone();
+    assert!(!request_immediate_sack(&mut sack));
+    assert_eq!(sack, before);
+
+    let mut corrupted = signed(packet(MY_TAG, &[data_chunk(10, 0)]));
+    corrupted[20] ^= 0xff;
+    let before = corrupted.clone();
+    assert!(!request_immediate_sack(&mut corrupted));
+    assert_eq!(
+        corrupted, before,
+        "a corrupted packet must not be re-signed into a valid one"
+    );
+
+    let mut short = vec![0; 8];
+    assert!(!request_immediate_sack(&mut short));
 }

@@ -1,9 +1,7 @@
 //! Test support: real UDP transports on loopback, a seeded impairment layer, SCTP packet
 //! crafting, and helpers that await events with generous timeouts.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
-use std::collections::BinaryHeap;
-use std::cmp::Reverse;
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,21 +10,21 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_datachannel::{
-    Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelEvent,
-    DataChannel, DatagramTransport, DtlsRole, Message,
+    Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelEvent, DataChannel,
+    DatagramTransport, DtlsRole, Message,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
 /// Long enough for anything a test waits for; a hang fails instead of blocking CI.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub const PATIENCE: Duration = Duration::from_mins(1);
 
 /// A connected UDP socket on loopback.
 #[derive(Clone)]
 pub struct UdpTransport {
     pub socket: Arc<UdpSocket>,
-    /// Our SCTP verification tag, read from our own INIT or INIT-ACK.
+    /// Our SCTP verification tag, read from our own INIT or `INIT-ACK`.
     pub local_tag: Arc<AtomicU32>,
     /// Our initial TSN, from the same chunk.
     pub local_initial_tsn: Arc<AtomicU32>,
@@ -38,7 +36,14 @@ impl DatagramTransport for UdpTransport {
             && datagram.len() >= 32
             && matches!(datagram[12], 1 | 2)
         {
-            let word = |at: usize| u32::from_be_bytes([datagram[at], datagram[at + 1], datagram[at + 2], datagram[at + 3]]);
+            let word = |at: usize| {
+                u32::from_be_bytes([
+                    datagram[at],
+                    datagram[at + 1],
+                    datagram[at + 2],
+                    datagram[at + 3],
+                ])
+            };
             self.local_initial_tsn.store(word(28), Ordering::Relaxed);
             self.local_tag.store(word(16), Ordering::Relaxed);
         }
@@ -54,10 +59,29 @@ impl DatagramTransport for UdpTransport {
     }
 }
 
+/// Socket buffers for the tests' sockets: the kernel default (about 208 KiB) drops
+/// bursts of a 1 MiB SCTP window on loopback, and webrtc-sctp's retransmission backoff
+/// turns repeated drops into stalls of many seconds.
+const SOCKET_BUFFER: usize = 8 << 20;
+
+fn enlarge_buffers(socket: &UdpSocket) {
+    use nix::sys::socket::{setsockopt, sockopt};
+    // Forcing past `rmem_max` needs CAP_NET_ADMIN (root here and in CI); fall back to
+    // what the limit allows.
+    if setsockopt(socket, sockopt::RcvBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(socket, sockopt::RcvBuf, &SOCKET_BUFFER);
+    }
+    if setsockopt(socket, sockopt::SndBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(socket, sockopt::SndBuf, &SOCKET_BUFFER);
+    }
+}
+
 /// Two UDP sockets on 127.0.0.1, connected to each other.
 pub async fn udp_pair() -> (UdpTransport, UdpTransport) {
     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    enlarge_buffers(&a);
+    enlarge_buffers(&b);
     a.connect(b.local_addr().unwrap()).await.unwrap();
     b.connect(a.local_addr().unwrap()).await.unwrap();
     let wrap = |s| UdpTransport {
@@ -68,53 +92,32 @@ pub async fn udp_pair() -> (UdpTransport, UdpTransport) {
     (wrap(a), wrap(b))
 }
 
-/// Seeded network impairment on the send side: loss, delay, jitter (which reorders)
-/// and duplication.
-#[derive(Debug, Clone, Copy)]
-pub struct Impairment {
-    pub seed: u64,
-    pub loss: f64,
-    pub duplicate: f64,
-    pub delay: Duration,
-    pub jitter: Duration,
-}
+pub use strata_netem::{Impairment, Loss};
 
-/// A transport whose sends go through an [`Impairment`]; a task releases them at their
-/// due time.
+/// A transport whose sends go through a seeded `strata-netem` link; a task releases
+/// them at the time the link says they arrive.
 pub struct ImpairedTransport {
     inner: UdpTransport,
     queue: mpsc::UnboundedSender<Vec<u8>>,
 }
 
 impl ImpairedTransport {
-    pub fn new(inner: UdpTransport, impairment: Impairment) -> Self {
+    pub fn new(inner: UdpTransport, impairment: Impairment, seed: u64) -> Self {
         let (queue, mut pending) = mpsc::unbounded_channel::<Vec<u8>>();
         let socket = Arc::clone(&inner.socket);
+        let mut link = strata_netem::Link::new(impairment, seed).expect("valid impairment");
         tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(impairment.seed);
-            let mut due: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>> = BinaryHeap::new();
-            let mut sequence = 0u64;
             loop {
-                let next = due.peek().map(|Reverse((at, _, _))| *at);
+                let next = link.poll_timeout();
                 tokio::select! {
                     datagram = pending.recv() => {
                         let Some(datagram) = datagram else { break };
-                        if rng.random_bool(impairment.loss) {
-                            continue;
-                        }
-                        let copies = if rng.random_bool(impairment.duplicate) { 2 } else { 1 };
-                        for _ in 0..copies {
-                            let jitter = impairment.jitter.mul_f64(rng.random::<f64>());
-                            sequence += 1;
-                            due.push(Reverse((Instant::now() + impairment.delay + jitter, sequence, datagram.clone())));
-                        }
+                        link.handle_packet(Instant::now().into_std(), datagram);
                     }
-                    () = tokio::time::sleep_until(next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))), if next.is_some() => {
-                        while due.peek().is_some_and(|Reverse((at, _, _))| *at <= Instant::now()) {
-                            let Reverse((_, _, datagram)) = due.pop().unwrap();
-                            let _ = socket.send(&datagram).await;
-                        }
-                    }
+                    () = tokio::time::sleep_until(next.map_or_else(|| Instant::now() + Duration::from_hours(1), Instant::from_std)), if next.is_some() => {}
+                }
+                while let Some(datagram) = link.poll_packet(Instant::now().into_std()) {
+                    let _ = socket.send(&datagram).await;
                 }
             }
         });
@@ -184,7 +187,7 @@ pub async fn accept(events: &mut AssociationEvents) -> DataChannel {
     loop {
         match timeout(PATIENCE, events.recv()).await {
             Ok(Some(AssociationEvent::ChannelOpened(channel))) => return channel,
-            Ok(Some(_)) => continue,
+            Ok(Some(_)) => {}
             other => panic!("expected ChannelOpened, got {other:?}"),
         }
     }
@@ -198,19 +201,26 @@ pub async fn next_event(channel: &mut DataChannel) -> ChannelEvent {
         .expect("channel ended without a Closed event")
 }
 
-/// The next message of `channel`, skipping Open and BufferedAmountLow.
+/// The next message of `channel`, skipping `Open` and `BufferedAmountLow`.
 pub async fn next_message(channel: &mut DataChannel) -> Message {
     loop {
         match next_event(channel).await {
             ChannelEvent::Message(message) => return message,
-            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => continue,
+            ChannelEvent::Open | ChannelEvent::BufferedAmountLow => {}
             other => panic!("expected a message, got {other:?}"),
         }
     }
 }
 
-/// Sends, waiting for room in the send buffer when it is full.
+/// Sends, keeping at most about 1 MiB buffered the way an application paces itself with
+/// the low-threshold event, and waiting for room when the send buffer is full.
 pub async fn send_all(channel: &DataChannel, message: Message) {
+    if channel.buffered_amount() > 1 << 20 {
+        channel.set_buffered_amount_low_threshold(256 * 1024);
+        timeout(PATIENCE, channel.buffered_amount_low())
+            .await
+            .expect("send buffer never drained");
+    }
     loop {
         match channel.send_message(message.clone()).await {
             Ok(()) => return,
@@ -235,13 +245,17 @@ pub fn payload(seed: u64, index: u64, max_len: usize) -> Vec<u8> {
     data
 }
 
-/// CRC32c (Castagnoli), as SCTP uses it.
+/// `CRC32c` (Castagnoli), as SCTP uses it.
 pub fn crc32c(data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for byte in data {
         crc ^= u32::from(*byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

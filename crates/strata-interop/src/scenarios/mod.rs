@@ -5,16 +5,31 @@ use std::time::Duration;
 use strata_interop::runner::{Requirement, Scenario};
 
 mod in_page_datachannel;
+mod signal_demo_chat;
 
 /// Pages the scenarios load, by name.
-pub(crate) const PAGES: &[(&str, &str)] = &[(
-    "in_page_datachannel",
-    include_str!("../../pages/in_page_datachannel.html"),
-)];
+pub(crate) const PAGES: &[(&str, &str)] = &[
+    (
+        "in_page_datachannel",
+        include_str!("../../pages/in_page_datachannel.html"),
+    ),
+    (
+        "signal_demo_chat",
+        include_str!("../../pages/signal_demo_chat.html"),
+    ),
+];
 
-pub(crate) const ALL: &[Scenario] = &[Scenario {
-    name: "chromium_in_page_datachannel",
-    needs: &[Requirement::Chromium],
-    timeout: Duration::from_mins(1),
-    run: in_page_datachannel::run,
-}];
+pub(crate) const ALL: &[Scenario] = &[
+    Scenario {
+        name: "chromium_in_page_datachannel",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(1),
+        run: in_page_datachannel::run,
+    },
+    Scenario {
+        name: "chromium_signal_demo_chat",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(1),
+        run: signal_demo_chat::run,
+    },
+];

@@ -37,9 +37,10 @@ fn deliver(now: Instant, from: &mut DcepEndpoint, to: &mut DcepEndpoint) -> Vec<
     for output in drain(from) {
         match output {
             DcepOutput::SendDcep { id, message } => {
-                assert!(to
-                    .handle_message(now, id, PayloadKind::Dcep, message.encode())
-                    .is_none());
+                assert!(
+                    to.handle_message(now, id, PayloadKind::Dcep, message.encode())
+                        .is_none()
+                );
             }
             DcepOutput::ResetStream { id } => to.handle_stream_reset(now, id),
             other => local.push(other),
@@ -52,7 +53,7 @@ fn pair() -> (DcepEndpoint, DcepEndpoint, Instant) {
     (
         DcepEndpoint::new(DcepConfig::new(DtlsRole::Client)),
         DcepEndpoint::new(DcepConfig::new(DtlsRole::Server)),
-        Instant::now(),
+        test_epoch(),
     )
 }
 
@@ -61,7 +62,10 @@ fn open_then_ack_moves_the_opener_from_connecting_to_open() {
     let (mut client, mut server, now) = pair();
     let channel = client.open_channel(now, request("chat", false)).unwrap();
     assert_eq!(channel, id(0));
-    assert_eq!(client.channel_state(channel), Some(ChannelState::Connecting));
+    assert_eq!(
+        client.channel_state(channel),
+        Some(ChannelState::Connecting)
+    );
 
     let local = deliver(now, &mut client, &mut server);
     assert_eq!(
@@ -74,7 +78,9 @@ fn open_then_ack_moves_the_opener_from_connecting_to_open() {
         "an unordered channel sends ordered until the ACK"
     );
     let at_server = deliver(now, &mut server, &mut client);
-    assert!(matches!(&at_server[1], DcepOutput::RemoteChannel { id, open } if *id == channel && open.label == "chat"));
+    assert!(
+        matches!(&at_server[1], DcepOutput::RemoteChannel { id, open } if *id == channel && open.label == "chat")
+    );
     assert_eq!(server.channel_state(channel), Some(ChannelState::Open));
     assert_eq!(client.channel_state(channel), Some(ChannelState::Open));
     assert_eq!(
@@ -96,7 +102,8 @@ fn data_before_the_ack_implies_it_on_the_opener_side() {
     let channel = client.open_channel(now, request("a", true)).unwrap();
     deliver(now, &mut client, &mut server);
     drain(&mut server); // the ACK is lost in this scenario
-    let message = client.handle_message(now, channel, PayloadKind::Binary, Bytes::from_static(b"x"));
+    let message =
+        client.handle_message(now, channel, PayloadKind::Binary, Bytes::from_static(b"x"));
     assert_eq!(message.map(|m| m.data), Some(Bytes::from_static(b"x")));
     assert_eq!(client.channel_state(channel), Some(ChannelState::Open));
     assert!(drain(&mut client).contains(&DcepOutput::ChannelOpen { id: channel }));
@@ -107,12 +114,23 @@ fn both_sides_opening_at_once_never_collide() {
     let (mut client, mut server, now) = pair();
     let mut ids = Vec::new();
     for i in 0..50 {
-        ids.push(client.open_channel(now, request(&format!("c{i}"), true)).unwrap());
-        ids.push(server.open_channel(now, request(&format!("s{i}"), true)).unwrap());
+        ids.push(
+            client
+                .open_channel(now, request(&format!("c{i}"), true))
+                .unwrap(),
+        );
+        ids.push(
+            server
+                .open_channel(now, request(&format!("s{i}"), true))
+                .unwrap(),
+        );
     }
     let c = deliver(now, &mut client, &mut server);
     let s = deliver(now, &mut server, &mut client);
-    assert!(!c.iter().chain(&s).any(|o| matches!(o, DcepOutput::ChannelClosed { .. } | DcepOutput::OpenRefused { .. })));
+    assert!(!c.iter().chain(&s).any(|o| matches!(
+        o,
+        DcepOutput::ChannelClosed { .. } | DcepOutput::OpenRefused { .. }
+    )));
     deliver(now, &mut client, &mut server);
     deliver(now, &mut server, &mut client);
     let mut sorted = ids.clone();
@@ -129,7 +147,11 @@ fn both_sides_opening_at_once_never_collide() {
 fn an_open_of_our_parity_is_refused_with_a_reset_and_no_ack() {
     let (mut client, _, now) = pair();
     let open = DcepMessage::Open(request("x", true).open).encode();
-    assert!(client.handle_message(now, id(4), PayloadKind::Dcep, open).is_none());
+    assert!(
+        client
+            .handle_message(now, id(4), PayloadKind::Dcep, open)
+            .is_none()
+    );
     let outputs = drain(&mut client);
     assert_eq!(
         outputs,
@@ -159,7 +181,11 @@ fn an_open_on_a_used_stream_closes_that_channel() {
         id: channel,
         reason: ChannelCloseReason::PeerMisbehaved(violation)
     }));
-    assert!(!outputs.iter().any(|o| matches!(o, DcepOutput::SendDcep { .. })));
+    assert!(
+        !outputs
+            .iter()
+            .any(|o| matches!(o, DcepOutput::SendDcep { .. }))
+    );
     // The peer's answering reset frees the id without a second report.
     server.handle_stream_reset(now, channel);
     assert_eq!(drain(&mut server), vec![]);
@@ -169,10 +195,18 @@ fn an_open_on_a_used_stream_closes_that_channel() {
 #[test]
 fn malformed_dcep_on_a_new_stream_is_refused_with_its_typed_error() {
     let (_, mut server, now) = pair();
-    for (n, bytes) in [(0u16, vec![0x07]), (2, vec![0x03, 0, 0]), (6, vec![0x03, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0])] {
+    for (n, bytes) in [
+        (0u16, vec![0x07]),
+        (2, vec![0x03, 0, 0]),
+        (6, vec![0x03, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0]),
+    ] {
         server.handle_message(now, id(n), PayloadKind::Dcep, Bytes::from(bytes.clone()));
         let outputs = drain(&mut server);
-        let Some(DcepOutput::OpenRefused { error: Error::PeerMisbehaved(ProtocolViolation::MalformedDcep { error, .. }), .. }) = outputs.first() else {
+        let Some(DcepOutput::OpenRefused {
+            error: Error::PeerMisbehaved(ProtocolViolation::MalformedDcep { error, .. }),
+            ..
+        }) = outputs.first()
+        else {
             panic!("{outputs:?}");
         };
         assert_eq!(Err(error.clone()), DcepMessage::decode(&bytes).map(|_| ()));
@@ -185,7 +219,7 @@ fn opens_beyond_the_channel_limit_are_refused_and_counted() {
     let mut config = DcepConfig::new(DtlsRole::Server);
     config.max_channels = 3;
     let mut server = DcepEndpoint::new(config);
-    let now = Instant::now();
+    let now = test_epoch();
     for n in 0..10u16 {
         let open = DcepMessage::Open(request("x", true).open).encode();
         server.handle_message(now, id(n * 2), PayloadKind::Dcep, open);
@@ -214,24 +248,33 @@ fn close_resets_and_completes_when_the_peer_resets_or_times_out() {
     assert!(server_saw.is_empty());
     assert_eq!(
         drain(&mut server),
-        vec![DcepOutput::ChannelClosed { id: a, reason: ChannelCloseReason::Remote }]
+        vec![DcepOutput::ChannelClosed {
+            id: a,
+            reason: ChannelCloseReason::Remote
+        }]
     );
     client.handle_stream_reset(now, a);
     assert_eq!(
         drain(&mut client),
-        vec![DcepOutput::ChannelClosed { id: a, reason: ChannelCloseReason::Local }]
+        vec![DcepOutput::ChannelClosed {
+            id: a,
+            reason: ChannelCloseReason::Local
+        }]
     );
 
     client.close_channel(now, b).unwrap();
     drain(&mut client);
     let deadline = client.poll_timeout().unwrap();
     assert_eq!(deadline, now + Duration::from_secs(10));
-    client.handle_timeout(deadline - Duration::from_millis(1));
+    client.handle_timeout(now + Duration::from_millis(9_999));
     assert_eq!(drain(&mut client), vec![]);
     client.handle_timeout(deadline);
     assert_eq!(
         drain(&mut client),
-        vec![DcepOutput::ChannelClosed { id: b, reason: ChannelCloseReason::Local }]
+        vec![DcepOutput::ChannelClosed {
+            id: b,
+            reason: ChannelCloseReason::Local
+        }]
     );
     assert_eq!(client.channel_count(), 0);
     assert_eq!(client.poll_timeout(), None);
@@ -245,7 +288,10 @@ fn a_reset_before_the_ack_means_the_open_was_refused() {
     client.handle_stream_reset(now, a);
     assert_eq!(
         drain(&mut client),
-        vec![DcepOutput::ChannelClosed { id: a, reason: ChannelCloseReason::OpenRefused }]
+        vec![DcepOutput::ChannelClosed {
+            id: a,
+            reason: ChannelCloseReason::OpenRefused
+        }]
     );
 }
 
@@ -260,11 +306,24 @@ fn negotiated_channels_skip_dcep_and_adopt_data_that_arrived_first() {
     assert_eq!(
         drain(&mut client),
         vec![
-            DcepOutput::ConfigureStream { id: id(7), ordered: true, reliability: Reliability::MaxRetransmits(2) },
-            DcepOutput::Deliver { id: id(7), message: UserMessage { text: true, data: Bytes::from_static(b"hi") } }
+            DcepOutput::ConfigureStream {
+                id: id(7),
+                ordered: true,
+                reliability: Reliability::MaxRetransmits(2)
+            },
+            DcepOutput::Deliver {
+                id: id(7),
+                message: UserMessage {
+                    text: true,
+                    data: Bytes::from_static(b"hi")
+                }
+            }
         ]
     );
-    assert_eq!(client.open_channel(now, negotiated), Err(Error::StreamIdInUse { id: id(7) }));
+    assert_eq!(
+        client.open_channel(now, negotiated),
+        Err(Error::StreamIdInUse { id: id(7) })
+    );
 }
 
 #[test]
@@ -273,14 +332,17 @@ fn unclaimed_streams_are_bounded_and_expire() {
     config.max_unclaimed_streams = 2;
     config.max_unclaimed_bytes = 10;
     let mut endpoint = DcepEndpoint::new(config);
-    let now = Instant::now();
+    let now = test_epoch();
     let data = Bytes::from_static(b"12345678");
     endpoint.handle_message(now, id(1), PayloadKind::Binary, data.clone());
     endpoint.handle_message(now, id(1), PayloadKind::Binary, data.clone()); // over the byte bound
     endpoint.handle_message(now, id(3), PayloadKind::Binary, Bytes::from_static(b"1"));
     endpoint.handle_message(now, id(5), PayloadKind::Binary, Bytes::from_static(b"1")); // third stream
     assert_eq!(endpoint.stats().unclaimed_dropped, 2);
-    assert_eq!(drain(&mut endpoint), vec![DcepOutput::ResetStream { id: id(5) }]);
+    assert_eq!(
+        drain(&mut endpoint),
+        vec![DcepOutput::ResetStream { id: id(5) }]
+    );
     let deadline = endpoint.poll_timeout().unwrap();
     endpoint.handle_timeout(deadline);
     let outputs = drain(&mut endpoint);
@@ -296,7 +358,11 @@ fn unsupported_and_deprecated_ppids_close_the_channel() {
     deliver(now, &mut client, &mut server);
     drain(&mut server);
     for ppid in [52, 54] {
-        assert!(server.handle_message(now, a, PayloadKind::from_ppid(ppid), Bytes::new()).is_none());
+        assert!(
+            server
+                .handle_message(now, a, PayloadKind::from_ppid(ppid), Bytes::new())
+                .is_none()
+        );
     }
     let outputs = drain(&mut server);
     assert_eq!(
@@ -305,7 +371,12 @@ fn unsupported_and_deprecated_ppids_close_the_channel() {
             DcepOutput::ResetStream { id: a },
             DcepOutput::ChannelClosed {
                 id: a,
-                reason: ChannelCloseReason::PeerMisbehaved(ProtocolViolation::UnsupportedPayloadProtocol { id: a, ppid: Some(52) })
+                reason: ChannelCloseReason::PeerMisbehaved(
+                    ProtocolViolation::UnsupportedPayloadProtocol {
+                        id: a,
+                        ppid: Some(52)
+                    }
+                )
             }
         ]
     );
@@ -353,8 +424,14 @@ fn association_close_closes_every_channel() {
     assert_eq!(
         drain(&mut client),
         vec![
-            DcepOutput::ChannelClosed { id: a, reason: ChannelCloseReason::AssociationClosed },
-            DcepOutput::ChannelClosed { id: b, reason: ChannelCloseReason::AssociationClosed }
+            DcepOutput::ChannelClosed {
+                id: a,
+                reason: ChannelCloseReason::AssociationClosed
+            },
+            DcepOutput::ChannelClosed {
+                id: b,
+                reason: ChannelCloseReason::AssociationClosed
+            }
         ]
     );
 }
@@ -371,7 +448,7 @@ fn seeded_random_sequences_keep_the_counters_consistent() {
     let mut config = DcepConfig::new(DtlsRole::Client);
     config.max_channels = 8;
     let mut endpoint = DcepEndpoint::new(config);
-    let mut now = Instant::now();
+    let mut now = test_epoch();
     let mut known: std::collections::BTreeSet<StreamId> = (0..24).map(id).collect();
     for _ in 0..20_000 {
         let stream = id((next() % 24) as u16);
@@ -400,7 +477,10 @@ fn seeded_random_sequences_keep_the_counters_consistent() {
         }
         drain(&mut endpoint);
         assert!(endpoint.channel_count() <= 8);
-        let counted = known.iter().filter(|n| endpoint.channel_state(**n).is_some()).count();
+        let counted = known
+            .iter()
+            .filter(|n| endpoint.channel_state(**n).is_some())
+            .count();
         assert_eq!(counted, endpoint.channel_count());
     }
 }

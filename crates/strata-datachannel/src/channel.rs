@@ -267,50 +267,7 @@ impl DataChannel {
     /// at most 128 KiB not yet in flight per association, across all channels, which is
     /// the backpressure a fast sender feels first.
     pub async fn send_message(&self, message: Message) -> Result<(), Error> {
-        let shared = &self.shared;
-        if matches!(shared.state(), ChannelState::Closing | ChannelState::Closed) {
-            return Err(Error::ChannelClosed { id: shared.id });
-        }
-        let size = message.len();
-        let limit = shared.remote_max_message_size.load(Ordering::Relaxed);
-        if size > limit {
-            return Err(Error::MessageTooLarge { size, limit });
-        }
-        let buffered = shared.stream.buffered_amount();
-        if buffered.saturating_add(size) > shared.max_buffered_amount {
-            return Err(Error::SendBufferFull {
-                buffered,
-                limit: shared.max_buffered_amount,
-            });
-        }
-        // SCTP cannot carry an empty message: RFC 8831 §6.6 sends one byte with the
-        // "empty" PPID, which the receiver ignores.
-        let (ppid, payload) = match message {
-            Message::Text(text) if text.is_empty() => (
-                PayloadProtocolIdentifier::StringEmpty,
-                Bytes::from_static(&[0]),
-            ),
-            Message::Text(text) => (PayloadProtocolIdentifier::String, Bytes::from(text)),
-            Message::Binary(data) if data.is_empty() => (
-                PayloadProtocolIdentifier::BinaryEmpty,
-                Bytes::from_static(&[0]),
-            ),
-            Message::Binary(data) => (PayloadProtocolIdentifier::Binary, data),
-        };
-        shared
-            .stream
-            .write_sctp(&payload, ppid)
-            .await
-            .map_err(|error| map_write_error(shared.id, &error))?;
-        shared
-            .counters
-            .messages_sent
-            .fetch_add(1, Ordering::Relaxed);
-        shared
-            .counters
-            .bytes_sent
-            .fetch_add(size as u64, Ordering::Relaxed);
-        Ok(())
+        send_message(&self.shared, message).await
     }
 
     /// The next event: a message, the open acknowledgement, a low-buffer notice, or the
@@ -355,42 +312,188 @@ impl DataChannel {
     /// Waits until [`buffered_amount`](Self::buffered_amount) is at or below the low
     /// threshold (returns at once if it already is), or the channel closed.
     pub async fn buffered_amount_low(&self) {
-        loop {
-            let notified = self.shared.low.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.buffered_amount() <= self.buffered_amount_low_threshold()
-                || self.shared.state() == ChannelState::Closed
-            {
-                return;
-            }
-            notified.await;
-        }
+        buffered_amount_low(&self.shared).await;
     }
 
     /// Closes the channel: queued messages are still sent, then the outgoing stream is
     /// reset (RFC 8831 §6.7); [`ChannelEvent::Closed`] follows once the peer resets its
     /// side.
     pub async fn close(&self) -> Result<(), Error> {
-        self.commands
-            .send(Command::Close { id: self.shared.id })
-            .await
-            .map_err(|_| Error::AssociationClosed {
-                reason: AssociationCloseReason::Local,
-            })
+        close(&self.commands, self.shared.id).await
     }
 
     /// The channel's counters.
     pub fn stats(&self) -> ChannelStats {
-        let c = &self.shared.counters;
-        ChannelStats {
-            messages_sent: c.messages_sent.load(Ordering::Relaxed),
-            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
-            messages_received: c.messages_received.load(Ordering::Relaxed),
-            bytes_received: c.bytes_received.load(Ordering::Relaxed),
-            messages_dropped: c.messages_dropped.load(Ordering::Relaxed),
-            invalid_utf8: c.invalid_utf8.load(Ordering::Relaxed),
+        stats(&self.shared)
+    }
+}
+
+async fn buffered_amount_low(shared: &ChannelShared) {
+    loop {
+        let notified = shared.low.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if shared.stream.buffered_amount() <= shared.stream.buffered_amount_low_threshold()
+            || shared.state() == ChannelState::Closed
+        {
+            return;
         }
+        notified.await;
+    }
+}
+
+async fn close(commands: &mpsc::Sender<Command>, id: StreamId) -> Result<(), Error> {
+    commands
+        .send(Command::Close { id })
+        .await
+        .map_err(|_| Error::AssociationClosed {
+            reason: AssociationCloseReason::Local,
+        })
+}
+
+fn stats(shared: &ChannelShared) -> ChannelStats {
+    let c = &shared.counters;
+    ChannelStats {
+        messages_sent: c.messages_sent.load(Ordering::Relaxed),
+        bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
+        messages_received: c.messages_received.load(Ordering::Relaxed),
+        bytes_received: c.bytes_received.load(Ordering::Relaxed),
+        messages_dropped: c.messages_dropped.load(Ordering::Relaxed),
+        invalid_utf8: c.invalid_utf8.load(Ordering::Relaxed),
+    }
+}
+
+/// Sends one message on a channel's stream (shared by [`DataChannel`] and [`ChannelSender`]).
+async fn send_message(shared: &ChannelShared, message: Message) -> Result<(), Error> {
+    if matches!(shared.state(), ChannelState::Closing | ChannelState::Closed) {
+        return Err(Error::ChannelClosed { id: shared.id });
+    }
+    let size = message.len();
+    let limit = shared.remote_max_message_size.load(Ordering::Relaxed);
+    if size > limit {
+        return Err(Error::MessageTooLarge { size, limit });
+    }
+    let buffered = shared.stream.buffered_amount();
+    if buffered.saturating_add(size) > shared.max_buffered_amount {
+        return Err(Error::SendBufferFull {
+            buffered,
+            limit: shared.max_buffered_amount,
+        });
+    }
+    // SCTP cannot carry an empty message: RFC 8831 §6.6 sends one byte with the
+    // "empty" PPID, which the receiver ignores.
+    let (ppid, payload) = match message {
+        Message::Text(text) if text.is_empty() => (
+            PayloadProtocolIdentifier::StringEmpty,
+            Bytes::from_static(&[0]),
+        ),
+        Message::Text(text) => (PayloadProtocolIdentifier::String, Bytes::from(text)),
+        Message::Binary(data) if data.is_empty() => (
+            PayloadProtocolIdentifier::BinaryEmpty,
+            Bytes::from_static(&[0]),
+        ),
+        Message::Binary(data) => (PayloadProtocolIdentifier::Binary, data),
+    };
+    shared
+        .stream
+        .write_sctp(&payload, ppid)
+        .await
+        .map_err(|error| map_write_error(shared.id, &error))?;
+    shared
+        .counters
+        .messages_sent
+        .fetch_add(1, Ordering::Relaxed);
+    shared
+        .counters
+        .bytes_sent
+        .fetch_add(size as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The sending half of a [`DataChannel`], from [`DataChannel::sender`]: cheap to clone, so
+/// any number of tasks can send while one reads with [`DataChannel::recv`]. It does not
+/// keep the channel open; dropping the [`DataChannel`] still closes it.
+#[derive(Clone)]
+pub struct ChannelSender {
+    shared: Arc<ChannelShared>,
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for ChannelSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelSender")
+            .field("id", &self.shared.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataChannel {
+    /// A cloneable handle for sending on this channel.
+    pub fn sender(&self) -> ChannelSender {
+        ChannelSender {
+            shared: Arc::clone(&self.shared),
+            commands: self.commands.clone(),
+        }
+    }
+}
+
+impl ChannelSender {
+    /// The channel's id.
+    pub fn id(&self) -> StreamId {
+        self.shared.id
+    }
+
+    /// The channel's state.
+    pub fn state(&self) -> ChannelState {
+        self.shared.state()
+    }
+
+    /// Sends binary data (see [`DataChannel::send`]).
+    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), Error> {
+        send_message(&self.shared, Message::Binary(data.into())).await
+    }
+
+    /// Sends text (see [`DataChannel::send_text`]).
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+        send_message(&self.shared, Message::Text(text.into())).await
+    }
+
+    /// Sends one message (see [`DataChannel::send_message`]).
+    pub async fn send_message(&self, message: Message) -> Result<(), Error> {
+        send_message(&self.shared, message).await
+    }
+
+    /// Bytes queued for sending and not yet acknowledged by the peer.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.stream.buffered_amount()
+    }
+
+    /// The low-buffer threshold.
+    pub fn buffered_amount_low_threshold(&self) -> usize {
+        self.shared.stream.buffered_amount_low_threshold()
+    }
+
+    /// Sets the low-buffer threshold.
+    pub fn set_buffered_amount_low_threshold(&self, threshold: usize) {
+        self.shared
+            .stream
+            .set_buffered_amount_low_threshold(threshold);
+    }
+
+    /// Waits until the buffered amount is at or below the low threshold, or the channel
+    /// closed (see [`DataChannel::buffered_amount_low`]).
+    pub async fn buffered_amount_low(&self) {
+        buffered_amount_low(&self.shared).await;
+    }
+
+    /// Closes the channel (see [`DataChannel::close`]).
+    pub async fn close(&self) -> Result<(), Error> {
+        close(&self.commands, self.shared.id).await
+    }
+
+    /// The channel's counters.
+    pub fn stats(&self) -> ChannelStats {
+        stats(&self.shared)
     }
 }
 

@@ -152,7 +152,7 @@ mod transport;
 pub use association::{
     Association, AssociationEvent, AssociationEvents, AssociationState, AssociationStats,
 };
-pub use channel::{ChannelEvent, ChannelStats, DataChannel, Message};
+pub use channel::{ChannelEvent, ChannelSender, ChannelStats, DataChannel, Message};
 pub use config::{
     AssociationConfig, ChannelOptions, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SCTP_PORT, MaxMessageSize,
     Priority, SDP_DEFAULT_MAX_MESSAGE_SIZE,

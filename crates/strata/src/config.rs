@@ -1,0 +1,35 @@
+//! How a peer connection is set up.
+
+use strata_dtls_srtp::Certificate;
+use strata_ice::IceConfig;
+
+/// Configuration of one [`PeerConnection`](crate::PeerConnection).
+///
+/// `ice` holds servers (`stun:`, `turn:` with credentials, `turn:user:pass@host:port`),
+/// the candidate policy (interfaces, families, loopback), the transport policy (relay
+/// only) and an optional seeded network impairment for tests.
+#[derive(Debug, Clone)]
+pub struct Configuration {
+    /// ICE settings.
+    pub ice: IceConfig,
+    /// The DTLS certificate; a fresh ECDSA P-256 one is generated when absent.
+    pub certificate: Option<Certificate>,
+    /// The largest data-channel message we accept (`a=max-message-size`), default 256 KiB.
+    pub max_message_size: usize,
+    /// How long the DTLS handshake may take.
+    pub dtls_handshake_timeout: std::time::Duration,
+    /// Events waiting for the application; the connection pauses when they are not read.
+    pub event_queue: usize,
+}
+
+impl Default for Configuration {
+    fn default() -> Self {
+        Self {
+            ice: IceConfig::default(),
+            certificate: None,
+            max_message_size: 256 * 1024,
+            dtls_handshake_timeout: std::time::Duration::from_secs(10),
+            event_queue: 256,
+        }
+    }
+}

@@ -1,0 +1,749 @@
+//! The one task that runs a peer connection: it owns negotiation, ICE, DTLS and SCTP, takes
+//! commands from the handles, and reports events.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use strata_datachannel::{
+    self as dc, Association, AssociationConfig, AssociationEvent, AssociationEvents,
+};
+use strata_dtls_srtp::{Certificate, DtlsConfig, DtlsStats, DtlsTransport, handshake};
+use strata_ice::{
+    CandidatePair, Credentials, IceAgent, IceConnectionState, IceEvent, IceRole, IceStats,
+};
+use strata_sdp::{
+    Description, IceCredentials, Negotiated, NegotiatedDataChannel, Negotiator, NegotiatorStats,
+    SignalingState, TransportParameters, TrickledCandidate,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Configuration;
+use crate::data_channel::{Binder, ChannelOptions, DataChannel};
+use crate::description::{IceCandidateInit, SessionDescription};
+use crate::error::Error;
+use crate::events::{IceGatheringState, PeerConnectionEvent, PeerConnectionState};
+
+/// How long closing waits for the layers below before abandoning them.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
+
+/// What a handle asks the driver to do.
+pub(crate) enum Command {
+    CreateOffer(Reply<SessionDescription>),
+    CreateAnswer(Reply<SessionDescription>),
+    SetLocalDescription(Option<SessionDescription>, Reply<()>),
+    SetRemoteDescription(SessionDescription, Reply<()>),
+    AddIceCandidate(IceCandidateInit, Reply<()>),
+    CreateDataChannel(String, ChannelOptions, Reply<DataChannel>),
+    RestartIce(Reply<()>),
+    LocalDescription(Reply<Option<SessionDescription>>),
+    RemoteDescription(Reply<Option<SessionDescription>>),
+    Stats(Reply<PeerConnectionStats>),
+    Close(Reply<()>),
+}
+
+/// Counters of every layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerConnectionStats {
+    /// ICE socket and demultiplexer.
+    pub ice: IceStats,
+    /// The selected candidate pair, if any.
+    pub selected_pair: Option<CandidatePair>,
+    /// DTLS, once established.
+    pub dtls: Option<DtlsStats>,
+    /// SCTP and data channels, once the association exists.
+    pub sctp: Option<dc::AssociationStats>,
+    /// What negotiation dropped (bounded candidate queues, refused sections).
+    pub negotiation: NegotiatorStats,
+}
+
+/// States the handles read without asking the driver.
+#[derive(Debug)]
+pub(crate) struct States {
+    pub(crate) connection: PeerConnectionState,
+    pub(crate) ice_connection: IceConnectionState,
+    pub(crate) ice_gathering: IceGatheringState,
+    pub(crate) signaling: SignalingState,
+}
+
+pub(crate) struct Shared {
+    pub(crate) states: Mutex<States>,
+    /// Follows the gathering state, for waiting on completion.
+    pub(crate) gathering: watch::Sender<IceGatheringState>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Self {
+        Self {
+            states: Mutex::new(States {
+                connection: PeerConnectionState::New,
+                ice_connection: IceConnectionState::New,
+                ice_gathering: IceGatheringState::New,
+                signaling: SignalingState::Stable,
+            }),
+            gathering: watch::channel(IceGatheringState::New).0,
+        }
+    }
+
+    pub(crate) fn states(&self) -> std::sync::MutexGuard<'_, States> {
+        self.states.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+enum Dtls {
+    Idle,
+    Handshaking(oneshot::Receiver<Result<DtlsTransport, strata_dtls_srtp::Error>>),
+    Established(Arc<DtlsTransport>),
+    Failed,
+}
+
+struct Sctp {
+    association: Arc<Association>,
+    events: AssociationEvents,
+}
+
+pub(crate) struct Driver {
+    config: Configuration,
+    certificate: Certificate,
+    shared: Arc<Shared>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<PeerConnectionEvent>,
+    ice: IceAgent,
+    ice_events: mpsc::Receiver<IceEvent>,
+    negotiator: Negotiator,
+    ice_started: bool,
+    transport: Option<TransportParameters>,
+    data_channel: Option<NegotiatedDataChannel>,
+    dtls: Dtls,
+    sctp: Option<Sctp>,
+    pending_channels: Vec<Binder>,
+    closed: bool,
+    tasks: TaskTracker,
+    cancel: CancellationToken,
+}
+
+/// The SCTP association runs over the DTLS transport through this adapter.
+struct DtlsDatagrams(Arc<DtlsTransport>);
+
+impl dc::DatagramTransport for DtlsDatagrams {
+    async fn send(&self, datagram: &[u8]) -> std::io::Result<()> {
+        self.0.send(datagram).await.map_err(std::io::Error::other)
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.recv(buf).await.map_err(|error| match error {
+            strata_dtls_srtp::Error::Closed => {
+                std::io::Error::from(std::io::ErrorKind::ConnectionAborted)
+            }
+            other => std::io::Error::other(other),
+        })
+    }
+
+    async fn close(&self) -> std::io::Result<()> {
+        self.0.close().await;
+        Ok(())
+    }
+}
+
+impl Driver {
+    pub(crate) async fn new(
+        mut config: Configuration,
+        shared: Arc<Shared>,
+        commands: mpsc::Receiver<Command>,
+        events: mpsc::Sender<PeerConnectionEvent>,
+    ) -> Result<Self, Error> {
+        if config.max_message_size == 0 {
+            return Err(Error::InvalidConfig("max_message_size must be positive"));
+        }
+        let certificate = match config.certificate.take() {
+            Some(certificate) => certificate,
+            None => Certificate::generate()?,
+        };
+        let (ice, ice_events) = IceAgent::new(config.ice.clone()).await?;
+        let local = ice.local_credentials();
+        let fingerprint: strata_sdp::Fingerprint =
+            certificate.fingerprint().to_string().parse().map_err(|_| {
+                Error::InvalidConfig("the certificate fingerprint cannot be written in SDP")
+            })?;
+        let mut sdp_config = strata_sdp::Config::new(
+            rand::random::<u64>(),
+            IceCredentials::new(local.ufrag, local.pwd)?,
+            fingerprint,
+        );
+        sdp_config.data_channel.max_message_size = config.max_message_size as u64;
+        let negotiator = Negotiator::new(sdp_config)?;
+        Ok(Self {
+            config,
+            certificate,
+            shared,
+            commands,
+            events,
+            ice,
+            ice_events,
+            negotiator,
+            ice_started: false,
+            transport: None,
+            data_channel: None,
+            dtls: Dtls::Idle,
+            sctp: None,
+            pending_channels: Vec::new(),
+            closed: false,
+            tasks: TaskTracker::new(),
+            cancel: CancellationToken::new(),
+        })
+    }
+
+    /// Runs until closed or until every handle is dropped.
+    pub(crate) async fn run(mut self) {
+        let close_reply = loop {
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(Command::Close(reply)) => break Some(reply),
+                    Some(command) => self.handle_command(command).await,
+                    None => break None,
+                },
+                Some(event) = self.ice_events.recv() => self.handle_ice_event(event).await,
+                result = handshake_result(&mut self.dtls) => self.handshake_done(result).await,
+                event = association_event(&mut self.sctp) => self.handle_association_event(event).await,
+            }
+        };
+        self.shut_down().await;
+        if let Some(reply) = close_reply {
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    async fn emit(&self, event: PeerConnectionEvent) {
+        let _ = self.events.send(event).await;
+    }
+
+    // ----- commands -----
+
+    async fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::CreateOffer(reply) => {
+                let offer = self
+                    .negotiator
+                    .create_offer()
+                    .map(|d| SessionDescription::from_sdp(&d));
+                let _ = reply.send(offer.map_err(Error::from));
+            }
+            Command::CreateAnswer(reply) => {
+                let answer = self
+                    .negotiator
+                    .create_answer()
+                    .map(|d| SessionDescription::from_sdp(&d));
+                let _ = reply.send(answer.map_err(Error::from));
+            }
+            Command::SetLocalDescription(description, reply) => {
+                let result = self.set_local_description(description).await;
+                let _ = reply.send(result);
+            }
+            Command::SetRemoteDescription(description, reply) => {
+                let result = self.set_remote_description(description).await;
+                let _ = reply.send(result);
+            }
+            Command::AddIceCandidate(candidate, reply) => {
+                let _ = reply.send(self.add_ice_candidate(&candidate));
+            }
+            Command::CreateDataChannel(label, options, reply) => {
+                let result = self.create_data_channel(label, options).await;
+                let _ = reply.send(result);
+            }
+            Command::RestartIce(reply) => {
+                let result = self.restart_ice().await;
+                let _ = reply.send(result);
+            }
+            Command::LocalDescription(reply) => {
+                let _ = reply.send(Ok(self
+                    .negotiator
+                    .local_description()
+                    .map(|d| SessionDescription::from_sdp(&d))));
+            }
+            Command::RemoteDescription(reply) => {
+                let _ = reply.send(Ok(self
+                    .negotiator
+                    .remote_description()
+                    .map(|d| SessionDescription::from_sdp(&d))));
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(Ok(self.stats()));
+            }
+            Command::Close(reply) => {
+                // Handled by the run loop; a stray one is answered.
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    async fn set_local_description(
+        &mut self,
+        description: Option<SessionDescription>,
+    ) -> Result<(), Error> {
+        let description = match description {
+            Some(description) => {
+                let Some(kind) = description.kind.to_sdp() else {
+                    self.negotiator.rollback()?;
+                    self.signaling_changed().await;
+                    return Ok(());
+                };
+                Description::parse(kind, &description.sdp)?
+            }
+            // Implicit (W3C `setLocalDescription()`): an answer when the peer offered.
+            None if self.negotiator.signaling_state() == SignalingState::HaveRemoteOffer => {
+                self.negotiator.create_answer()?
+            }
+            None => self.negotiator.create_offer()?,
+        };
+        let applied = self.negotiator.set_local_description(&description)?;
+        self.signaling_changed().await;
+        if self.shared.states().ice_gathering == IceGatheringState::New {
+            self.ice.gather()?;
+            self.gathering_changed(IceGatheringState::Gathering).await;
+        }
+        if let Some(negotiated) = applied.negotiated {
+            self.apply_negotiated(negotiated).await;
+        }
+        Ok(())
+    }
+
+    async fn set_remote_description(
+        &mut self,
+        description: SessionDescription,
+    ) -> Result<(), Error> {
+        let Some(kind) = description.kind.to_sdp() else {
+            self.negotiator.rollback()?;
+            self.signaling_changed().await;
+            return Ok(());
+        };
+        let parsed = Description::parse(kind, &description.sdp)?;
+        let applied = self.negotiator.set_remote_description(parsed)?;
+        self.signaling_changed().await;
+        if applied.ice_restart {
+            // The peer restarted ICE: our answer needs fresh credentials too.
+            let fresh = self.ice.restart().await?;
+            self.negotiator
+                .restart_ice(IceCredentials::new(fresh.ufrag, fresh.pwd)?)?;
+            self.gathering_changed(IceGatheringState::Gathering).await;
+        }
+        if let Some(negotiated) = applied.negotiated {
+            self.apply_negotiated(negotiated).await;
+        }
+        Ok(())
+    }
+
+    fn add_ice_candidate(&mut self, init: &IceCandidateInit) -> Result<(), Error> {
+        let trickled = TrickledCandidate::parse(
+            &init.candidate,
+            init.sdp_mid.as_deref(),
+            init.sdp_mline_index,
+            init.username_fragment.as_deref(),
+        )?;
+        match self.negotiator.add_remote_candidate(trickled)? {
+            strata_sdp::CandidateOutcome::Deliver(candidate) => {
+                self.ice.add_remote_candidate(&candidate.to_string())?;
+            }
+            strata_sdp::CandidateOutcome::EndOfCandidates
+            | strata_sdp::CandidateOutcome::Held
+            | strata_sdp::CandidateOutcome::Ignored => {}
+        }
+        Ok(())
+    }
+
+    async fn create_data_channel(
+        &mut self,
+        label: String,
+        options: ChannelOptions,
+    ) -> Result<DataChannel, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if options.max_retransmits.is_some() && options.max_packet_life_time.is_some() {
+            return Err(Error::DataChannel(dc::Error::ConflictingReliability));
+        }
+        let (channel, binder) = DataChannel::pending(label, options);
+        let first = self.data_channel.is_none() && !self.negotiator.needs_negotiation();
+        self.negotiator.want_data_channel();
+        match &self.sctp {
+            Some(sctp) => self.spawn_create(Arc::clone(&sctp.association), binder),
+            None => self.pending_channels.push(binder),
+        }
+        if first && self.negotiator.needs_negotiation() {
+            self.emit(PeerConnectionEvent::NegotiationNeeded).await;
+        }
+        Ok(channel)
+    }
+
+    fn spawn_create(&self, association: Arc<Association>, binder: Binder) {
+        self.tasks.spawn(async move {
+            if binder.abandoned() {
+                return;
+            }
+            let (label, options) = binder.request();
+            let created = association
+                .create_channel(label, options.clone())
+                .await
+                .map_err(Error::from);
+            binder.bind(created);
+        });
+    }
+
+    async fn restart_ice(&mut self) -> Result<(), Error> {
+        let fresh: Credentials = self.ice.restart().await?;
+        self.negotiator
+            .restart_ice(IceCredentials::new(fresh.ufrag, fresh.pwd)?)?;
+        self.gathering_changed(IceGatheringState::Gathering).await;
+        self.emit(PeerConnectionEvent::NegotiationNeeded).await;
+        Ok(())
+    }
+
+    fn stats(&self) -> PeerConnectionStats {
+        PeerConnectionStats {
+            ice: self.ice.stats(),
+            selected_pair: self.ice.selected_pair(),
+            dtls: match &self.dtls {
+                Dtls::Established(transport) => Some(transport.stats()),
+                _ => None,
+            },
+            sctp: self.sctp.as_ref().map(|sctp| sctp.association.stats()),
+            negotiation: self.negotiator.stats(),
+        }
+    }
+
+    // ----- negotiation results -----
+
+    async fn apply_negotiated(&mut self, negotiated: Negotiated) {
+        if let Some(transport) = negotiated.transport {
+            for candidate in &transport.remote_candidates {
+                if let Err(error) = self.ice.add_remote_candidate(&candidate.to_string()) {
+                    tracing::debug!(%error, "remote candidate refused by ICE");
+                }
+            }
+            let remote = Credentials {
+                ufrag: transport.remote_ice.ufrag.as_str().to_owned(),
+                pwd: transport.remote_ice.pwd.as_str().to_owned(),
+            };
+            let role = match transport.ice_role {
+                strata_sdp::IceRole::Controlling => IceRole::Controlling,
+                strata_sdp::IceRole::Controlled => IceRole::Controlled,
+            };
+            let started = if self.ice_started {
+                if negotiated.ice_restart {
+                    self.ice.set_remote_credentials(remote).await
+                } else {
+                    Ok(())
+                }
+            } else {
+                self.ice_started = true;
+                self.ice.start(role, remote)
+            };
+            if let Err(error) = started {
+                tracing::warn!(%error, "ICE could not start");
+            }
+            self.transport = Some(transport);
+        }
+        if let Some(data) = negotiated.data_channel {
+            if let Some(sctp) = &self.sctp {
+                sctp.association
+                    .set_remote_max_message_size(max_message_size(data.remote_max_message_size));
+            }
+            self.data_channel = Some(data);
+        }
+        self.advance().await;
+    }
+
+    /// Starts DTLS once ICE works and the peer's fingerprint is known, and SCTP once DTLS
+    /// is established and a data channel section was negotiated; updates the aggregate
+    /// state.
+    async fn advance(&mut self) {
+        let ice_up = matches!(
+            self.ice_state(),
+            IceConnectionState::Connected | IceConnectionState::Completed
+        );
+        if ice_up
+            && matches!(self.dtls, Dtls::Idle)
+            && let Some(transport) = self.transport.clone()
+        {
+            self.start_dtls(&transport);
+        }
+        if let (Dtls::Established(dtls), None, Some(data)) =
+            (&self.dtls, &self.sctp, &self.data_channel)
+        {
+            let dtls = Arc::clone(dtls);
+            let data = data.clone();
+            self.start_sctp(dtls, &data);
+        }
+        self.update_connection_state().await;
+    }
+
+    fn start_dtls(&mut self, transport: &TransportParameters) {
+        let fingerprints = transport
+            .remote_fingerprints
+            .iter()
+            .filter_map(|f| f.to_string().parse().ok())
+            .collect();
+        let role = match transport.dtls_role {
+            strata_sdp::DtlsRole::Client => strata_dtls_srtp::DtlsRole::Client,
+            strata_sdp::DtlsRole::Server => strata_dtls_srtp::DtlsRole::Server,
+        };
+        let mut config = DtlsConfig::new(self.certificate.clone(), role, fingerprints);
+        config.handshake_timeout = self.config.dtls_handshake_timeout;
+        let channel = self.ice.dtls_channel();
+        let (done, result) = oneshot::channel();
+        let cancel = self.cancel.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                outcome = handshake(channel, config) => { let _ = done.send(outcome); }
+            }
+        });
+        self.dtls = Dtls::Handshaking(result);
+    }
+
+    async fn handshake_done(&mut self, result: Result<DtlsTransport, strata_dtls_srtp::Error>) {
+        match result {
+            Ok(transport) => {
+                tracing::debug!(role = ?transport.role(), "DTLS established");
+                self.dtls = Dtls::Established(Arc::new(transport));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "DTLS handshake failed");
+                self.dtls = Dtls::Failed;
+            }
+        }
+        self.advance().await;
+    }
+
+    fn start_sctp(&mut self, dtls: Arc<DtlsTransport>, data: &NegotiatedDataChannel) {
+        let role = match dtls.role() {
+            strata_dtls_srtp::DtlsRole::Client => dc::DtlsRole::Client,
+            strata_dtls_srtp::DtlsRole::Server => dc::DtlsRole::Server,
+        };
+        let mut config = AssociationConfig::new(role);
+        config.local_port = data.local_sctp_port;
+        config.remote_port = data.remote_sctp_port;
+        config.max_message_size = self.config.max_message_size;
+        config.receive_window = config
+            .receive_window
+            .max(self.config.max_message_size as u32);
+        config.channel_receive_buffer = config
+            .channel_receive_buffer
+            .max(self.config.max_message_size);
+        config.remote_max_message_size = max_message_size(data.remote_max_message_size);
+        match Association::new(DtlsDatagrams(dtls), config) {
+            Ok((association, events)) => {
+                let association = Arc::new(association);
+                for binder in std::mem::take(&mut self.pending_channels) {
+                    self.spawn_create(Arc::clone(&association), binder);
+                }
+                self.sctp = Some(Sctp {
+                    association,
+                    events,
+                });
+            }
+            Err(error) => tracing::warn!(%error, "SCTP association could not start"),
+        }
+    }
+
+    async fn handle_association_event(&mut self, event: Option<AssociationEvent>) {
+        match event {
+            Some(AssociationEvent::ChannelOpened(inner)) => {
+                self.emit(PeerConnectionEvent::DataChannel(
+                    DataChannel::opened_by_peer(inner),
+                ))
+                .await;
+            }
+            Some(AssociationEvent::Established) => tracing::debug!("SCTP association established"),
+            Some(AssociationEvent::Closed(reason)) => {
+                tracing::debug!(?reason, "SCTP association closed");
+                self.sctp = None;
+            }
+            Some(_) => {}
+            None => self.sctp = None,
+        }
+    }
+
+    // ----- ICE -----
+
+    fn ice_state(&self) -> IceConnectionState {
+        self.shared.states().ice_connection
+    }
+
+    async fn handle_ice_event(&mut self, event: IceEvent) {
+        match event {
+            IceEvent::LocalCandidate(line) => {
+                match strata_sdp::Candidate::parse(&line) {
+                    Ok(candidate) => {
+                        if let Err(error) = self.negotiator.add_local_candidate(candidate) {
+                            tracing::debug!(%error, "local candidate not kept in the description");
+                        }
+                    }
+                    Err(error) => tracing::debug!(%error, %line, "local candidate does not parse"),
+                }
+                let sdp_mid = self.bundle_mid();
+                let init = IceCandidateInit {
+                    candidate: line,
+                    sdp_mid,
+                    sdp_mline_index: Some(0),
+                    username_fragment: Some(self.ice.local_credentials().ufrag),
+                };
+                self.emit(PeerConnectionEvent::IceCandidate(init)).await;
+            }
+            IceEvent::GatheringComplete => {
+                self.negotiator.local_candidates_complete();
+                self.gathering_changed(IceGatheringState::Complete).await;
+            }
+            IceEvent::ServerUnreachable { server, reason } => {
+                self.emit(PeerConnectionEvent::IceServerError { server, reason })
+                    .await;
+            }
+            IceEvent::StateChanged(state) => {
+                self.shared.states().ice_connection = state;
+                self.emit(PeerConnectionEvent::IceConnectionStateChange(state))
+                    .await;
+                self.advance().await;
+            }
+            IceEvent::SelectedPairChanged(pair) => {
+                tracing::debug!(?pair, "selected candidate pair");
+            }
+        }
+    }
+
+    /// The mid of the first section of our local description: where a BUNDLE transport's
+    /// candidates belong.
+    fn bundle_mid(&self) -> Option<String> {
+        let local = self.negotiator.local_description()?;
+        local
+            .sdp
+            .media
+            .iter()
+            .find_map(|m| m.mid.as_ref().map(|mid| mid.as_str().to_owned()))
+    }
+
+    // ----- states -----
+
+    async fn signaling_changed(&mut self) {
+        let state = self.negotiator.signaling_state();
+        let changed = {
+            let mut states = self.shared.states();
+            std::mem::replace(&mut states.signaling, state) != state
+        };
+        if changed {
+            self.emit(PeerConnectionEvent::SignalingStateChange(state))
+                .await;
+        }
+    }
+
+    async fn gathering_changed(&mut self, state: IceGatheringState) {
+        self.shared.states().ice_gathering = state;
+        self.shared.gathering.send_replace(state);
+        self.emit(PeerConnectionEvent::IceGatheringStateChange(state))
+            .await;
+    }
+
+    fn aggregate(&self) -> PeerConnectionState {
+        let ice = self.ice_state();
+        if self.closed {
+            PeerConnectionState::Closed
+        } else if matches!(self.dtls, Dtls::Failed) || ice == IceConnectionState::Failed {
+            PeerConnectionState::Failed
+        } else if ice == IceConnectionState::Disconnected {
+            PeerConnectionState::Disconnected
+        } else if matches!(
+            ice,
+            IceConnectionState::Connected | IceConnectionState::Completed
+        ) && matches!(self.dtls, Dtls::Established(_))
+        {
+            PeerConnectionState::Connected
+        } else if ice == IceConnectionState::New && matches!(self.dtls, Dtls::Idle) {
+            PeerConnectionState::New
+        } else {
+            PeerConnectionState::Connecting
+        }
+    }
+
+    async fn update_connection_state(&mut self) {
+        let state = self.aggregate();
+        let changed = {
+            let mut states = self.shared.states();
+            std::mem::replace(&mut states.connection, state) != state
+        };
+        if changed {
+            self.emit(PeerConnectionEvent::ConnectionStateChange(state))
+                .await;
+        }
+    }
+
+    // ----- closing -----
+
+    async fn shut_down(&mut self) {
+        self.closed = true;
+        self.negotiator.close();
+        self.cancel.cancel();
+        // Channels still waiting for a stream end now.
+        self.pending_channels.clear();
+        let layers = async {
+            if let Some(sctp) = self.sctp.take() {
+                sctp.association.close().await;
+            }
+            if let Dtls::Established(dtls) = &self.dtls {
+                dtls.close().await;
+            }
+            self.ice.close().await;
+        };
+        if tokio::time::timeout(CLOSE_TIMEOUT, layers).await.is_err() {
+            tracing::warn!("closing the layers below took too long; abandoned");
+        }
+        self.tasks.close();
+        if tokio::time::timeout(CLOSE_TIMEOUT, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("peer connection tasks did not finish in time");
+        }
+        {
+            let mut states = self.shared.states();
+            states.connection = PeerConnectionState::Closed;
+            states.ice_connection = IceConnectionState::Closed;
+            states.signaling = SignalingState::Closed;
+        }
+        // The application may be gone; never wait for it here.
+        let _ = self
+            .events
+            .try_send(PeerConnectionEvent::ConnectionStateChange(
+                PeerConnectionState::Closed,
+            ));
+    }
+}
+
+fn max_message_size(size: strata_sdp::MaxMessageSize) -> dc::MaxMessageSize {
+    match size {
+        strata_sdp::MaxMessageSize::Bytes(bytes) => {
+            dc::MaxMessageSize::Bytes(usize::try_from(bytes).unwrap_or(usize::MAX))
+        }
+        strata_sdp::MaxMessageSize::Unlimited => dc::MaxMessageSize::Unlimited,
+    }
+}
+
+/// The handshake's outcome when one is running; never ready otherwise.
+async fn handshake_result(dtls: &mut Dtls) -> Result<DtlsTransport, strata_dtls_srtp::Error> {
+    match dtls {
+        Dtls::Handshaking(result) => match result.await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(strata_dtls_srtp::Error::Closed),
+        },
+        _ => std::future::pending().await,
+    }
+}
+
+/// The association's next event when there is one; never ready otherwise.
+async fn association_event(sctp: &mut Option<Sctp>) -> Option<AssociationEvent> {
+    match sctp {
+        Some(sctp) => sctp.events.recv().await,
+        None => std::future::pending().await,
+    }
+}

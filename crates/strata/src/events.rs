@@ -1,0 +1,64 @@
+//! What a peer connection reports, as one closed enum.
+
+use crate::data_channel::DataChannel;
+use crate::description::IceCandidateInit;
+
+pub use strata_ice::IceConnectionState;
+pub use strata_sdp::SignalingState;
+
+/// The aggregate connection state (W3C `RTCPeerConnectionState`): ICE and DTLS together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerConnectionState {
+    /// Nothing started.
+    New,
+    /// ICE is checking or DTLS is handshaking.
+    Connecting,
+    /// ICE works and DTLS is established.
+    Connected,
+    /// ICE lost connectivity; it may come back.
+    Disconnected,
+    /// ICE or DTLS failed; an ICE restart may recover.
+    Failed,
+    /// Closed.
+    Closed,
+}
+
+/// Where candidate gathering is (W3C `RTCIceGatheringState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IceGatheringState {
+    /// Not started (it starts with the first local description).
+    New,
+    /// Candidates are being gathered.
+    Gathering,
+    /// Every candidate has been reported.
+    Complete,
+}
+
+/// Everything a [`PeerConnection`](crate::PeerConnection) reports, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PeerConnectionEvent {
+    /// A local candidate to send to the peer (trickle ICE). End-of-candidates is reported
+    /// as [`IceGatheringStateChange`](Self::IceGatheringStateChange) to `Complete`.
+    IceCandidate(IceCandidateInit),
+    /// Gathering moved on.
+    IceGatheringStateChange(IceGatheringState),
+    /// A STUN or TURN server could not be used (W3C `icecandidateerror`).
+    IceServerError {
+        /// The server URL (without credentials).
+        server: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// ICE connectivity changed.
+    IceConnectionStateChange(IceConnectionState),
+    /// The aggregate state changed.
+    ConnectionStateChange(PeerConnectionState),
+    /// The offer/answer state changed.
+    SignalingStateChange(SignalingState),
+    /// The peer opened a data channel.
+    DataChannel(DataChannel),
+    /// Something changed that needs an offer/answer exchange (the first data channel, an
+    /// ICE restart).
+    NegotiationNeeded,
+}

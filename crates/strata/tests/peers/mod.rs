@@ -1,0 +1,218 @@
+//! Two Strata peers in a loopback-only namespace, with in-test signaling: descriptions
+//! are handed over directly and candidates trickle through event pumps.
+
+// Each test binary uses its own subset of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use strata::{
+    CandidatePolicy, ChannelEvent, Configuration, DataChannel, IceConfig, Message, PeerConnection,
+    PeerConnectionEvent, PeerConnectionState, WeakPeerConnection,
+};
+use tokio::sync::{mpsc, watch};
+
+/// Generous bound for anything a test waits on.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
+
+/// What a loopback-only namespace offers: IPv4 loopback, no mDNS.
+pub(crate) fn loopback() -> Configuration {
+    Configuration {
+        ice: IceConfig {
+            policy: CandidatePolicy {
+                include_loopback: true,
+                ipv6: false,
+                ..CandidatePolicy::default()
+            },
+            mdns: false,
+            ..IceConfig::default()
+        },
+        ..Configuration::default()
+    }
+}
+
+/// One peer: its connection, the channels its peer opened, its aggregate state.
+pub(crate) struct Peer {
+    pub(crate) pc: PeerConnection,
+    pub(crate) incoming: mpsc::UnboundedReceiver<DataChannel>,
+    pub(crate) state: watch::Receiver<PeerConnectionState>,
+}
+
+impl Peer {
+    /// The next channel the remote side opened.
+    pub(crate) async fn accept(&mut self) -> DataChannel {
+        tokio::time::timeout(PATIENCE, self.incoming.recv())
+            .await
+            .expect("a channel within the patience bound")
+            .expect("peer alive")
+    }
+
+    /// Waits until the aggregate state satisfies `accept`.
+    pub(crate) async fn wait_for(
+        &mut self,
+        accept: impl Fn(PeerConnectionState) -> bool,
+    ) -> PeerConnectionState {
+        *tokio::time::timeout(PATIENCE, self.state.wait_for(|s| accept(*s)))
+            .await
+            .expect("state within the patience bound")
+            .expect("event pump alive")
+    }
+}
+
+/// Reads `pc`'s events: candidates go to `peer`, channels and states to the test.
+fn pump(
+    mut events: strata::PeerConnectionEvents,
+    peer: WeakPeerConnection,
+) -> (
+    mpsc::UnboundedReceiver<DataChannel>,
+    watch::Receiver<PeerConnectionState>,
+) {
+    let (channels_tx, channels_rx) = mpsc::unbounded_channel();
+    let (state_tx, state_rx) = watch::channel(PeerConnectionState::New);
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                PeerConnectionEvent::IceCandidate(candidate) => {
+                    if let Some(peer) = peer.upgrade() {
+                        let _ = peer.add_ice_candidate(candidate).await;
+                    }
+                }
+                PeerConnectionEvent::DataChannel(channel) => {
+                    let _ = channels_tx.send(channel);
+                }
+                PeerConnectionEvent::ConnectionStateChange(state) => {
+                    let _ = state_tx.send(state);
+                }
+                _ => {}
+            }
+        }
+    });
+    (channels_rx, state_rx)
+}
+
+/// Two peers with their event pumps running; nothing negotiated yet.
+pub(crate) async fn pair(a: Configuration, b: Configuration) -> (Peer, Peer) {
+    let (a_pc, a_events) = PeerConnection::new(a).await.expect("peer a");
+    let (b_pc, b_events) = PeerConnection::new(b).await.expect("peer b");
+    let (a_incoming, a_state) = pump(a_events, b_pc.downgrade());
+    let (b_incoming, b_state) = pump(b_events, a_pc.downgrade());
+    (
+        Peer {
+            pc: a_pc,
+            incoming: a_incoming,
+            state: a_state,
+        },
+        Peer {
+            pc: b_pc,
+            incoming: b_incoming,
+            state: b_state,
+        },
+    )
+}
+
+/// One offer/answer exchange, `offerer` first.
+pub(crate) async fn negotiate(offerer: &PeerConnection, answerer: &PeerConnection) {
+    let offer = offerer.create_offer().await.expect("offer");
+    offerer
+        .set_local_description(offer.clone())
+        .await
+        .expect("local offer");
+    answerer
+        .set_remote_description(offer)
+        .await
+        .expect("remote offer");
+    let answer = answerer.create_answer().await.expect("answer");
+    answerer
+        .set_local_description(answer.clone())
+        .await
+        .expect("local answer");
+    offerer
+        .set_remote_description(answer)
+        .await
+        .expect("remote answer");
+}
+
+/// Two connected peers; `a` created `channel` before offering, `b` accepted it.
+pub(crate) async fn connected_with_channel(
+    a: Configuration,
+    b: Configuration,
+    label: &str,
+    options: strata::ChannelOptions,
+) -> (Peer, Peer, DataChannel, DataChannel) {
+    let (mut a, mut b) = pair(a, b).await;
+    let local =
+        a.pc.create_data_channel(label, options)
+            .await
+            .expect("channel");
+    negotiate(&a.pc, &b.pc).await;
+    let remote = b.accept().await;
+    wait_open(&local).await;
+    a.wait_for(|s| s == PeerConnectionState::Connected).await;
+    b.wait_for(|s| s == PeerConnectionState::Connected).await;
+    (a, b, local, remote)
+}
+
+/// Waits for the channel's open event.
+pub(crate) async fn wait_open(channel: &DataChannel) {
+    loop {
+        match tokio::time::timeout(PATIENCE, channel.recv())
+            .await
+            .expect("open within the patience bound")
+        {
+            Some(ChannelEvent::Open) => return,
+            Some(ChannelEvent::BufferedAmountLow) => {}
+            other => panic!("expected the channel to open, got {other:?}"),
+        }
+    }
+}
+
+/// The next message on `channel`, skipping notices.
+pub(crate) async fn next_message(channel: &DataChannel) -> Option<Message> {
+    loop {
+        match tokio::time::timeout(PATIENCE, channel.recv())
+            .await
+            .expect("a message within the patience bound")?
+        {
+            ChannelEvent::Message(message) => return Some(message),
+            ChannelEvent::Closed(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// `len` deterministic bytes derived from `index`: the receiver regenerates them to check
+/// every byte without keeping a copy.
+pub(crate) fn payload(index: u64, len: usize) -> Bytes {
+    let mut state = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut data = Vec::with_capacity(len + 8);
+    while data.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        data.extend_from_slice(&state.to_le_bytes());
+    }
+    data.truncate(len);
+    Bytes::from(data)
+}
+
+/// A payload that carries its own index in its first 8 bytes (`len` is at least 8), for
+/// channels that may reorder or lose messages.
+pub(crate) fn indexed_payload(index: u64, len: usize) -> Bytes {
+    let mut data = index.to_be_bytes().to_vec();
+    data.extend_from_slice(&payload(index, len.max(8) - 8));
+    Bytes::from(data)
+}
+
+/// The index an [`indexed_payload`] carries, if every byte is intact.
+pub(crate) fn read_indexed(data: &[u8]) -> Option<u64> {
+    let index = u64::from_be_bytes(data.get(..8)?.try_into().ok()?);
+    (payload(index, data.len() - 8) == data[8..]).then_some(index)
+}
+
+/// `count` message sizes in `0..=max`, from `seed`.
+pub(crate) fn sizes(seed: u64, count: usize, max: usize) -> Vec<usize> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..count).map(|_| rng.random_range(0..=max)).collect()
+}

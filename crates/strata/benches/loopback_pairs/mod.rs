@@ -15,7 +15,7 @@ pub(crate) mod webrtc_rs_pair;
 use std::time::Duration;
 
 /// Bound on anything a benchmark waits for; a stalled transfer fails loudly.
-pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_mins(1);
 
 /// The channel's label on both stacks.
 pub(crate) const LABEL: &str = "bench";

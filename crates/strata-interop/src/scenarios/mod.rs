@@ -5,6 +5,7 @@ use std::time::Duration;
 use strata_interop::runner::{Requirement, Scenario};
 
 mod in_page_datachannel;
+mod libdatachannel_echo;
 mod signal_demo_chat;
 
 /// Pages the scenarios load, by name.
@@ -31,5 +32,11 @@ pub(crate) const ALL: &[Scenario] = &[
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(1),
         run: signal_demo_chat::run,
+    },
+    Scenario {
+        name: "libdatachannel_echo",
+        needs: &[Requirement::NodeDatachannel, Requirement::StrataExamples],
+        timeout: Duration::from_mins(2),
+        run: libdatachannel_echo::run,
     },
 ];

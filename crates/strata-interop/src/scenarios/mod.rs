@@ -6,6 +6,7 @@ use strata_interop::runner::{Requirement, Scenario};
 
 mod chromium_datachannel;
 mod in_page_datachannel;
+mod libdatachannel_echo;
 mod signal_demo_chat;
 
 /// Pages the scenarios load, by name.
@@ -60,5 +61,11 @@ pub(crate) const ALL: &[Scenario] = &[
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(1),
         run: chromium_datachannel::strata_offers_non_trickle,
+    },
+    Scenario {
+        name: "libdatachannel_echo",
+        needs: &[Requirement::NodeDatachannel, Requirement::StrataExamples],
+        timeout: Duration::from_mins(2),
+        run: libdatachannel_echo::run,
     },
 ];

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use webrtc_sctp::association::{Association as SctpAssociation, Config as SctpConfig};
 use webrtc_sctp::chunk::chunk_payload_data::PayloadProtocolIdentifier;
@@ -113,6 +113,7 @@ struct Shared {
     dcep: Mutex<DcepStats>,
     guard: Arc<Mutex<PacketGuard>>,
     conn: Arc<ConnCounters>,
+    write_wake: Arc<Notify>,
     messages_dropped: AtomicU64,
     oversize_inbound: AtomicU64,
     open_channels: AtomicUsize,
@@ -203,6 +204,7 @@ impl Association {
             dcep: Mutex::new(DcepStats::default()),
             guard: Arc::clone(&conn.guard),
             conn: Arc::clone(&conn.counters),
+            write_wake: Arc::clone(&conn.write_wake),
             messages_dropped: AtomicU64::new(0),
             oversize_inbound: AtomicU64::new(0),
             open_channels: AtomicUsize::new(0),
@@ -838,6 +840,7 @@ impl Driver {
             Arc::clone(&entry.stream),
             Arc::clone(&self.shared.remote_max_message_size),
             self.config.max_buffered_amount,
+            Arc::clone(&self.shared.write_wake),
         ));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         // Runs under webrtc-sctp's association lock: only flags, wakes and queues.

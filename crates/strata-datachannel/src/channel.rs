@@ -13,6 +13,12 @@ use crate::config::Priority;
 use crate::dcep::{ChannelCloseReason, ChannelOrigin, ChannelState, Reliability, StreamId};
 use crate::error::{AssociationCloseReason, Error, SctpFailure};
 
+/// Messages at least this large webrtc-sctp 0.17.2 queues chunk by chunk (two thirds of
+/// its 128 KiB send queue), without running its write loop until the last one is in.
+const UPSTREAM_CHUNKED_WRITE: usize = 128 * 1024 * 2 / 3;
+/// How often such a write wakes webrtc-sctp's write loop while it waits for room.
+const WRITE_WAKE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// One message, text or binary (the distinction travels as the SCTP PPID).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -123,6 +129,8 @@ pub(crate) struct ChannelShared {
     pub(crate) counters: ChannelCounters,
     pub(crate) remote_max_message_size: Arc<AtomicUsize>,
     pub(crate) max_buffered_amount: usize,
+    /// Makes webrtc-sctp's write loop run (see `send_message`).
+    pub(crate) write_wake: Arc<Notify>,
 }
 
 impl ChannelShared {
@@ -138,6 +146,7 @@ impl ChannelShared {
         stream: Arc<Stream>,
         remote_max_message_size: Arc<AtomicUsize>,
         max_buffered_amount: usize,
+        write_wake: Arc<Notify>,
     ) -> Self {
         Self {
             id,
@@ -155,6 +164,7 @@ impl ChannelShared {
             counters: ChannelCounters::default(),
             remote_max_message_size,
             max_buffered_amount,
+            write_wake,
         }
     }
 
@@ -394,11 +404,21 @@ async fn send_message(shared: &ChannelShared, message: Message) -> Result<(), Er
         ),
         Message::Binary(data) => (PayloadProtocolIdentifier::Binary, data),
     };
-    shared
-        .stream
-        .write_sctp(&payload, ppid)
-        .await
-        .map_err(|error| map_write_error(shared.id, &error))?;
+    let write = shared.stream.write_sctp(&payload, ppid);
+    let written = if payload.len() >= UPSTREAM_CHUNKED_WRITE {
+        // webrtc-sctp queues this message chunk by chunk and wakes its write loop only
+        // at the end: keep waking it until the whole message is queued.
+        let mut write = std::pin::pin!(write);
+        loop {
+            tokio::select! {
+                written = &mut write => break written,
+                () = tokio::time::sleep(WRITE_WAKE_INTERVAL) => shared.write_wake.notify_one(),
+            }
+        }
+    } else {
+        write.await
+    };
+    written.map_err(|error| map_write_error(shared.id, &error))?;
     shared
         .counters
         .messages_sent

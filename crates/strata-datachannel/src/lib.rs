@@ -126,17 +126,26 @@
 //!   and doubles, each chunk is fast-retransmitted at most once, and a `max_retransmits:
 //!   0` chunk is abandoned right after its first transmission (a FORWARD-TSN that
 //!   overtakes chunks still in flight turns them into "old" data the peer drops). At 5%
-//!   loss and 30 ms delay a reliable channel moves about 36 KB/s.
-//! - **Bulk transfers of 256 KiB messages can stall for good**: with a stream of messages
-//!   up to 256 KiB both sides stop sending after a few hundred messages, though no packet
-//!   is lost or dropped by our guard (a relative of webrtc-rs issue 822, its zero-window
-//!   deadlock, fixed only in its successor). Messages up to 64 KiB do not trigger it.
+//!   loss and 30 ms delay a reliable channel moves about 75 KB/s (with the immediate
+//!   SACKs below).
+//! - **Large writes wait for a wake-up.** A message over 85 KiB is queued chunk by chunk
+//!   into a 128 KiB send queue, and the write loop is woken only once the last chunk is
+//!   in: on an idle association nothing drains the queue until the peer's next packet
+//!   (a heartbeat, 30 s later), and a stream of such messages can stop altogether. While
+//!   such a write is pending, the channel hands webrtc-sctp a harmless duplicate DATA
+//!   chunk every 5 ms ([`sctp_guard::PacketGuard::wake_packet`]); answering it runs the
+//!   write loop.
 //! - **Accept queue of 16.** Streams the peer opens wait in a 16-slot queue; a stream
-//!   arriving while it is full has its first data discarded until the peer retransmits.
-//!   The driver accepts as soon as a stream arrives.
-//! - **Delayed SACK timer** is armed only once until an immediate SACK resets it, so
-//!   the last packet of a burst may be acknowledged only by the peer's retransmission
-//!   timeout (at least one second): `buffered_amount` can stay up that long.
+//!   arriving while it is full has its first data discarded until the peer retransmits
+//!   (one second later). The driver accepts as soon as a stream arrives; bursts of more
+//!   than 16 opens in one packet still pay that second.
+//! - **Delayed SACK timer** fires once per association and never again, so a packet
+//!   arriving alone would be acknowledged only after the peer's retransmission timeout.
+//!   The guarded connection sets the RFC 7053 I bit on inbound DATA
+//!   ([`sctp_guard::request_immediate_sack`]), so every packet is acknowledged at once.
+//! - **Lock order.** Its read loop holds the association lock while it waits for a
+//!   stream's queue lock; the driver keeps polling its reads whenever it awaits
+//!   webrtc-sctp, so a read that tokio already granted that lock can always finish.
 
 pub mod dcep;
 pub mod sctp_guard;

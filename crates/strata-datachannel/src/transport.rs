@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::sctp_guard::{InboundSignals, PacketGuard, request_immediate_sack};
@@ -60,6 +60,8 @@ pub(crate) struct ConnCounters {
     pub(crate) signals_dropped: AtomicU64,
     pub(crate) datagrams_in: AtomicU64,
     pub(crate) datagrams_out: AtomicU64,
+    /// Wake packets handed to webrtc-sctp (see [`PacketGuard::wake_packet`]).
+    pub(crate) write_wakes: AtomicU64,
 }
 
 /// webrtc-sctp's view of our transport: every inbound packet passes the
@@ -70,6 +72,8 @@ pub(crate) struct GuardedConn<T> {
     signals: mpsc::Sender<ConnSignal>,
     cancel: CancellationToken,
     pub(crate) counters: Arc<ConnCounters>,
+    /// Asks for a [`PacketGuard::wake_packet`] to be handed to webrtc-sctp.
+    pub(crate) write_wake: Arc<Notify>,
     /// Tests turn the guard off to show what it protects against.
     guard_enabled: bool,
 }
@@ -87,6 +91,7 @@ impl<T: DatagramTransport> GuardedConn<T> {
             signals,
             cancel,
             counters: Arc::default(),
+            write_wake: Arc::new(Notify::new()),
             guard_enabled,
         }
     }
@@ -125,6 +130,15 @@ impl<T: DatagramTransport> webrtc_util::Conn for GuardedConn<T> {
                 biased;
                 () = self.cancel.cancelled() => return Err(Self::closed()),
                 received = self.transport.recv(buf) => received,
+                () = self.write_wake.notified() => {
+                    let wake = self.guard.lock().unwrap_or_else(PoisonError::into_inner).wake_packet();
+                    if let Some(packet) = wake.filter(|p| p.len() <= buf.len()) {
+                        buf[..packet.len()].copy_from_slice(&packet);
+                        self.counters.write_wakes.fetch_add(1, Ordering::Relaxed);
+                        return Ok(packet.len());
+                    }
+                    continue;
+                }
             };
             let len = match received {
                 Ok(len) => len.min(buf.len()),

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::example_binaries::{self, ExampleBinaries};
+use crate::node_datachannel::{self, NodeDatachannel};
 use crate::{chromium, netns};
 
 /// What a scenario's body returns: a one-line summary of what it measured.
@@ -19,6 +21,11 @@ pub type ScenarioFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + 
 pub enum Requirement {
     /// Headless Chromium.
     Chromium,
+    /// libdatachannel through the `node-datachannel` npm package (node installed with
+    /// apt-get and the package with npm when missing).
+    NodeDatachannel,
+    /// Strata's `offer` and `answer` example binaries, built with Cargo.
+    StrataExamples,
 }
 
 /// One interop scenario.
@@ -37,6 +44,8 @@ pub struct Scenario {
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     chromium: Option<PathBuf>,
+    node_datachannel: Option<NodeDatachannel>,
+    examples: Option<ExampleBinaries>,
 }
 
 impl Env {
@@ -46,6 +55,22 @@ impl Env {
         self.chromium
             .as_deref()
             .context("scenario uses Chromium without declaring Requirement::Chromium")
+    }
+
+    /// The libdatachannel peer; present when the scenario declared
+    /// [`Requirement::NodeDatachannel`].
+    pub fn node_datachannel(&self) -> anyhow::Result<&NodeDatachannel> {
+        self.node_datachannel.as_ref().context(
+            "scenario uses node-datachannel without declaring Requirement::NodeDatachannel",
+        )
+    }
+
+    /// The example binaries; present when the scenario declared
+    /// [`Requirement::StrataExamples`].
+    pub fn examples(&self) -> anyhow::Result<&ExampleBinaries> {
+        self.examples.as_ref().context(
+            "scenario uses the example binaries without declaring Requirement::StrataExamples",
+        )
     }
 }
 
@@ -63,11 +88,15 @@ pub struct Outcome {
 /// Prepares what the selected scenarios need, runs them in order, and returns outcomes.
 pub fn run_all(scenarios: &[&Scenario]) -> anyhow::Result<Vec<Outcome>> {
     let mut env = Env::default();
-    if scenarios
-        .iter()
-        .any(|s| s.needs.contains(&Requirement::Chromium))
-    {
+    let needed = |requirement| scenarios.iter().any(|s| s.needs.contains(&requirement));
+    if needed(Requirement::Chromium) {
         env.chromium = Some(chromium::find_or_install()?);
+    }
+    if needed(Requirement::NodeDatachannel) {
+        env.node_datachannel = Some(node_datachannel::find_or_install()?);
+    }
+    if needed(Requirement::StrataExamples) {
+        env.examples = Some(example_binaries::build()?);
     }
     Ok(scenarios
         .iter()

@@ -382,6 +382,11 @@ pub(crate) fn parse_digits<T: FromStr>(text: &str, max_digits: usize) -> Option<
 /// assert!(c.candidate.is_some());
 /// let end = TrickledCandidate::parse("", Some("0"), Some(0), None)?;
 /// assert!(end.candidate.is_none());
+/// // End-of-candidates for every section, as `addIceCandidate({candidate: ""})` sends it.
+/// let end_of_all = TrickledCandidate::parse("", None, None, None)?;
+/// assert!(end_of_all.candidate.is_none());
+/// assert!(TrickledCandidate::parse(
+///     "candidate:1 1 UDP 2114977791 127.0.0.1 35287 typ host", None, None, None).is_err());
 /// # Ok::<(), strata_sdp::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,8 +403,9 @@ pub struct TrickledCandidate {
 
 impl TrickledCandidate {
     /// Builds one from the fields of an `RTCIceCandidateInit` as received over signaling.
-    /// An empty `candidate` means end-of-candidates. At least one of `sdp_mid` and
-    /// `sdp_m_line_index` must be given.
+    /// An empty `candidate` means end-of-candidates; it may name no section, and then
+    /// applies to all of them (W3C `addIceCandidate`). A candidate must name its section
+    /// by `sdp_mid`, `sdp_m_line_index` or both.
     pub fn parse(
         candidate: &str,
         sdp_mid: Option<&str>,
@@ -410,14 +416,14 @@ impl TrickledCandidate {
             Some(mid) => Some(Mid::new(mid).map_err(|_| CandidateError::NoTarget)?),
             None => None,
         };
-        if sdp_mid.is_none() && sdp_m_line_index.is_none() {
-            return Err(CandidateError::NoTarget.into());
-        }
         let candidate = if candidate.trim().is_empty() {
             None
         } else {
             Some(Candidate::parse(candidate)?)
         };
+        if candidate.is_some() && sdp_mid.is_none() && sdp_m_line_index.is_none() {
+            return Err(CandidateError::NoTarget.into());
+        }
         // A candidate's own `ufrag` extension names its generation when the init does not.
         let username_fragment = username_fragment
             .filter(|u| !u.is_empty())
@@ -535,8 +541,21 @@ mod tests {
 
     #[test]
     fn trickled_candidate_without_target_is_rejected() {
-        let err = TrickledCandidate::parse("", None, None, None).unwrap_err();
+        let err = TrickledCandidate::parse(
+            "candidate:1 1 UDP 2114977791 127.0.0.1 35287 typ host",
+            None,
+            None,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err, crate::Error::Candidate(CandidateError::NoTarget));
+    }
+
+    #[test]
+    fn end_of_candidates_without_target_applies_to_every_section() {
+        let end = TrickledCandidate::parse("", None, None, None).unwrap();
+        assert_eq!(end.candidate, None);
+        assert_eq!((end.sdp_mid, end.sdp_m_line_index), (None, None));
     }
 
     #[test]

@@ -172,6 +172,8 @@ pub struct PacketGuard {
     peer_cumulative_tsn: Option<u32>,
     /// The highest TSN of the peer's seen (DATA in, SACK out).
     peer_highest_tsn: Option<u32>,
+    /// The ports of the peer's packets, as they appear in them.
+    ports: Option<[u8; 4]>,
     dropped: MalformedCounts,
     deprecated_ppid_chunks: u64,
 }
@@ -230,7 +232,10 @@ impl PacketGuard {
     pub fn inspect_inbound(&mut self, packet: &[u8]) -> Result<InboundSignals, MalformedPacket> {
         let result = self.check_inbound(packet);
         match &result {
-            Ok(signals) => self.deprecated_ppid_chunks += u64::from(signals.deprecated_ppid_chunks),
+            Ok(signals) => {
+                self.deprecated_ppid_chunks += u64::from(signals.deprecated_ppid_chunks);
+                self.ports = Some([packet[0], packet[1], packet[2], packet[3]]);
+            }
             Err(kind) => self.dropped.add(*kind),
         }
         result
@@ -325,6 +330,35 @@ impl PacketGuard {
             Some(lead) if lead > MAX_TSN_LEAD => Err(kind),
             _ => Ok(()),
         }
+    }
+}
+
+impl PacketGuard {
+    /// A packet that makes webrtc-sctp run its write loop, as if the peer had sent it:
+    /// one DATA chunk repeating the TSN we last acknowledged, with the I bit. webrtc-sctp
+    /// drops the data as a duplicate and answers with a SACK, and sending that SACK also
+    /// sends whatever waits in its queue. `None` until the association is established.
+    ///
+    /// webrtc-sctp 0.17.2 wakes its write loop only after a whole message is queued, but
+    /// queues a message over 85 KiB chunk by chunk, waiting for room in its 128 KiB send
+    /// queue that only the write loop makes: on an idle association such a send waits
+    /// for the peer's next packet (a heartbeat, 30 s later). Duplicates are legal (RFC
+    /// 9260 §6.2): the peer sees one reported in the SACK, nothing else.
+    pub fn wake_packet(&self) -> Option<Vec<u8>> {
+        let (ports, tag, tsn) = (self.ports?, self.my_tag?, self.peer_cumulative_tsn?);
+        let mut packet = Vec::with_capacity(COMMON_HEADER_LEN + 20);
+        packet.extend_from_slice(&ports);
+        packet.extend_from_slice(&tag.to_be_bytes());
+        packet.extend_from_slice(&[0; 4]);
+        // DATA: B and E (one fragment) and I; length 17 (16 + one byte), padded to 20.
+        packet.extend_from_slice(&[DATA, 0x03 | DATA_FLAG_IMMEDIATE, 0, 17]);
+        packet.extend_from_slice(&tsn.to_be_bytes());
+        packet.extend_from_slice(&[0, 0, 0, 0]); // stream 0, sequence 0
+        packet.extend_from_slice(&crate::dcep::PayloadKind::BINARY.to_be_bytes());
+        packet.extend_from_slice(&[0, 0, 0, 0]); // one byte of data, then padding
+        let signed = checksum(&packet);
+        packet[8..COMMON_HEADER_LEN].copy_from_slice(&signed.to_le_bytes());
+        Some(packet)
     }
 }
 

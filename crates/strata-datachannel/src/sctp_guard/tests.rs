@@ -323,3 +323,22 @@ fn immediate_sack_leaves_packets_without_data_or_with_a_bad_checksum_alone() {
     let mut short = vec![0; 8];
     assert!(!request_immediate_sack(&mut short));
 }
+
+#[test]
+fn a_wake_packet_repeats_the_acknowledged_tsn_and_passes_the_guard() {
+    assert_eq!(PacketGuard::new().wake_packet(), None, "nothing known yet");
+    let mut guard = established();
+    guard.inspect_outbound(&packet(PEER_TAG, &[sack(1010)]));
+    let wake = guard.wake_packet().expect("established");
+    assert_eq!(stored_checksum(&wake), checksum(&wake));
+    assert_eq!(be32(&wake, 4), MY_TAG);
+    assert_eq!(&wake[..4], &[0x13, 0x88, 0x13, 0x88], "the peer's ports");
+    let at = last_data_chunk(&wake).expect("a DATA chunk");
+    assert_eq!(wake[at + 1] & DATA_FLAG_IMMEDIATE, DATA_FLAG_IMMEDIATE);
+    assert_eq!(
+        be32(&wake, at + 4),
+        1010,
+        "the TSN we acknowledged: a duplicate"
+    );
+    assert!(guard.inspect_inbound(&wake).is_ok());
+}

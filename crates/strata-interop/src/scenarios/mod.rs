@@ -4,11 +4,17 @@ use std::time::Duration;
 
 use strata_interop::runner::{Requirement, Scenario};
 
+mod chromium_datachannel;
 mod in_page_datachannel;
+mod libdatachannel_echo;
 mod signal_demo_chat;
 
 /// Pages the scenarios load, by name.
 pub(crate) const PAGES: &[(&str, &str)] = &[
+    (
+        "chromium_peer",
+        include_str!("../../pages/chromium_peer.html"),
+    ),
     (
         "in_page_datachannel",
         include_str!("../../pages/in_page_datachannel.html"),
@@ -31,5 +37,35 @@ pub(crate) const ALL: &[Scenario] = &[
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(1),
         run: signal_demo_chat::run,
+    },
+    Scenario {
+        name: "chromium_offers_strata_answers_trickle",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(1),
+        run: chromium_datachannel::chromium_offers_trickle,
+    },
+    Scenario {
+        name: "chromium_offers_strata_answers_non_trickle",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(1),
+        run: chromium_datachannel::chromium_offers_non_trickle,
+    },
+    Scenario {
+        name: "strata_offers_chromium_answers_trickle",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(1),
+        run: chromium_datachannel::strata_offers_trickle,
+    },
+    Scenario {
+        name: "strata_offers_chromium_answers_non_trickle",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(1),
+        run: chromium_datachannel::strata_offers_non_trickle,
+    },
+    Scenario {
+        name: "libdatachannel_echo",
+        needs: &[Requirement::NodeDatachannel, Requirement::StrataExamples],
+        timeout: Duration::from_mins(2),
+        run: libdatachannel_echo::run,
     },
 ];

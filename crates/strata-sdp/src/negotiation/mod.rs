@@ -1067,7 +1067,7 @@ impl Negotiator {
             }
         };
         let index = remote.media_by_mid(&transport_mid).map(|(i, _)| i);
-        let target = resolve_target(remote, &trickled).ok_or(Error::Protocol(
+        let target = resolve_target(remote, &trickled, index).ok_or(Error::Protocol(
             crate::error::ProtocolViolation::CandidateTarget,
         ))?;
         let target_mid = remote.media[target].mid.clone();
@@ -1097,12 +1097,21 @@ enum Attach {
 }
 
 /// The index of the section a trickled candidate names (mid first, then index).
-fn resolve_target(sdp: &SessionDescription, trickled: &TrickledCandidate) -> Option<usize> {
+fn resolve_target(
+    sdp: &SessionDescription,
+    trickled: &TrickledCandidate,
+    transport_index: Option<usize>,
+) -> Option<usize> {
     if let Some(mid) = &trickled.sdp_mid {
         return sdp.media_by_mid(mid).map(|(i, _)| i);
     }
-    let index = usize::from(trickled.sdp_m_line_index?);
-    (index < sdp.media.len()).then_some(index)
+    match trickled.sdp_m_line_index {
+        Some(index) => (usize::from(index) < sdp.media.len()).then_some(usize::from(index)),
+        // An end-of-candidates naming no section applies to all of them (W3C
+        // `addIceCandidate`): with BUNDLE, to the transport's.
+        None if trickled.candidate.is_none() => transport_index,
+        None => None,
+    }
 }
 
 /// Adds a trickled candidate to the transport section of `sdp`.
@@ -1111,7 +1120,7 @@ fn attach(
     trickled: &TrickledCandidate,
     transport_index: Option<usize>,
 ) -> Attach {
-    let Some(target) = resolve_target(sdp, trickled) else {
+    let Some(target) = resolve_target(sdp, trickled, transport_index) else {
         return Attach::UnknownTarget;
     };
     let Some(transport_index) = transport_index else {

@@ -1,0 +1,40 @@
+//! A message over 85 KiB on an idle association: webrtc-sctp queues it chunk by chunk
+//! and, left alone, waits for the peer's next packet (a heartbeat, 30 s away) before
+//! sending any of it. The channel keeps its write loop awake.
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use strata_datachannel::{ChannelOptions, MaxMessageSize, Message};
+use support::{accept, next_message, pair_with};
+
+/// Far below webrtc-sctp's 30 s heartbeat interval, far above a loopback transfer.
+const NO_STALL: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_message_on_an_idle_channel_goes_out_at_once() {
+    let mut pair = pair_with(|config| {
+        config.remote_max_message_size = MaxMessageSize::Bytes(256 * 1024);
+    })
+    .await;
+    let channel = pair
+        .client
+        .create_channel("bulk", ChannelOptions::default())
+        .await
+        .unwrap();
+    let mut remote = accept(&mut pair.server_events).await;
+    for size in [100 * 1024, 256 * 1024] {
+        let data = Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+        let sent = Message::Binary(data);
+        tokio::time::timeout(NO_STALL, channel.send_message(sent.clone()))
+            .await
+            .expect("the write stalled")
+            .unwrap();
+        let received = tokio::time::timeout(NO_STALL, next_message(&mut remote))
+            .await
+            .expect("the message stalled");
+        assert_eq!(received, sent, "{size} bytes");
+    }
+}

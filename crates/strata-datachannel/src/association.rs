@@ -1081,21 +1081,6 @@ mod upstream_without_guard {
         }
     }
 
-    fn crc32c(data: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for byte in data {
-            crc ^= u32::from(*byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0x82f6_3b78
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-
     async fn next_open(events: &mut AssociationEvents) -> DataChannel {
         loop {
             match tokio::time::timeout(Duration::from_secs(30), events.recv()).await {
@@ -1143,8 +1128,7 @@ mod upstream_without_guard {
         packet.extend_from_slice(&tag.to_be_bytes());
         packet.extend_from_slice(&[0; 4]);
         packet.extend_from_slice(&[7, 0, 0, 4, 11, 0, 0, 4]);
-        let crc = crc32c(&packet);
-        packet[8..12].copy_from_slice(&crc.to_le_bytes());
+        crate::sctp_guard::sign(&mut packet);
         b.send(&packet).await.unwrap();
 
         remote.send_text("anyone there?").await.unwrap();

@@ -356,8 +356,7 @@ impl PacketGuard {
         packet.extend_from_slice(&[0, 0, 0, 0]); // stream 0, sequence 0
         packet.extend_from_slice(&crate::dcep::PayloadKind::BINARY.to_be_bytes());
         packet.extend_from_slice(&[0, 0, 0, 0]); // one byte of data, then padding
-        let signed = checksum(&packet);
-        packet[8..COMMON_HEADER_LEN].copy_from_slice(&signed.to_le_bytes());
+        sign(&mut packet);
         Some(packet)
     }
 }
@@ -391,9 +390,19 @@ pub fn request_immediate_sack(packet: &mut [u8]) -> bool {
         return false;
     }
     packet[at + 1] |= DATA_FLAG_IMMEDIATE;
-    let signed = checksum(packet);
-    packet[8..COMMON_HEADER_LEN].copy_from_slice(&signed.to_le_bytes());
+    sign(packet);
     true
+}
+
+/// Writes the packet's SCTP checksum (`CRC32c`, RFC 9260 Appendix A) into its common
+/// header, little-endian as webrtc-sctp checks it. A packet shorter than the common
+/// header is left alone.
+pub fn sign(packet: &mut [u8]) {
+    if packet.len() < COMMON_HEADER_LEN {
+        return;
+    }
+    let sum = checksum(packet);
+    packet[8..COMMON_HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
 }
 
 /// Where the last DATA chunk of a well-formed packet starts.

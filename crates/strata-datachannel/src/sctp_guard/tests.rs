@@ -263,8 +263,7 @@ fn truncations_of_a_valid_packet_never_panic() {
 }
 
 fn signed(mut packet: Vec<u8>) -> Vec<u8> {
-    let sum = checksum(&packet);
-    packet[8..12].copy_from_slice(&sum.to_le_bytes());
+    sign(&mut packet);
     packet
 }
 
@@ -322,6 +321,8 @@ fn immediate_sack_leaves_packets_without_data_or_with_a_bad_checksum_alone() {
 
     let mut short = vec![0; 8];
     assert!(!request_immediate_sack(&mut short));
+    sign(&mut short);
+    assert_eq!(short, [0; 8], "too short to carry a checksum");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_datachannel::{
     Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelEvent, DataChannel,
-    DatagramTransport, DtlsRole, Message,
+    DatagramTransport, DtlsRole, Message, sctp_guard,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -245,22 +245,6 @@ pub fn payload(seed: u64, index: u64, max_len: usize) -> Vec<u8> {
     data
 }
 
-/// `CRC32c` (Castagnoli), as SCTP uses it.
-pub fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for byte in data {
-        crc ^= u32::from(*byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82f6_3b78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// An SCTP packet from port 5000 to 5000 with `tag` and a valid checksum; chunks are
 /// padded to four bytes.
 pub fn sctp_packet(tag: u32, chunks: &[Vec<u8>]) -> Vec<u8> {
@@ -273,8 +257,7 @@ pub fn sctp_packet(tag: u32, chunks: &[Vec<u8>]) -> Vec<u8> {
             out.push(0);
         }
     }
-    let crc = crc32c(&out);
-    out[8..12].copy_from_slice(&crc.to_le_bytes());
+    sctp_guard::sign(&mut out);
     out
 }
 

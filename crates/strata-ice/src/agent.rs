@@ -753,6 +753,10 @@ impl Shared {
     /// The relayed connection, waiting briefly for webrtc-ice to hand it over when the
     /// relayed pair was only just selected.
     async fn relay(&self) -> Result<Arc<dyn Conn + Send + Sync>, Error> {
+        // Every relayed packet passes here: no subscription or timer once it is known.
+        if let Some(conn) = self.relay_conn.borrow().clone() {
+            return Ok(conn);
+        }
         let mut ready = self.relay_conn.subscribe();
         let handed_over = tokio::select! {
             () = self.cancel.cancelled() => return Err(Error::Closed),

@@ -91,6 +91,9 @@ pub struct AssociationStats {
     pub oversize_inbound: u64,
     /// Driver signals lost because their queue was full.
     pub signals_dropped: u64,
+    /// Times a large write woke webrtc-sctp's write loop
+    /// ([`PacketGuard::wake_packet`](crate::sctp_guard::PacketGuard::wake_packet)).
+    pub write_wakes: u64,
 }
 
 pub(crate) enum Command {
@@ -318,6 +321,7 @@ impl Association {
             messages_dropped: shared.messages_dropped.load(Ordering::Relaxed),
             oversize_inbound: shared.oversize_inbound.load(Ordering::Relaxed),
             signals_dropped: shared.conn.signals_dropped.load(Ordering::Relaxed),
+            write_wakes: shared.conn.write_wakes.load(Ordering::Relaxed),
         }
     }
 

@@ -37,4 +37,8 @@ async fn a_large_message_on_an_idle_channel_goes_out_at_once() {
             .expect("the message stalled");
         assert_eq!(received, sent, "{size} bytes");
     }
+    assert!(
+        pair.client.stats().write_wakes > 0,
+        "the large writes never woke webrtc-sctp"
+    );
 }

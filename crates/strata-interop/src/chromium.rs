@@ -5,10 +5,8 @@
 //! CDP client is needed. Chromium's stderr (which carries the pages' console output with
 //! `--enable-logging=stderr`) is kept in a bounded ring for failure reports.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -19,6 +17,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
+
+use crate::log_tail::LogTail;
 
 /// Flags every run uses: headless, no sandbox (we run as root), no background traffic
 /// towards the closed internet, a fake camera and microphone whose permission prompt is
@@ -104,7 +104,7 @@ fn installed() -> Option<PathBuf> {
 pub struct Chromium {
     child: Child,
     devtools_port: u16,
-    log: Arc<Mutex<VecDeque<String>>>,
+    log: LogTail,
     // Kept alive until the browser is gone; removed on drop.
     _profile: TempDir,
 }
@@ -135,12 +135,19 @@ impl Chromium {
             .stderr
             .take()
             .context("chromium stderr not captured")?;
-        let log = Arc::new(Mutex::new(VecDeque::with_capacity(LOG_LINES)));
         let (port_tx, port_rx) = oneshot::channel();
-        tokio::spawn(collect_log(stderr, Arc::clone(&log), port_tx));
+        let mut port_tx = Some(port_tx);
+        let log = LogTail::collect(stderr, LOG_LINES, move |line| {
+            if port_tx.is_some()
+                && let Some(port) = devtools_port(line)
+                && let Some(tx) = port_tx.take()
+            {
+                let _ = tx.send(port);
+            }
+        });
 
         let Ok(Ok(devtools_port)) = tokio::time::timeout(START_TIMEOUT, port_rx).await else {
-            let tail = tail(&log, 40);
+            let tail = log.last(40);
             bail!("chromium did not announce its DevTools port within {START_TIMEOUT:?}:\n{tail}");
         };
         Ok(Self {
@@ -172,7 +179,7 @@ impl Chromium {
 
     /// The last `lines` lines Chromium wrote to stderr (console output included).
     pub fn log_tail(&self, lines: usize) -> String {
-        tail(&self.log, lines)
+        self.log.last(lines)
     }
 
     /// Kills the whole browser process group and waits for the main process to exit.
@@ -195,47 +202,11 @@ impl Drop for Chromium {
     }
 }
 
-async fn collect_log(
-    stderr: tokio::process::ChildStderr,
-    log: Arc<Mutex<VecDeque<String>>>,
-    port_tx: oneshot::Sender<u16>,
-) {
-    let mut port_tx = Some(port_tx);
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if port_tx.is_some()
-            && let Some(port) = devtools_port(&line)
-            && let Some(tx) = port_tx.take()
-        {
-            let _ = tx.send(port);
-        }
-        let mut log = log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if log.len() == LOG_LINES {
-            log.pop_front();
-        }
-        log.push_back(line);
-    }
-}
-
 /// Parses `DevTools listening on ws://127.0.0.1:PORT/devtools/browser/...`.
 fn devtools_port(line: &str) -> Option<u16> {
     let rest = line.strip_prefix("DevTools listening on ws://")?;
     let host_port = rest.split('/').next()?;
     host_port.rsplit(':').next()?.parse().ok()
-}
-
-fn tail(log: &Mutex<VecDeque<String>>, lines: usize) -> String {
-    let log = log
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let skip = log.len().saturating_sub(lines);
-    log.iter()
-        .skip(skip)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[cfg(test)]
@@ -251,12 +222,5 @@ mod tests {
             devtools_port("DevTools listening on ws://127.0.0.1:notaport/x"),
             None
         );
-    }
-
-    #[test]
-    fn log_tail_keeps_the_newest_lines() {
-        let log = Mutex::new((0..10).map(|i| i.to_string()).collect::<VecDeque<_>>());
-        assert_eq!(tail(&log, 3), "7\n8\n9");
-        assert_eq!(tail(&log, 50).lines().count(), 10);
     }
 }

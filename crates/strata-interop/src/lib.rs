@@ -24,5 +24,6 @@ pub mod piped_peer;
 pub mod runner;
 
 mod browser;
+mod log_tail;
 
 pub use browser::Browser;

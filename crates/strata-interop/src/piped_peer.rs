@@ -4,9 +4,7 @@
 //! Its stderr is kept in a bounded ring for failure reports. The child runs in a process
 //! group of its own, killed when the [`PipedPeer`] is dropped.
 
-use std::collections::VecDeque;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -14,6 +12,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::log_tail::LogTail;
 
 /// How many stderr lines are kept for a failure report.
 const LOG_LINES: usize = 200;
@@ -24,7 +24,7 @@ pub struct PipedPeer {
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: Lines<BufReader<ChildStdout>>,
-    log: Arc<Mutex<VecDeque<String>>>,
+    log: LogTail,
 }
 
 impl PipedPeer {
@@ -43,8 +43,7 @@ impl PipedPeer {
         let stdin = child.stdin.take().context("stdin not captured")?;
         let stdout = child.stdout.take().context("stdout not captured")?;
         let stderr = child.stderr.take().context("stderr not captured")?;
-        let log = Arc::new(Mutex::new(VecDeque::with_capacity(LOG_LINES)));
-        tokio::spawn(collect_log(stderr, Arc::clone(&log)));
+        let log = LogTail::collect(stderr, LOG_LINES, |_| {});
         Ok(Self {
             name: name.to_owned(),
             child,
@@ -121,16 +120,7 @@ impl PipedPeer {
 
     /// The last `lines` lines it wrote to stderr.
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = self
-            .log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let skip = log.len().saturating_sub(lines);
-        log.iter()
-            .skip(skip)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.log.last(lines)
     }
 }
 
@@ -140,18 +130,5 @@ impl Drop for PipedPeer {
             // The group id equals the child's id (process_group(0) above).
             let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
-    }
-}
-
-async fn collect_log(stderr: tokio::process::ChildStderr, log: Arc<Mutex<VecDeque<String>>>) {
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let mut log = log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if log.len() == LOG_LINES {
-            log.pop_front();
-        }
-        log.push_back(line);
     }
 }

@@ -11,6 +11,10 @@ use tokio::sync::mpsc;
 
 use super::{LABEL, PATIENCE};
 
+#[path = "../../tests/peers/negotiate.rs"]
+mod negotiate;
+use negotiate::negotiate;
+
 /// Loopback only, IPv4 only, no mDNS.
 pub(crate) fn config() -> Configuration {
     let mut config = Configuration {
@@ -75,24 +79,7 @@ pub(crate) async fn connect() -> (Pair, Duration) {
         .expect("channel");
 
     let start = Instant::now();
-    let offer = offerer.create_offer().await.expect("offer");
-    offerer
-        .set_local_description(offer.clone())
-        .await
-        .expect("local offer");
-    answerer
-        .set_remote_description(offer)
-        .await
-        .expect("remote offer");
-    let answer = answerer.create_answer().await.expect("answer");
-    answerer
-        .set_local_description(answer.clone())
-        .await
-        .expect("local answer");
-    offerer
-        .set_remote_description(answer)
-        .await
-        .expect("remote answer");
+    negotiate(&offerer, &answerer).await;
     loop {
         match tokio::time::timeout(PATIENCE, sender.recv()).await {
             Ok(Some(ChannelEvent::Open)) => break,

@@ -4,6 +4,10 @@
 // Each test binary uses its own subset of this module.
 #![allow(dead_code)]
 
+mod negotiate;
+
+pub(crate) use negotiate::negotiate;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -109,28 +113,6 @@ pub(crate) async fn pair(a: Configuration, b: Configuration) -> (Peer, Peer) {
             state: b_state,
         },
     )
-}
-
-/// One offer/answer exchange, `offerer` first.
-pub(crate) async fn negotiate(offerer: &PeerConnection, answerer: &PeerConnection) {
-    let offer = offerer.create_offer().await.expect("offer");
-    offerer
-        .set_local_description(offer.clone())
-        .await
-        .expect("local offer");
-    answerer
-        .set_remote_description(offer)
-        .await
-        .expect("remote offer");
-    let answer = answerer.create_answer().await.expect("answer");
-    answerer
-        .set_local_description(answer.clone())
-        .await
-        .expect("local answer");
-    offerer
-        .set_remote_description(answer)
-        .await
-        .expect("remote answer");
 }
 
 /// Two connected peers; `a` created `channel` before offering, `b` accepted it.

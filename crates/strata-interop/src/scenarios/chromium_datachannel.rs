@@ -60,7 +60,10 @@ async fn run(env: Env, offerer: Offerer, trickle: bool) -> anyhow::Result<String
     let browser = Browser::start(env.chromium()?, PAGES).await?;
     let page = browser.open("chromium_peer", "peer").await?;
     let mut session = Session::start(page, trickle).await?;
-    let outcome = session.exercise(offerer).await;
+    let outcome = match offerer {
+        Offerer::Strata => session.strata_offers().await,
+        Offerer::Chromium => session.chromium_offers().await,
+    };
     let summary = match outcome {
         Ok(summary) => summary,
         Err(error) => {
@@ -133,13 +136,6 @@ impl Session {
         })
     }
 
-    async fn exercise(&mut self, offerer: Offerer) -> anyhow::Result<Summary> {
-        match offerer {
-            Offerer::Strata => self.strata_offers().await,
-            Offerer::Chromium => self.chromium_offers().await,
-        }
-    }
-
     async fn strata_offers(&mut self) -> anyhow::Result<Summary> {
         let started = Instant::now();
         let unordered = ChannelOptions {
@@ -147,15 +143,9 @@ impl Session {
             max_retransmits: Some(0),
             ..ChannelOptions::default()
         };
-        let negotiated = ChannelOptions {
-            negotiated: Some(NEGOTIATED_ID),
-            ..ChannelOptions::default()
-        };
-        let negotiated_in_page = json!({ "label": "negotiated", "options": { "negotiated": true, "id": NEGOTIATED_ID } });
-        let mut channels: Vec<(DataChannel, bool)> = Vec::new();
         self.page
             .send(
-                json!({ "op": "setup", "trickle": self.trickle, "channels": [negotiated_in_page] }),
+                json!({ "op": "setup", "trickle": self.trickle, "channels": [negotiated_in_page()] }),
             )
             .await?;
         let ordered = self
@@ -165,7 +155,7 @@ impl Session {
         let unordered = self.pc.create_data_channel("unordered", unordered).await?;
         let negotiated = self
             .pc
-            .create_data_channel("negotiated", negotiated)
+            .create_data_channel("negotiated", negotiated())
             .await?;
         let offer = self.pc.create_offer().await?;
         self.pc.set_local_description(offer).await?;
@@ -173,9 +163,7 @@ impl Session {
         self.page
             .send(json!({ "op": "remote", "description": offer }))
             .await?;
-        let answer = self.page_event("description").await?;
-        let answer: SessionDescription =
-            serde_json::from_value(answer["description"].clone()).context("the page's answer")?;
+        let answer = self.page_description().await?;
         self.pc.set_remote_description(answer).await?;
         wait_open(&ordered).await?;
         let connect_ms = started.elapsed().as_millis();
@@ -186,23 +174,17 @@ impl Session {
         let chromium_made = self.incoming_channel("chromium-made").await?;
         self.check_seen_by_page("ordered", true, None).await?;
         self.check_seen_by_page("unordered", false, Some(0)).await?;
-        channels.extend([
+        let channels = [
             (ordered, true),
             (unordered, false),
             (negotiated, true),
             (chromium_made, true),
-        ]);
+        ];
         self.echo_all(&channels, connect_ms).await
     }
 
     async fn chromium_offers(&mut self) -> anyhow::Result<Summary> {
         let started = Instant::now();
-        let negotiated = ChannelOptions {
-            negotiated: Some(NEGOTIATED_ID),
-            ..ChannelOptions::default()
-        };
-        let negotiated_in_page = json!({ "label": "negotiated", "options": { "negotiated": true, "id": NEGOTIATED_ID } });
-        let mut channels: Vec<(DataChannel, bool)> = Vec::new();
         self.page
             .send(json!({
                 "op": "setup",
@@ -210,18 +192,16 @@ impl Session {
                 "channels": [
                     { "label": "ordered", "options": {} },
                     { "label": "unordered", "options": { "ordered": false, "maxRetransmits": 0 } },
-                    negotiated_in_page,
+                    negotiated_in_page(),
                 ],
             }))
             .await?;
         let negotiated = self
             .pc
-            .create_data_channel("negotiated", negotiated)
+            .create_data_channel("negotiated", negotiated())
             .await?;
         self.page.send(json!({ "op": "offer" })).await?;
-        let offer = self.page_event("description").await?;
-        let offer: SessionDescription =
-            serde_json::from_value(offer["description"].clone()).context("the page's offer")?;
+        let offer = self.page_description().await?;
         self.pc.set_remote_description(offer).await?;
         let answer = self.pc.create_answer().await?;
         self.pc.set_local_description(answer).await?;
@@ -244,13 +224,19 @@ impl Session {
             .await?;
         wait_open(&strata_made).await?;
         self.check_seen_by_page("strata-made", true, None).await?;
-        channels.extend([
+        let channels = [
             (ordered, true),
             (unordered, false),
             (negotiated, true),
             (strata_made, true),
-        ]);
+        ];
         self.echo_all(&channels, connect_ms).await
+    }
+
+    /// The description the page sends next (its offer or its answer).
+    async fn page_description(&mut self) -> anyhow::Result<SessionDescription> {
+        let message = self.page_event("description").await?;
+        serde_json::from_value(message["description"].clone()).context("the page's description")
     }
 
     /// The local description to hand to the page: at once when trickling (candidates
@@ -388,6 +374,19 @@ impl Session {
             connect_ms,
         })
     }
+}
+
+/// The pre-negotiated channel on Strata's side.
+fn negotiated() -> ChannelOptions {
+    ChannelOptions {
+        negotiated: Some(NEGOTIATED_ID),
+        ..ChannelOptions::default()
+    }
+}
+
+/// The same channel as the page creates it.
+fn negotiated_in_page() -> Value {
+    json!({ "label": "negotiated", "options": { "negotiated": true, "id": NEGOTIATED_ID } })
 }
 
 /// Reads Strata's events: candidates and incoming channels go to the session.

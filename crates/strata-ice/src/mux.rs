@@ -3,8 +3,14 @@
 //!
 //! webrtc-ice runs one receive loop per local host candidate on the connection it gets from
 //! the mux; with one socket for all host candidates those loops share it, and a datagram is
-//! read by whichever loop is free. Replies still leave through the same socket, so only
-//! the local-candidate label of a pair can be off on multi-homed hosts, never the path.
+//! read by whichever loop is free. Replies still leave through the same socket, so within
+//! one address family only the local-candidate label of a pair can be off, never the path.
+//! Across families it is worse: webrtc-ice looks the sender up among the remote candidates
+//! of the *reading* candidate's family, so an IPv4 check read by the `::1` candidate's loop
+//! is dropped ("no such remote") or turned into a wrong peer-reflexive candidate. With
+//! host candidates of both families a connection fails now and then (about one in four
+//! on loopback); the mux API (one `get_conn` per gathering, no caller identity) gives no
+//! way to route by family, so the fix needs our own host-candidate gathering.
 
 use std::any::Any;
 use std::net::SocketAddr;

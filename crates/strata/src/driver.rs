@@ -121,8 +121,8 @@ pub(crate) struct Driver {
     dtls: Dtls,
     sctp: Option<Sctp>,
     pending_channels: Vec<Binder>,
-    closed: bool,
     tasks: TaskTracker,
+    /// Cancelled when the connection closes: stops the tasks, and is the closed flag.
     cancel: CancellationToken,
 }
 
@@ -191,7 +191,6 @@ impl Driver {
             dtls: Dtls::Idle,
             sctp: None,
             pending_channels: Vec::new(),
-            closed: false,
             tasks: TaskTracker::new(),
             cancel: CancellationToken::new(),
         })
@@ -359,7 +358,7 @@ impl Driver {
         label: String,
         options: ChannelOptions,
     ) -> Result<DataChannel, Error> {
-        if self.closed {
+        if self.cancel.is_cancelled() {
             return Err(Error::Closed);
         }
         if options.max_retransmits.is_some() && options.max_packet_life_time.is_some() {
@@ -647,7 +646,7 @@ impl Driver {
 
     fn aggregate(&self) -> PeerConnectionState {
         let ice = self.ice_state();
-        if self.closed {
+        if self.cancel.is_cancelled() {
             PeerConnectionState::Closed
         } else if matches!(self.dtls, Dtls::Failed) || ice == IceConnectionState::Failed {
             PeerConnectionState::Failed
@@ -681,7 +680,6 @@ impl Driver {
     // ----- closing -----
 
     async fn shut_down(&mut self) {
-        self.closed = true;
         self.negotiator.close();
         self.cancel.cancel();
         // Channels still waiting for a stream end now.

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::sctp_guard::{InboundSignals, PacketGuard, request_immediate_sack};
+use crate::sctp_guard::{InboundSignals, PacketGuard};
 
 /// A datagram transport for one SCTP association: in WebRTC the DTLS connection, in tests
 /// a connected UDP socket.
@@ -152,7 +152,6 @@ impl<T: DatagramTransport> webrtc_util::Conn for GuardedConn<T> {
             let Some(signals) = self.inspect(&buf[..len]) else {
                 continue;
             };
-            request_immediate_sack(&mut buf[..len]);
             if !signals.resets.is_empty() {
                 let (drained, wait) = oneshot::channel();
                 self.signal(ConnSignal::BeforeReset(drained));

@@ -23,9 +23,6 @@
 //! counted; the association never sees them. It does not verify the `CRC32c` (webrtc-sctp
 //! does). Sans-IO: pure functions of the bytes and of what it learned from earlier
 //! packets.
-//!
-//! [`request_immediate_sack`] works around webrtc-sctp's delayed-SACK timer, which
-//! fires once per association and never again (see its docs).
 
 use std::fmt;
 
@@ -361,38 +358,14 @@ impl PacketGuard {
     }
 }
 
-/// RFC 7053's I bit: the receiver should SACK this DATA chunk without delay.
+/// RFC 7053's I bit: the receiver should SACK this DATA chunk without delay (a wake
+/// packet needs it: webrtc-sctp's delayed SACK may never come).
 const DATA_FLAG_IMMEDIATE: u8 = 0x08;
 /// SCTP's checksum (RFC 4960 Appendix B), stored little-endian the way webrtc-sctp
 /// computes and checks it. Slice-by-16 tables (16 KiB, built at compile time), as
-/// webrtc-sctp uses: every inbound DATA packet is summed twice here (check, re-sign), and
-/// the default byte-at-a-time table made that the largest single cost in a throughput
-/// profile.
+/// webrtc-sctp uses.
 const CRC32C: crc::Crc<u32, crc::Table<16>> =
     crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
-
-/// Sets the I bit (RFC 7053) on the last DATA chunk of an inbound packet the guard
-/// accepted, and re-signs the packet. Returns whether the packet changed.
-///
-/// webrtc-sctp 0.17.2 delays a SACK with a timer that fires once per association: after
-/// the first delayed SACK it never re-arms, so from then on a packet that arrives alone
-/// is not acknowledged until the peer's retransmission timer (one second at least,
-/// doubling) resends it. A burst of channel opens or a lossy link then stalls for tens
-/// of seconds. Asking for an immediate SACK on every packet that carries DATA keeps
-/// acknowledgements flowing, at the cost of one SACK per packet instead of one per two.
-///
-/// A packet whose checksum is already wrong is left alone, so webrtc-sctp still drops it.
-pub fn request_immediate_sack(packet: &mut [u8]) -> bool {
-    let Some(at) = last_data_chunk(packet) else {
-        return false;
-    };
-    if packet[at + 1] & DATA_FLAG_IMMEDIATE != 0 || checksum(packet) != stored_checksum(packet) {
-        return false;
-    }
-    packet[at + 1] |= DATA_FLAG_IMMEDIATE;
-    sign(packet);
-    true
-}
 
 /// Writes the packet's SCTP checksum (`CRC32c`, RFC 9260 Appendix A) into its common
 /// header, little-endian as webrtc-sctp checks it. A packet shorter than the common
@@ -405,23 +378,6 @@ pub fn sign(packet: &mut [u8]) {
     packet[8..COMMON_HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
 }
 
-/// Where the last DATA chunk of a well-formed packet starts.
-fn last_data_chunk(packet: &[u8]) -> Option<usize> {
-    let mut at = COMMON_HEADER_LEN;
-    let mut last = None;
-    while let Some(header) = packet.get(at..at + 4) {
-        if header[0] == DATA {
-            last = Some(at);
-        }
-        let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
-        if length < 4 {
-            break;
-        }
-        at += padded(length);
-    }
-    last
-}
-
 /// The packet's `CRC32c`, computed with the checksum field as zero.
 fn checksum(packet: &[u8]) -> u32 {
     let mut digest = CRC32C.digest();
@@ -429,10 +385,6 @@ fn checksum(packet: &[u8]) -> u32 {
     digest.update(&[0; 4]);
     digest.update(&packet[COMMON_HEADER_LEN..]);
     digest.finalize()
-}
-
-fn stored_checksum(packet: &[u8]) -> u32 {
-    u32::from_le_bytes([packet[8], packet[9], packet[10], packet[11]])
 }
 
 /// The later of `known` and `seen` in serial-number arithmetic.

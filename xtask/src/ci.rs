@@ -35,6 +35,7 @@ fn cargo_step_with_env(
 fn steps(root: &Path) -> Vec<Step> {
     let tidy_root = root.to_path_buf();
     let interop_root = root.to_path_buf();
+    let fuzz_root = root.to_path_buf();
     vec![
         cargo_step(root, "format", &["fmt", "--all", "--check"]),
         cargo_step(
@@ -64,6 +65,10 @@ fn steps(root: &Path) -> Vec<Step> {
         Step {
             name: "interop",
             run: Box::new(move || interop(&interop_root, &[])),
+        },
+        Step {
+            name: "fuzz-smoke",
+            run: Box::new(move || crate::fuzz::smoke(&fuzz_root, &[])),
         },
     ]
 }

@@ -1,0 +1,4 @@
+//! DTLS record validation in front of the dtls crate.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| strata_dtls_srtp::record::fuzz_validate(data));

@@ -935,26 +935,78 @@ type InterfaceFilter = Option<Box<dyn Fn(&str) -> bool + Send + Sync>>;
 type IpFilter = Option<Box<dyn Fn(IpAddr) -> bool + Send + Sync>>;
 
 fn interface_filters(config: &IceConfig) -> (InterfaceFilter, IpFilter) {
-    match &config.policy.interfaces {
-        Interfaces::All => (None, None),
-        Interfaces::Named(names) => {
-            let names = names.clone();
-            (
-                Some(Box::new(move |name: &str| names.iter().any(|n| n == name))),
-                None,
-            )
-        }
-        Interfaces::DefaultRoute => {
-            let routes: Vec<IpAddr> = default_route_addresses();
-            let loopback = config.policy.include_loopback;
-            (
-                None,
-                Some(Box::new(move |ip: IpAddr| {
-                    routes.contains(&ip) || (loopback && ip.is_loopback())
-                })),
-            )
+    let policy = &config.policy;
+    let names = match &policy.interfaces {
+        Interfaces::Named(names) => Some(names.clone()),
+        Interfaces::All | Interfaces::DefaultRoute => None,
+    };
+    let routes = match &policy.interfaces {
+        Interfaces::DefaultRoute => Some(default_route_addresses()),
+        Interfaces::All | Interfaces::Named(_) => None,
+    };
+    let loopback = policy.include_loopback;
+    let admitted = move |ip: IpAddr| {
+        routes
+            .as_ref()
+            .is_none_or(|routes| routes.contains(&ip) || (loopback && ip.is_loopback()))
+    };
+    let family = (policy.ipv4 && policy.ipv6).then(|| {
+        let usable = system_addresses().into_iter().filter(|(name, ip)| {
+            names.as_ref().is_none_or(|names| names.contains(name))
+                && (loopback || !ip.is_loopback())
+                && admitted(*ip)
+        });
+        HostFamily::choose(usable.map(|(_, ip)| ip))
+    });
+    let interface_filter: InterfaceFilter =
+        names.map(|names| Box::new(move |name: &str| names.iter().any(|n| n == name)) as Box<_>);
+    let ip_filter: IpFilter = Some(Box::new(move |ip: IpAddr| {
+        admitted(ip) && family.is_none_or(|family| family.contains(ip))
+    }));
+    (interface_filter, ip_filter)
+}
+
+/// The one address family host candidates come from when both are enabled.
+///
+/// webrtc-ice runs one receive loop per host candidate on the single connection our mux
+/// gives it, and looks a datagram's sender up among the remote candidates of the
+/// *reading* candidate's family: with host candidates of both families, an IPv4 check read
+/// by the IPv6 candidate's loop is dropped or turns into a wrong peer-reflexive candidate,
+/// and about one connection in four fails. Within one family any loop may read any
+/// datagram harmlessly (see `mux`). So host candidates come from IPv4 when the host has a
+/// usable IPv4 address, and from IPv6 otherwise; server-reflexive and relay candidates
+/// are unaffected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostFamily {
+    V4,
+    V6,
+}
+
+impl HostFamily {
+    /// IPv4 if any of the usable host addresses is IPv4, else IPv6.
+    fn choose(usable: impl IntoIterator<Item = IpAddr>) -> Self {
+        if usable.into_iter().any(|ip| ip.is_ipv4()) {
+            Self::V4
+        } else {
+            Self::V6
         }
     }
+
+    fn contains(self, ip: IpAddr) -> bool {
+        match self {
+            Self::V4 => ip.is_ipv4(),
+            Self::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
+/// Every (interface name, address) pair of the host, as webrtc-ice enumerates them.
+fn system_addresses() -> Vec<(String, IpAddr)> {
+    webrtc_util::ifaces::ifaces()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|iface| Some((iface.name, iface.addr?.ip())))
+        .collect()
 }
 
 /// The source address the kernel would use towards the public internet, per family.
@@ -1124,5 +1176,41 @@ async fn read_relay(shared: Arc<Shared>, conn: Arc<dyn Conn + Send + Sync>) {
                     .fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CandidatePolicy;
+
+    #[test]
+    fn host_candidates_come_from_ipv4_whenever_the_host_has_a_usable_ipv4_address() {
+        let v4: IpAddr = "192.0.2.10".parse().unwrap();
+        let v6: IpAddr = "2001:db8::10".parse().unwrap();
+        assert_eq!(HostFamily::choose([v6, v4]), HostFamily::V4);
+        assert_eq!(HostFamily::choose([v6]), HostFamily::V6);
+        assert_eq!(HostFamily::choose([]), HostFamily::V6);
+        assert!(HostFamily::V4.contains(v4) && !HostFamily::V4.contains(v6));
+        assert!(HostFamily::V6.contains(v6) && !HostFamily::V6.contains(v4));
+    }
+
+    #[test]
+    fn with_both_families_enabled_the_ip_filter_admits_only_one() {
+        let config = IceConfig {
+            policy: CandidatePolicy {
+                include_loopback: true,
+                ..CandidatePolicy::default()
+            },
+            ..IceConfig::default()
+        };
+        let (_, ip_filter) = interface_filters(&config);
+        let admits = ip_filter.expect("a filter");
+        let v4 = admits("127.0.0.1".parse().unwrap());
+        let v6 = admits("::1".parse().unwrap());
+        assert!(
+            v4 != v6,
+            "exactly one family is admitted (v4 {v4}, v6 {v6})"
+        );
     }
 }

@@ -38,6 +38,10 @@ pub struct CandidatePolicy {
     /// Gather IPv4 candidates.
     pub ipv4: bool,
     /// Gather IPv6 candidates.
+    ///
+    /// With both families enabled, host candidates come from IPv4 when the host has a
+    /// usable IPv4 address and from IPv6 otherwise (webrtc-ice cannot keep two families
+    /// apart on one socket); server-reflexive and relay candidates are not restricted.
     pub ipv6: bool,
     /// Include loopback addresses. Off by default, as in browsers; tests in a
     /// loopback-only network namespace turn it on.

@@ -7,10 +7,10 @@
 //! one address family only the local-candidate label of a pair can be off, never the path.
 //! Across families it is worse: webrtc-ice looks the sender up among the remote candidates
 //! of the *reading* candidate's family, so an IPv4 check read by the `::1` candidate's loop
-//! is dropped ("no such remote") or turned into a wrong peer-reflexive candidate. With
-//! host candidates of both families a connection fails now and then (about one in four
-//! on loopback); the mux API (one `get_conn` per gathering, no caller identity) gives no
-//! way to route by family, so the fix needs our own host-candidate gathering.
+//! is dropped ("no such remote") or turned into a wrong peer-reflexive candidate; with host
+//! candidates of both families about one connection in four failed on loopback. The mux
+//! API (one `get_conn` per gathering, no caller identity) gives no way to route by family,
+//! so host candidates come from one family only (`HostFamily` in `agent`).
 
 use std::any::Any;
 use std::net::SocketAddr;

@@ -292,3 +292,48 @@ fn traffic_flows_the_moment_connected_is_reported() {
         }
     });
 }
+
+#[test]
+fn dual_stack_agents_connect_every_time_over_host_candidates_of_one_family() {
+    run_isolated(|| async {
+        let dual_stack = || {
+            let mut config = loopback_config();
+            config.policy.ipv6 = true;
+            config
+        };
+        // One connection in four used to fail with candidates of both families: twenty
+        // in a row all connect only if the families are kept apart.
+        for round in 0..20 {
+            let (mut a, mut b) = start_pair(dual_stack(), dual_stack(), |_| true).await;
+            for side in [&mut a, &mut b] {
+                let state = side
+                    .wait_for(|s| {
+                        matches!(
+                            s,
+                            IceConnectionState::Connected | IceConnectionState::Failed
+                        )
+                    })
+                    .await;
+                assert_eq!(state, IceConnectionState::Connected, "round {round}");
+            }
+            for side in [&a, &b] {
+                let hosts: Vec<String> = side
+                    .events
+                    .borrow()
+                    .iter()
+                    .filter_map(|e| match e {
+                        IceEvent::LocalCandidate(c) if c.contains(" typ host") => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                assert!(!hosts.is_empty(), "round {round}: no host candidate");
+                assert!(
+                    hosts.iter().all(|c| c.contains(" 127.0.0.1 ")),
+                    "round {round}: host candidates of both families: {hosts:?}"
+                );
+            }
+            a.agent.close().await;
+            b.agent.close().await;
+        }
+    });
+}

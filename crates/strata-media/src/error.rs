@@ -80,6 +80,10 @@ pub enum Error {
     /// keyframe request, for instance).
     #[error("not negotiated: {0}")]
     NotNegotiated(&'static str),
+    /// Caller misuse: [`MAX_QUEUED_OUTPUTS`](crate::MAX_QUEUED_OUTPUTS) outputs wait; drain
+    /// [`poll_output`](crate::MediaSession::poll_output) first.
+    #[error("the output queue is full; drain poll_output")]
+    OutputQueueFull,
     /// Caller misuse: the session was closed.
     #[error("the media session is closed")]
     Closed,

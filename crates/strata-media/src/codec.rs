@@ -1,18 +1,15 @@
-//! Codecs: what a track carries, packetization with the `rtp` crate's payloaders, and our
-//! own depacketizers.
+//! Codecs: what a track carries, our packetizers and depacketizers.
 //!
-//! Depacketization is ours because the `rtp` crate's depacketizers read past the end of a
-//! short payload (its VP8 reader calls `get_u8` on a 4-byte packet with extension bits set,
-//! which panics); ours check every length and also tell the jitter buffer where frames
-//! and keyframes start. Each packet is depacketized on arrival into bytes that concatenate
-//! to the frame, so a frame is the concatenation of its packets' outputs.
+//! Both directions are ours. The `rtp` crate's payloaders would pull tokio into this
+//! sans-IO crate (through `webrtc-util`), and its VP9 payloader draws the initial picture
+//! id from an unseeded RNG; its depacketizers read past the end of a short payload (the VP8
+//! reader calls `get_u8` on a 4-byte packet with extension bits set, which panics). Ours
+//! check every length and also tell the jitter buffer where frames and keyframes start.
+//! Each packet is depacketized on arrival into bytes that concatenate to the frame, so a
+//! frame is the concatenation of its packets' outputs. The tests cross-check both
+//! directions against the `rtp` crate.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use rtp::codecs::h264::H264Payloader;
-use rtp::codecs::opus::OpusPayloader;
-use rtp::codecs::vp8::Vp8Payloader;
-use rtp::codecs::vp9::Vp9Payloader;
-use rtp::packetizer::Payloader;
 
 use crate::{Error, Malformed};
 
@@ -64,38 +61,25 @@ impl Codec {
 }
 
 /// The packetizer of one sending track.
+#[derive(Debug)]
 pub(crate) struct Packetizer {
     codec: Codec,
-    payloader: Box<dyn Payloader + Send + Sync>,
+    /// VP8 / VP9 picture id (15 bits), advanced per frame.
+    picture_id: u16,
 }
 
-impl std::fmt::Debug for Packetizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Packetizer")
-            .field("codec", &self.codec)
-            .finish_non_exhaustive()
-    }
-}
+/// Bytes of our VP8 payload descriptor: X, I with a 15-bit picture id.
+const VP8_DESCRIPTOR_LEN: usize = 4;
+/// Bytes of our VP9 payload descriptor: I with a 15-bit picture id (non-flexible mode).
+const VP9_DESCRIPTOR_LEN: usize = 3;
 
 impl Packetizer {
-    /// `seed` picks VP9's initial picture id (the payloader would otherwise draw it from
-    /// an unseeded RNG).
+    /// `seed` picks the initial picture id.
     pub(crate) fn new(codec: Codec, seed: u16) -> Self {
-        let payloader: Box<dyn Payloader + Send + Sync> = match codec {
-            Codec::Opus => Box::new(OpusPayloader),
-            Codec::Vp8 => {
-                let mut vp8 = Vp8Payloader::default();
-                vp8.enable_picture_id = true;
-                Box::new(vp8)
-            }
-            Codec::Vp9 => {
-                let mut vp9 = Vp9Payloader::default();
-                vp9.initial_picture_id_fn = Some(std::sync::Arc::new(move || seed & 0x7FFF));
-                Box::new(vp9)
-            }
-            Codec::H264 => Box::new(H264Payloader::default()),
-        };
-        Self { codec, payloader }
+        Self {
+            codec,
+            picture_id: seed & 0x7FFF,
+        }
     }
 
     /// Splits one encoded sample into payloads of at most `max_payload` bytes.
@@ -107,22 +91,205 @@ impl Packetizer {
         if sample.is_empty() {
             return Err(Error::InvalidSample("the sample is empty"));
         }
-        if self.codec == Codec::Opus && sample.len() > max_payload {
-            return Err(Error::InvalidSample(
-                "an Opus packet larger than the MTU allows",
-            ));
-        }
-        let payloads = self
-            .payloader
-            .payload(max_payload, sample)
-            .map_err(|_| Error::InvalidSample("the payloader rejected the sample"))?;
-        if payloads.is_empty() || payloads.iter().any(Bytes::is_empty) {
-            return Err(Error::InvalidSample(
-                "the sample holds nothing the codec can carry",
-            ));
-        }
+        let payloads = match self.codec {
+            Codec::Opus => {
+                if sample.len() > max_payload {
+                    return Err(Error::InvalidSample(
+                        "an Opus packet larger than the MTU allows",
+                    ));
+                }
+                vec![sample.clone()]
+            }
+            Codec::Vp8 => {
+                let picture_id = self.next_picture_id();
+                fragment(
+                    sample,
+                    max_payload,
+                    VP8_DESCRIPTOR_LEN,
+                    |first, _last, out| {
+                        // X | S (first packet), PID 0; I; M | picture id.
+                        out.put_u8(if first { 0x90 } else { 0x80 });
+                        out.put_u8(0x80);
+                        out.put_u16(0x8000 | picture_id);
+                    },
+                )?
+            }
+            Codec::Vp9 => {
+                let picture_id = self.next_picture_id();
+                let inter = !vp9_is_keyframe(sample);
+                fragment(
+                    sample,
+                    max_payload,
+                    VP9_DESCRIPTOR_LEN,
+                    |first, last, out| {
+                        // I | P (inter-predicted) | B (first) | E (last); M | picture id.
+                        let mut byte = 0x80;
+                        if inter {
+                            byte |= 0x40;
+                        }
+                        if first {
+                            byte |= 0x08;
+                        }
+                        if last {
+                            byte |= 0x04;
+                        }
+                        out.put_u8(byte);
+                        out.put_u16(0x8000 | picture_id);
+                    },
+                )?
+            }
+            Codec::H264 => packetize_h264(sample, max_payload)?,
+        };
         Ok(payloads)
     }
+
+    fn next_picture_id(&mut self) -> u16 {
+        let id = self.picture_id;
+        self.picture_id = (id + 1) & 0x7FFF;
+        id
+    }
+}
+
+/// Splits `sample` into fragments of at most `max_payload - descriptor_len` bytes, each
+/// preceded by the descriptor `write` produces for (first, last).
+fn fragment(
+    sample: &Bytes,
+    max_payload: usize,
+    descriptor_len: usize,
+    write: impl Fn(bool, bool, &mut BytesMut),
+) -> Result<Vec<Bytes>, Error> {
+    let room = max_payload.saturating_sub(descriptor_len);
+    if room == 0 {
+        return Err(Error::InvalidSample("the MTU leaves no room for payload"));
+    }
+    let count = sample.len().div_ceil(room);
+    Ok(sample
+        .chunks(room)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut out = BytesMut::with_capacity(descriptor_len + chunk.len());
+            write(i == 0, i + 1 == count, &mut out);
+            out.put_slice(chunk);
+            out.freeze()
+        })
+        .collect())
+}
+
+/// Whether a VP9 frame is a keyframe: its uncompressed header (VP9 bitstream spec §6.2)
+/// starts with `frame_marker` (2 bits), the profile (2 bits, plus a reserved zero bit in
+/// profile 3), `show_existing_frame`, then `frame_type` (0 = key frame).
+fn vp9_is_keyframe(frame: &[u8]) -> bool {
+    let Some(&byte) = frame.first() else {
+        return false;
+    };
+    if byte >> 6 != 0b10 {
+        return false;
+    }
+    let profile = ((byte >> 5) & 1) | (((byte >> 4) & 1) << 1);
+    let mut bit = 4;
+    if profile == 3 {
+        bit += 1;
+    }
+    let show_existing_frame = (byte >> (7 - bit)) & 1;
+    bit += 1;
+    show_existing_frame == 0 && (byte >> (7 - bit)) & 1 == 0
+}
+
+/// The NAL units of an Annex B byte stream (start codes `00 00 01` or `00 00 00 01`);
+/// a sample without start codes is one NAL unit.
+fn nal_units(stream: &Bytes) -> Vec<Bytes> {
+    let b = &stream[..];
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= b.len() {
+        if b[i] == 0 && b[i + 1] == 0 && b[i + 2] == 1 {
+            starts.push((i, i + 3));
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    if starts.is_empty() {
+        return vec![stream.clone()];
+    }
+    let mut units = Vec::with_capacity(starts.len());
+    for (n, &(_, data_start)) in starts.iter().enumerate() {
+        let mut end = starts.get(n + 1).map_or(b.len(), |&(code, _)| code);
+        // A four-byte start code's leading zero belongs to it, not to this unit.
+        if n + 1 < starts.len() && end > data_start && b[end - 1] == 0 {
+            end -= 1;
+        }
+        if end > data_start {
+            units.push(stream.slice(data_start..end));
+        }
+    }
+    units
+}
+
+/// H.264 packetization mode 1 (RFC 6184): consecutive small NAL units are aggregated into
+/// STAP-A packets, a unit that fits alone travels as a single NAL unit packet, and a
+/// larger one is fragmented into FU-A packets.
+fn packetize_h264(sample: &Bytes, max_payload: usize) -> Result<Vec<Bytes>, Error> {
+    if max_payload < 3 {
+        return Err(Error::InvalidSample("the MTU leaves no room for payload"));
+    }
+    let units = nal_units(sample);
+    if units.iter().any(|u| u[0] & 0x80 != 0) {
+        return Err(Error::InvalidSample(
+            "an H.264 NAL unit has its forbidden bit set",
+        ));
+    }
+    let mut payloads = Vec::new();
+    let mut pending: Vec<Bytes> = Vec::new();
+    let flush = |pending: &mut Vec<Bytes>, payloads: &mut Vec<Bytes>| match pending.len() {
+        0 => {}
+        1 => payloads.push(pending.remove(0)),
+        _ => {
+            let nri = pending.iter().map(|u| u[0] & 0x60).max().unwrap_or(0);
+            let mut out =
+                BytesMut::with_capacity(1 + pending.iter().map(|u| 2 + u.len()).sum::<usize>());
+            out.put_u8(nri | NAL_STAP_A);
+            for unit in pending.drain(..) {
+                out.put_u16(unit.len() as u16);
+                out.put_slice(&unit);
+            }
+            payloads.push(out.freeze());
+        }
+    };
+    for unit in units {
+        if unit.len() > max_payload {
+            flush(&mut pending, &mut payloads);
+            let header = unit[0];
+            let body = &unit[1..];
+            let room = max_payload - 2;
+            let count = body.len().div_ceil(room);
+            for (i, chunk) in body.chunks(room).enumerate() {
+                let mut out = BytesMut::with_capacity(2 + chunk.len());
+                out.put_u8((header & 0xE0) | NAL_FU_A);
+                let mut fu = header & 0x1F;
+                if i == 0 {
+                    fu |= 0x80;
+                }
+                if i + 1 == count {
+                    fu |= 0x40;
+                }
+                out.put_u8(fu);
+                out.put_slice(chunk);
+                payloads.push(out.freeze());
+            }
+            continue;
+        }
+        let aggregated = 1 + pending.iter().map(|u| 2 + u.len()).sum::<usize>() + 2 + unit.len();
+        if !pending.is_empty() && aggregated > max_payload {
+            flush(&mut pending, &mut payloads);
+        }
+        pending.push(unit);
+    }
+    flush(&mut pending, &mut payloads);
+    if payloads.is_empty() {
+        return Err(Error::InvalidSample("the sample holds no H.264 NAL unit"));
+    }
+    Ok(payloads)
 }
 
 /// One packet's payload, depacketized.
@@ -193,9 +360,10 @@ fn depacketize_vp8(payload: &Bytes) -> Result<Depacketized, Malformed> {
     if i >= b.len() {
         return Err(BAD);
     }
-    let frame_start = first & 0x10 != 0 && first & 0x07 == 0;
+    // S set and partition index (PID, the low three bits) zero.
+    let frame_start = first & 0x10 != 0 && first.trailing_zeros() >= 3;
     // The VP8 payload header's P bit (RFC 7741 §4.3) is 0 for a keyframe.
-    let keyframe = frame_start && b[i] & 0x01 == 0;
+    let keyframe = frame_start && b[i].is_multiple_of(2);
     Ok(Depacketized {
         data: payload.slice(i..),
         frame_start,
@@ -252,7 +420,7 @@ fn depacketize_vp9(payload: &Bytes) -> Result<Depacketized, Malformed> {
             }
             let p_diff = byte(i)?;
             i += 1;
-            if p_diff & 0x01 == 0 {
+            if p_diff.is_multiple_of(2) {
                 break;
             }
         }
@@ -444,6 +612,122 @@ mod tests {
                 "{codec:?} {bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn vp9_keyframes_are_read_from_the_uncompressed_header() {
+        // frame_marker 0b10, profile 0, show_existing_frame 0, frame_type 0 (key) / 1.
+        assert!(vp9_is_keyframe(&[0x80, 0x49]));
+        assert!(!vp9_is_keyframe(&[0x84, 0x00]));
+        // Profile 3 has a reserved bit before show_existing_frame.
+        assert!(vp9_is_keyframe(&[0xB0]));
+        assert!(!vp9_is_keyframe(&[0xB2]));
+        assert!(!vp9_is_keyframe(&[]));
+        let (_, parts) = round_trip(Codec::Vp9, &[0x80; 3000], 1200);
+        assert!(parts[0].keyframe);
+        let (_, parts) = round_trip(Codec::Vp9, &[0x84; 3000], 1200);
+        assert!(parts[0].frame_start && !parts[0].keyframe);
+    }
+
+    #[test]
+    fn h264_small_units_are_aggregated_and_three_byte_start_codes_accepted() {
+        let sample = [
+            &[0, 0, 1, 0x67, 1][..],
+            &[0, 0, 0, 1, 0x68, 2],
+            &[0, 0, 1, 0x65, 3, 3],
+        ]
+        .concat();
+        let mut p = Packetizer::new(Codec::H264, 0);
+        let payloads = p.packetize(1200, &Bytes::from(sample)).unwrap();
+        assert_eq!(payloads.len(), 1);
+        assert_eq!(payloads[0][0] & 0x1F, NAL_STAP_A);
+        let out = depacketize(Codec::H264, &payloads[0]).unwrap();
+        assert!(out.keyframe);
+        assert_eq!(
+            &out.data[..],
+            &[
+                0, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x68, 2, 0, 0, 0, 1, 0x65, 3, 3
+            ]
+        );
+        assert!(
+            p.packetize(1200, &Bytes::from_static(&[0, 0, 1, 0xE5, 1]))
+                .is_err()
+        );
+    }
+
+    /// Our depacketizers read what the `rtp` crate's payloaders write, and its
+    /// depacketizers read what ours write.
+    #[test]
+    fn packetization_agrees_with_the_rtp_crate_both_ways() {
+        use rtp::codecs::{h264, vp8, vp9};
+        use rtp::packetizer::{Depacketizer, Payloader};
+
+        let vp8_frame: Bytes = (0..3000u32)
+            .map(|i| (i * 13) as u8 & 0xFE)
+            .collect::<Vec<_>>()
+            .into();
+        let mut au = Vec::new();
+        for nal in [
+            &[0x67u8, 0x42, 0x00, 0x1F][..],
+            &[0x68, 0xCE, 0x3C, 0x80],
+            &[0x65; 5000],
+        ] {
+            au.extend_from_slice(&START_CODE);
+            au.extend_from_slice(nal);
+        }
+        let h264_frame = Bytes::from(au);
+
+        // Theirs → ours.
+        let mut theirs = vp8::Vp8Payloader::default();
+        theirs.enable_picture_id = true;
+        let joined: Vec<u8> = theirs
+            .payload(1000, &vp8_frame)
+            .unwrap()
+            .iter()
+            .flat_map(|p| depacketize(Codec::Vp8, p).unwrap().data.to_vec())
+            .collect();
+        assert_eq!(joined, vp8_frame);
+        let joined: Vec<u8> = vp9::Vp9Payloader::default()
+            .payload(1000, &vp8_frame)
+            .unwrap()
+            .iter()
+            .flat_map(|p| depacketize(Codec::Vp9, p).unwrap().data.to_vec())
+            .collect();
+        assert_eq!(joined, vp8_frame);
+        let joined: Vec<u8> = h264::H264Payloader::default()
+            .payload(1000, &h264_frame)
+            .unwrap()
+            .iter()
+            .flat_map(|p| depacketize(Codec::H264, p).unwrap().data.to_vec())
+            .collect();
+        assert_eq!(joined, h264_frame);
+
+        // Ours → theirs.
+        let ours = Packetizer::new(Codec::Vp8, 5)
+            .packetize(1000, &vp8_frame)
+            .unwrap();
+        let joined: Vec<u8> = ours
+            .iter()
+            .flat_map(|p| vp8::Vp8Packet::default().depacketize(p).unwrap().to_vec())
+            .collect();
+        assert_eq!(joined, vp8_frame);
+        let ours = Packetizer::new(Codec::Vp9, 5)
+            .packetize(1000, &vp8_frame)
+            .unwrap();
+        let joined: Vec<u8> = ours
+            .iter()
+            .flat_map(|p| vp9::Vp9Packet::default().depacketize(p).unwrap().to_vec())
+            .collect();
+        assert_eq!(joined, vp8_frame);
+        let ours = Packetizer::new(Codec::H264, 5)
+            .packetize(1000, &h264_frame)
+            .unwrap();
+        let mut depacketizer = h264::H264Packet::default();
+        let joined: Vec<u8> = ours
+            .iter()
+            .flat_map(|p| depacketizer.depacketize(p).unwrap().to_vec())
+            .collect();
+        assert_eq!(joined, h264_frame);
     }
 
     #[test]

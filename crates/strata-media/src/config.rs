@@ -79,7 +79,7 @@ impl SessionConfig {
             return invalid("cname", "must be 1 to 255 bytes");
         }
         if self.report_interval < Duration::from_millis(100)
-            || self.report_interval > Duration::from_secs(60)
+            || self.report_interval > Duration::from_mins(1)
         {
             return invalid("report_interval", "must be between 100 ms and 60 s");
         }

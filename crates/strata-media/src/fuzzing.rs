@@ -24,6 +24,10 @@ pub fn rtcp_parse(data: &[u8]) {
 }
 
 /// RTP: whatever parses serializes to something that parses back to the same packet.
+///
+/// # Panics
+///
+/// When the round trip does not hold: a bug.
 pub fn rtp_round_trip(data: &[u8]) {
     let Ok(packet) = RtpPacket::parse(&Bytes::copy_from_slice(data)) else {
         return;
@@ -41,6 +45,10 @@ pub fn rtp_round_trip(data: &[u8]) {
 
 /// RTCP: whatever parses serializes to something that parses back to the same packets
 /// (unknown packets are dropped by serialization).
+///
+/// # Panics
+///
+/// When the round trip does not hold: a bug.
 pub fn rtcp_round_trip(data: &[u8]) {
     let Ok(packets) = parse_compound(&Bytes::copy_from_slice(data)) else {
         return;
@@ -60,6 +68,10 @@ pub fn rtcp_round_trip(data: &[u8]) {
 /// A receiving session (VP8 + RTX and Opus tracks, extensions negotiated) fed an
 /// arbitrary sequence of RTP and RTCP packets and timer ticks. Each record: one byte of
 /// kind (even: RTP, odd: RTCP, 0xFF: advance time), two bytes of length, the packet.
+///
+/// # Panics
+///
+/// When the session panics or emits RTCP that does not parse: a bug.
 pub fn session_inputs(start: Instant, data: &[u8]) {
     let mut session = MediaSession::new(SessionConfig::with_seed(7), start).expect("valid config");
     let ids = ExtensionIds {

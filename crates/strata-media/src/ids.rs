@@ -147,16 +147,16 @@ mod tests {
 
     #[test]
     fn unwrapper_follows_wrap_and_reordering() {
-        let mut u = SeqUnwrapper::default();
-        let a = u.unwrap(SeqNo(65_534));
-        let b = u.unwrap(SeqNo(65_535));
-        let c = u.unwrap(SeqNo(0));
-        let d = u.unwrap(SeqNo(65_533));
-        assert_eq!(b.0, a.0 + 1);
-        assert_eq!(c.0, a.0 + 2);
-        assert_eq!(d.0, a.0 - 1);
-        assert_eq!(u.highest(), Some(c));
-        assert_eq!(c.wire(), SeqNo(0));
+        let mut unwrapper = SeqUnwrapper::default();
+        let first = unwrapper.unwrap(SeqNo(65_534));
+        let second = unwrapper.unwrap(SeqNo(65_535));
+        let wrapped = unwrapper.unwrap(SeqNo(0));
+        let reordered = unwrapper.unwrap(SeqNo(65_533));
+        assert_eq!(second.0, first.0 + 1);
+        assert_eq!(wrapped.0, first.0 + 2);
+        assert_eq!(reordered.0, first.0 - 1);
+        assert_eq!(unwrapper.highest(), Some(wrapped));
+        assert_eq!(wrapped.wire(), SeqNo(0));
     }
 
     #[test]

@@ -52,11 +52,11 @@
 //!
 //! - RTP and RTCP parsing and serialization are ours ([`rtp`], [`rtcp`]): the `rtp`
 //!   crate's parser panics on malformed header extensions, so no network byte reaches it.
-//! - Packetization uses the `rtp` crate's payloaders (Opus, VP8, VP9, H.264) on samples
-//!   the application wrote. VP9's initial picture id is drawn from the session seed instead
-//!   of the payloader's unseeded RNG.
-//! - Depacketization is ours: the `rtp` crate's depacketizers read past the end of short
-//!   payloads (a panic in `bytes`).
+//! - Packetization and depacketization (Opus, VP8, VP9, H.264 packetization mode 1) are
+//!   ours too: the `rtp` crate's payloaders would bring tokio into this sans-IO crate
+//!   through `webrtc-util` (and its VP9 payloader seeds itself from an unseeded RNG), and
+//!   its depacketizers read past the end of short payloads (a panic in `bytes`). Tests
+//!   cross-check both directions against the `rtp` crate.
 //! - The jitter buffer is `strata-jitter`: one buffer per remote track, one stream per
 //!   SSRC; its NACK lists (with retry limits and RTT awareness) become RTCP NACKs and its
 //!   keyframe requests become PLIs.

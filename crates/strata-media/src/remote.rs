@@ -168,23 +168,21 @@ impl TrackRemote {
                 problem: "must be all audio or all video",
             });
         }
-        let jitter_config = match &config.jitter {
-            Some(jitter) => jitter.clone(),
-            None => {
-                let mut jitter = if video {
-                    strata_jitter::Config::video()
-                } else {
-                    let rate = ClockRate::new(first.codec.clock_rate()).map_err(|_| {
-                        Error::InvalidConfig {
-                            field: "codecs",
-                            problem: "clock rate of zero",
-                        }
+        let jitter_config = if let Some(jitter) = &config.jitter {
+            jitter.clone()
+        } else {
+            let mut jitter = if video {
+                strata_jitter::Config::video()
+            } else {
+                let rate =
+                    ClockRate::new(first.codec.clock_rate()).map_err(|_| Error::InvalidConfig {
+                        field: "codecs",
+                        problem: "clock rate of zero",
                     })?;
-                    strata_jitter::Config::audio(rate)
-                };
-                jitter.nack.enabled = config.feedback.nack;
-                jitter
-            }
+                strata_jitter::Config::audio(rate)
+            };
+            jitter.nack.enabled = config.feedback.nack;
+            jitter
         };
         if (jitter_config.kind == MediaKind::Video) != video {
             return Err(Error::InvalidConfig {

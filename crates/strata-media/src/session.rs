@@ -258,7 +258,7 @@ impl MediaSession {
             .local
             .get_mut(mid)
             .ok_or_else(|| unknown("local", mid))?;
-        let room = header_room(&track.config.extensions, mid);
+        let room = header_room(track.config.extensions, mid);
         let packets = track.packetize(now, sample, mtu, room)?;
         for packet in packets {
             self.send_rtp(now, mid, packet, false);
@@ -318,18 +318,16 @@ impl MediaSession {
             .remote
             .get(&mid)
             .is_some_and(|t| t.config.feedback.transport_cc);
-        if transport_cc {
-            if let Some(seq) = self
+        if transport_cc
+            && let Some(seq) = self
                 .inbound_extensions
                 .transport_seq_of(&packet.header.extensions)
-            {
-                if !self.twcc_rx.record(seq, arrival, ssrc) {
-                    self.stats.transport_feedback_dropped += 1;
-                }
-            }
+            && !self.twcc_rx.record(seq, arrival, ssrc)
+        {
+            self.stats.transport_feedback_dropped += 1;
         }
         match kind {
-            RouteKind::Media => self.receive_media(now, &mid, packet, data.len(), false),
+            RouteKind::Media => self.receive_media(now, &mid, &packet, data.len(), false),
             RouteKind::Rtx { media } => self.receive_rtx(now, &mid, packet, media, data.len()),
         }
         self.pump(now);
@@ -392,15 +390,15 @@ impl MediaSession {
                 }
                 RtcpPacket::Fir(fir) => {
                     for entry in fir.entries {
-                        if let Some(track) = self.local_track_mut(entry.ssrc) {
-                            if track.fir_is_new(entry.seq_nr) {
-                                track.stats.fir_count += 1;
-                                let mid = track.config.mid.clone();
-                                self.push_event(Event::KeyframeRequested {
-                                    mid,
-                                    kind: KeyframeRequestKind::Fir,
-                                });
-                            }
+                        if let Some(track) = self.local_track_mut(entry.ssrc)
+                            && track.fir_is_new(entry.seq_nr)
+                        {
+                            track.stats.fir_count += 1;
+                            let mid = track.config.mid.clone();
+                            self.push_event(Event::KeyframeRequested {
+                                mid,
+                                kind: KeyframeRequestKind::Fir,
+                            });
                         }
                     }
                 }
@@ -629,11 +627,11 @@ impl MediaSession {
     }
 
     fn forget_remote_ssrc(&mut self, ssrc: Ssrc) {
-        if let Some(route) = self.routes.remove(&ssrc) {
-            if let Some(track) = self.remote.get_mut(&route.mid) {
-                track.streams.remove(&ssrc);
-                track.jitter.remove_stream(ssrc);
-            }
+        if let Some(route) = self.routes.remove(&ssrc)
+            && let Some(track) = self.remote.get_mut(&route.mid)
+        {
+            track.streams.remove(&ssrc);
+            track.jitter.remove_stream(ssrc);
         }
     }
 
@@ -694,14 +692,14 @@ impl MediaSession {
         packet.header.sequence_number = osn;
         packet.header.payload_type = codec.payload_type;
         packet.payload = packet.payload.slice(2..);
-        self.receive_media(now, mid, packet, wire_len - 2, true);
+        self.receive_media(now, mid, &packet, wire_len - 2, true);
     }
 
     fn receive_media(
         &mut self,
         now: Instant,
         mid: &Mid,
-        packet: RtpPacket,
+        packet: &RtpPacket,
         wire_len: usize,
         retransmission: bool,
     ) {
@@ -1158,7 +1156,7 @@ fn unknown(direction: &'static str, mid: &Mid) -> Error {
 }
 
 /// Bytes the session's header extensions add to a packet of track `mid`.
-fn header_room(ids: &ExtensionIds, mid: &Mid) -> usize {
+fn header_room(ids: ExtensionIds, mid: &Mid) -> usize {
     let mut ext = HeaderExtensions::default();
     if let Some(id) = ids.mid {
         ext.set(id, Bytes::copy_from_slice(mid.as_str().as_bytes()));
@@ -1173,14 +1171,12 @@ fn header_room(ids: &ExtensionIds, mid: &Mid) -> usize {
 }
 
 fn concat(parts: &[Bytes]) -> Bytes {
-    match parts {
-        [one] => one.clone(),
-        _ => {
-            let mut out = BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
-            for part in parts {
-                out.extend_from_slice(part);
-            }
-            out.freeze()
-        }
+    if let [one] = parts {
+        return one.clone();
     }
+    let mut out = BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    out.freeze()
 }

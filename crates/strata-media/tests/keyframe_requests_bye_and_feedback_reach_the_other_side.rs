@@ -45,7 +45,7 @@ fn pair(start: Instant, codec: Codec, pt: u8, feedback: Option<Feedback>) -> (Pa
 fn send_video(pair: &mut Pair, mid: &Mid, frames: u64) {
     for i in 0..frames {
         let mut data = vec![i as u8; 2000];
-        data[0] = if i == 0 { 0 } else { 1 };
+        data[0] = u8::from(i != 0);
         pair.a
             .session
             .write_sample(

@@ -35,9 +35,9 @@ fn frame(i: u64, seed: u64) -> Bytes {
             .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) as u8
     };
-    let len = 400 + usize::from(next()) * 20 + if i % 90 == 0 { 8000 } else { 0 };
+    let len = 400 + usize::from(next()) * 20 + if i.is_multiple_of(90) { 8000 } else { 0 };
     let mut data: Vec<u8> = (0..len).map(|_| next()).collect();
-    data[0] = if i % 90 == 0 {
+    data[0] = if i.is_multiple_of(90) {
         data[0] & 0xFE
     } else {
         data[0] | 1

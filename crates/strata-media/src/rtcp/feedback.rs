@@ -79,7 +79,7 @@ impl Nack {
     }
 
     pub(crate) fn parse(body: &Bytes) -> Result<Self, Malformed> {
-        if body.len() < 12 || (body.len() - 8) % 4 != 0 {
+        if body.len() < 12 || !(body.len() - 8).is_multiple_of(4) {
             return Err(Malformed::BadLength("generic NACK"));
         }
         let (sender_ssrc, media_ssrc) = ssrcs(body);
@@ -128,6 +128,8 @@ impl Pli {
         })
     }
 
+    // By reference like every other packet type's.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
     pub(crate) fn write_to(&self, out: &mut BytesMut) {
         write_header(out, 1, PT_PSFB, 8);
         out.put_u32(self.sender_ssrc.0);
@@ -163,7 +165,7 @@ pub struct Fir {
 
 impl Fir {
     pub(crate) fn parse(body: &Bytes) -> Result<Self, Malformed> {
-        if body.len() < 16 || (body.len() - 8) % 8 != 0 {
+        if body.len() < 16 || !(body.len() - 8).is_multiple_of(8) {
             return Err(Malformed::BadLength("FIR"));
         }
         let entries = body[8..]

@@ -201,6 +201,7 @@ mod tests {
     use super::*;
     use crate::Ssrc;
 
+    #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn round_trip(packet: RtcpPacket) {
         let wire = serialize_compound(std::slice::from_ref(&packet));
         assert_eq!(wire.len() % 4, 0, "{packet:?}");

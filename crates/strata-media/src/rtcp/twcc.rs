@@ -170,7 +170,7 @@ impl TransportFeedback {
                 .take_while(|&&s| s == symbols[i])
                 .count();
             let window = &symbols[i..n.min(i + 14)];
-            let large_in_window = window.iter().any(|&s| s == 2);
+            let large_in_window = window.contains(&2);
             if run >= 14 || run == n - i || (large_in_window && run >= 7) {
                 chunks.push(u16::from(symbols[i]) << 13 | run as u16);
                 i += run;
@@ -264,7 +264,7 @@ mod tests {
     #[test]
     fn run_length_chunks_carry_long_runs() {
         let fb = feedback(vec![got(4); 100]);
-        assert_eq!(fb.chunks(), vec![0x2000 | 100]);
+        assert_eq!(fb.chunks(), vec![0x2000 + 100]);
         round_trip(RtcpPacket::TransportFeedback(fb));
         let fb = feedback([vec![LOST; 20], vec![got(1); 3]].concat());
         assert_eq!(fb.chunks(), vec![20, 0x2000 | 3]);
@@ -283,7 +283,7 @@ mod tests {
             LOST,
             got(5),
         ]);
-        assert_eq!(fb.chunks(), vec![0x8000 | 0b1010_1101_0000_00 | 0]);
+        assert_eq!(fb.chunks(), vec![0xAB40]);
         round_trip(RtcpPacket::TransportFeedback(fb));
         let fb = feedback(vec![
             got(-4),

@@ -1,6 +1,7 @@
 //! Identifiers and numbers of RTP, as newtypes.
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use strata_jitter::Ssrc;
 
@@ -93,9 +94,9 @@ impl fmt::Display for PayloadType {
 }
 
 /// A media identification tag (RFC 8843 §4, the `a=mid` value and the `sdes:mid` RTP header
-/// extension): 1 to 255 token characters.
+/// extension): 1 to 255 token characters. Cloning it is cheap (shared text).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Mid(String);
+pub struct Mid(Arc<str>);
 
 /// Longest MID the two-byte header extension form can carry.
 pub const MAX_MID_LEN: usize = 255;
@@ -105,7 +106,7 @@ impl Mid {
     pub fn new(value: impl Into<String>) -> Result<Self, Error> {
         let value = value.into();
         if Self::valid(value.as_bytes()) {
-            Ok(Self(value))
+            Ok(Self(value.into()))
         } else {
             Err(Error::InvalidMid(value))
         }
@@ -113,7 +114,7 @@ impl Mid {
 
     pub(crate) fn from_wire(bytes: &[u8]) -> Option<Self> {
         if Self::valid(bytes) {
-            std::str::from_utf8(bytes).ok().map(|s| Self(s.to_owned()))
+            std::str::from_utf8(bytes).ok().map(|s| Self(s.into()))
         } else {
             None
         }

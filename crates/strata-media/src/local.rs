@@ -145,7 +145,9 @@ impl TrackLocal {
             SampleTiming::Duration(duration) => {
                 let stamp = self.media_time;
                 let clock = u128::from(self.config.codec.clock_rate());
-                self.media_time += (duration.as_nanos() * clock / 1_000_000_000) as u64;
+                self.media_time = self
+                    .media_time
+                    .wrapping_add((duration.as_nanos() * clock / 1_000_000_000) as u64);
                 stamp
             }
             SampleTiming::RtpTime(t) => {

@@ -16,7 +16,8 @@ use crate::{Codec, Error, PayloadType, SeqNo, SeqUnwrapper, Ssrc};
 pub(crate) struct ReceiveStats {
     pub(crate) codec: Codec,
     unwrapper: SeqUnwrapper,
-    base_seq: u64,
+    /// The lowest extended sequence number of an original packet.
+    base_seq: Option<u64>,
     received: u64,
     expected_prior: u64,
     received_prior: u64,
@@ -37,12 +38,11 @@ pub(crate) struct ReceiveStats {
 }
 
 impl ReceiveStats {
-    pub(crate) fn new(codec: Codec, seq: SeqNo) -> Self {
+    pub(crate) fn new(codec: Codec) -> Self {
         Self {
             codec,
             unwrapper: SeqUnwrapper::default(),
-            // Where the unwrapper puts the first number; lowered if an earlier one arrives.
-            base_seq: 0x1_0000 + u64::from(seq.0),
+            base_seq: None,
             received: 0,
             expected_prior: 0,
             received_prior: 0,
@@ -72,7 +72,7 @@ impl ReceiveStats {
         header: usize,
     ) {
         let ext = self.unwrapper.unwrap(seq).0;
-        self.base_seq = self.base_seq.min(ext);
+        self.base_seq = Some(self.base_seq.map_or(ext, |base| base.min(ext)));
         self.received += 1;
         self.bytes += payload as u64;
         self.header_bytes += header as u64;
@@ -93,9 +93,10 @@ impl ReceiveStats {
     }
 
     fn expected(&self) -> u64 {
-        self.unwrapper
-            .highest()
-            .map_or(0, |h| h.0 + 1 - self.base_seq)
+        match (self.unwrapper.highest(), self.base_seq) {
+            (Some(highest), Some(base)) => highest.0 + 1 - base,
+            _ => 0,
+        }
     }
 
     pub(crate) fn cumulative_lost(&self) -> i64 {
@@ -256,7 +257,7 @@ mod tests {
     #[test]
     fn report_blocks_follow_rfc3550_a3() {
         let start = Instant::now();
-        let mut stats = ReceiveStats::new(Codec::Vp8, SeqNo(65_530));
+        let mut stats = ReceiveStats::new(Codec::Vp8);
         // 65530..=65535 and 0..=3 except 65533 and 1: 10 expected, 8 received.
         for seq in [65_530u16, 65_531, 65_532, 65_534, 65_535, 0, 2, 3] {
             stats.original(SeqNo(seq), 0, 0, 100, 12);
@@ -273,7 +274,7 @@ mod tests {
 
     #[test]
     fn jitter_follows_rfc3550_a8() {
-        let mut stats = ReceiveStats::new(Codec::Vp8, SeqNo(0));
+        let mut stats = ReceiveStats::new(Codec::Vp8);
         // Packets every 10 ms (900 ticks), arriving alternately on time and 2 ms late.
         for i in 0..200u16 {
             let late = if i % 2 == 1 { 2_000 } else { 0 };

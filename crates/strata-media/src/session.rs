@@ -723,7 +723,7 @@ impl MediaSession {
         let stream = track
             .streams
             .entry(header.ssrc)
-            .or_insert_with(|| ReceiveStats::new(codec.codec, header.sequence_number));
+            .or_insert_with(|| ReceiveStats::new(codec.codec));
         stream.codec = codec.codec;
         if retransmission {
             stream.retransmission(packet.payload.len());
@@ -823,15 +823,28 @@ impl MediaSession {
                 if !track.config.feedback.nack {
                     return;
                 }
-                if let Some(stream) = track.streams.get_mut(&nack.ssrc) {
-                    stream.nacks_sent += 1;
-                }
                 let packet = Nack::from_seqs(
                     self.rtcp_ssrc,
                     nack.ssrc,
                     nack.seqs.iter().map(|s| SeqNo(s.wire())),
                 );
-                self.send_rtcp(vec![RtcpPacket::Nack(packet)]);
+                // Each NACK packet within the MTU, beside the report and SDES of a compound.
+                let per_packet = (self.config.mtu - 128) / 4;
+                let packets: Vec<Nack> = packet
+                    .entries
+                    .chunks(per_packet)
+                    .map(|entries| Nack {
+                        sender_ssrc: packet.sender_ssrc,
+                        media_ssrc: packet.media_ssrc,
+                        entries: entries.to_vec(),
+                    })
+                    .collect();
+                if let Some(stream) = track.streams.get_mut(&nack.ssrc) {
+                    stream.nacks_sent += packets.len() as u64;
+                }
+                for packet in packets {
+                    self.send_rtcp(vec![RtcpPacket::Nack(packet)]);
+                }
             }
             JitterOutput::KeyframeRequest(ssrc) => {
                 // Rate-limited by the jitter buffer and again by the session; a track that

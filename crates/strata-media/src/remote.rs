@@ -1,7 +1,7 @@
 //! A track we receive: its codecs, jitter buffer and per-stream reception statistics
 //! (RFC 3550 A.1, A.3 and A.8).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use strata_jitter::{ClockRate, JitterBuffer, MediaKind};
@@ -10,6 +10,10 @@ use crate::config::{RemoteCodec, RemoteTrackConfig};
 use crate::rtcp::ReportBlock;
 use crate::stats::InboundRtpStats;
 use crate::{Codec, Error, PayloadType, SeqNo, SeqUnwrapper, Ssrc};
+
+/// Sequence numbers NACKed recently, per stream, remembered so that a resend on the
+/// original stream (no RTX) is recognised as a retransmission. The oldest are forgotten.
+pub const MAX_REMEMBERED_NACKS: usize = 1024;
 
 /// Reception statistics of one remote stream.
 #[derive(Debug)]
@@ -35,6 +39,8 @@ pub(crate) struct ReceiveStats {
     pub(crate) plis_sent: u64,
     pub(crate) firs_sent: u64,
     pub(crate) keyframes: u64,
+    /// Recently NACKed sequence numbers, at most [`MAX_REMEMBERED_NACKS`].
+    nacked: VecDeque<SeqNo>,
 }
 
 impl ReceiveStats {
@@ -58,6 +64,7 @@ impl ReceiveStats {
             plis_sent: 0,
             firs_sent: 0,
             keyframes: 0,
+            nacked: VecDeque::new(),
         }
     }
 
@@ -85,6 +92,27 @@ impl ReceiveStats {
             self.jitter += (d - self.jitter) / 16.0;
         }
         self.last_transit = Some(transit);
+    }
+
+    pub(crate) fn remember_nacked(&mut self, seq: SeqNo) {
+        if self.nacked.contains(&seq) {
+            return;
+        }
+        if self.nacked.len() == MAX_REMEMBERED_NACKS {
+            self.nacked.pop_front();
+        }
+        self.nacked.push_back(seq);
+    }
+
+    /// Whether `seq` was NACKed (and forgets it).
+    pub(crate) fn take_nacked(&mut self, seq: SeqNo) -> bool {
+        match self.nacked.iter().position(|&s| s == seq) {
+            Some(index) => {
+                self.nacked.remove(index);
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn retransmission(&mut self, payload: usize) {

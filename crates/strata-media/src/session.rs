@@ -725,6 +725,11 @@ impl MediaSession {
             .entry(header.ssrc)
             .or_insert_with(|| ReceiveStats::new(codec.codec));
         stream.codec = codec.codec;
+        // Without RTX a resend travels as the original packet: one we NACKed counts as a
+        // retransmission (and tells the jitter buffer so).
+        let resent = !retransmission
+            && codec.rtx_payload_type.is_none()
+            && stream.take_nacked(header.sequence_number);
         if retransmission {
             stream.retransmission(packet.payload.len());
         } else {
@@ -735,7 +740,11 @@ impl MediaSession {
                 packet.payload.len(),
                 wire_len - packet.payload.len(),
             );
+            if resent {
+                stream.retransmission(packet.payload.len());
+            }
         }
+        let retransmission = retransmission || resent;
         let mut jitter_packet = strata_jitter::Packet::new(
             header.ssrc,
             header.sequence_number.0,
@@ -841,6 +850,9 @@ impl MediaSession {
                     .collect();
                 if let Some(stream) = track.streams.get_mut(&nack.ssrc) {
                     stream.nacks_sent += packets.len() as u64;
+                    for seq in &nack.seqs {
+                        stream.remember_nacked(SeqNo(seq.wire()));
+                    }
                 }
                 for packet in packets {
                     self.send_rtcp(vec![RtcpPacket::Nack(packet)]);

@@ -276,3 +276,38 @@ fn opus_samples_come_out_in_order() {
         assert_eq!(media.codec, Codec::Opus);
     }
 }
+
+#[test]
+fn closing_says_bye_for_every_local_ssrc_and_refuses_more_input() {
+    let start = Instant::now();
+    let (mut pair, mid) = pair(start, Codec::Vp8, 96, None);
+    send_video(&mut pair, &mid, 3);
+    let (media, _) = pair.a.session.local_ssrcs(&mid).unwrap();
+    pair.a.session.close(pair.now);
+    // Queued output (the BYE) is still drained after close.
+    pair.run_for(Duration::from_millis(100));
+    let byes: Vec<_> = rtcp_sent(&pair.a.sent)
+        .into_iter()
+        .filter_map(|p| match p {
+            RtcpPacket::Bye(bye) => Some(bye.sources),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(byes, [vec![media]]);
+    assert!(pair.b.events.iter().any(|e| matches!(e, Event::RemoteStreamEnded { ssrc, reason: StreamEndReason::Bye, .. } if *ssrc == media)));
+    assert_eq!(pair.a.session.poll_timeout(), None);
+    assert_eq!(
+        pair.a.session.write_sample(
+            pair.now,
+            &mid,
+            &Sample::new(Bytes::from_static(&[1]), Duration::ZERO)
+        ),
+        Err(Error::Closed)
+    );
+}
+
+#[test]
+fn a_session_can_move_to_its_driver_task() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<MediaSession>();
+}

@@ -11,7 +11,7 @@ use crate::rtcp::ReportBlock;
 use crate::stats::InboundRtpStats;
 use crate::{Codec, Error, PayloadType, SeqNo, SeqUnwrapper, Ssrc};
 
-/// Sequence numbers NACKed recently, per stream, remembered so that a resend on the
+/// Sequence numbers asked for in NACKs recently, per stream, remembered so that a resend on the
 /// original stream (no RTX) is recognised as a retransmission. The oldest are forgotten.
 pub const MAX_REMEMBERED_NACKS: usize = 1024;
 
@@ -39,7 +39,7 @@ pub(crate) struct ReceiveStats {
     pub(crate) plis_sent: u64,
     pub(crate) firs_sent: u64,
     pub(crate) keyframes: u64,
-    /// Recently NACKed sequence numbers, at most [`MAX_REMEMBERED_NACKS`].
+    /// Sequence numbers recently asked for in NACKs, at most [`MAX_REMEMBERED_NACKS`].
     nacked: VecDeque<SeqNo>,
 }
 
@@ -104,7 +104,7 @@ impl ReceiveStats {
         self.nacked.push_back(seq);
     }
 
-    /// Whether `seq` was NACKed (and forgets it).
+    /// Whether `seq` was asked for in a NACK (and forgets it).
     pub(crate) fn take_nacked(&mut self, seq: SeqNo) -> bool {
         match self.nacked.iter().position(|&s| s == seq) {
             Some(index) => {

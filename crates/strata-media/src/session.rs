@@ -828,36 +828,7 @@ impl MediaSession {
                 packets: gap.count,
                 playout_at: gap.playout_at,
             }),
-            JitterOutput::Nack(nack) => {
-                if !track.config.feedback.nack {
-                    return;
-                }
-                let packet = Nack::from_seqs(
-                    self.rtcp_ssrc,
-                    nack.ssrc,
-                    nack.seqs.iter().map(|s| SeqNo(s.wire())),
-                );
-                // Each NACK packet within the MTU, beside the report and SDES of a compound.
-                let per_packet = (self.config.mtu - 128) / 4;
-                let packets: Vec<Nack> = packet
-                    .entries
-                    .chunks(per_packet)
-                    .map(|entries| Nack {
-                        sender_ssrc: packet.sender_ssrc,
-                        media_ssrc: packet.media_ssrc,
-                        entries: entries.to_vec(),
-                    })
-                    .collect();
-                if let Some(stream) = track.streams.get_mut(&nack.ssrc) {
-                    stream.nacks_sent += packets.len() as u64;
-                    for seq in &nack.seqs {
-                        stream.remember_nacked(SeqNo(seq.wire()));
-                    }
-                }
-                for packet in packets {
-                    self.send_rtcp(vec![RtcpPacket::Nack(packet)]);
-                }
-            }
+            JitterOutput::Nack(nack) => self.send_nacks(mid, &nack),
             JitterOutput::KeyframeRequest(ssrc) => {
                 // Rate-limited by the jitter buffer and again by the session; a track that
                 // negotiated neither PLI nor FIR cannot ask.
@@ -887,6 +858,41 @@ impl MediaSession {
                 });
             }
             _ => {}
+        }
+    }
+
+    /// Turns a jitter-buffer NACK list into RTCP generic NACKs, each within the MTU.
+    fn send_nacks(&mut self, mid: &Mid, nack: &strata_jitter::Nack) {
+        let Some(track) = self.remote.get_mut(mid) else {
+            return;
+        };
+        if !track.config.feedback.nack {
+            return;
+        }
+        let packet = Nack::from_seqs(
+            self.rtcp_ssrc,
+            nack.ssrc,
+            nack.seqs.iter().map(|s| SeqNo(s.wire())),
+        );
+        // Each NACK packet within the MTU, beside the report and SDES of a compound.
+        let per_packet = (self.config.mtu - 128) / 4;
+        let packets: Vec<Nack> = packet
+            .entries
+            .chunks(per_packet)
+            .map(|entries| Nack {
+                sender_ssrc: packet.sender_ssrc,
+                media_ssrc: packet.media_ssrc,
+                entries: entries.to_vec(),
+            })
+            .collect();
+        if let Some(stream) = track.streams.get_mut(&nack.ssrc) {
+            stream.nacks_sent += packets.len() as u64;
+            for seq in &nack.seqs {
+                stream.remember_nacked(SeqNo(seq.wire()));
+            }
+        }
+        for packet in packets {
+            self.send_rtcp(vec![RtcpPacket::Nack(packet)]);
         }
     }
 

@@ -1,4 +1,4 @@
-//! Without RTX, NACKed packets are resent as the original packets; without NACK, a frame
+//! Without RTX, packets asked for in NACKs are resent as the original packets; without NACK, a frame
 //! lost for good makes the receiver ask for a keyframe with a PLI.
 
 mod pair;

@@ -47,6 +47,8 @@ impl Sample {
 #[derive(Debug, Clone)]
 struct Cached {
     packet: RtpPacket,
+    /// When it was last retransmitted.
+    resent_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -98,6 +100,7 @@ impl TrackLocal {
             pli_count: 0,
             fir_count: 0,
             retransmission_cache_misses: 0,
+            retransmissions_suppressed: 0,
         };
         let remote = RemoteInboundRtpStats {
             ssrc,
@@ -191,23 +194,36 @@ impl TrackLocal {
         }
         self.cache.push_back(Cached {
             packet: packet.clone(),
+            resent_at: None,
         });
     }
 
     /// The retransmission of `seq`: an RTX packet (RFC 4588 §4: the original sequence
     /// number in the first two payload bytes, on the RTX SSRC and payload type) when RTX
-    /// was negotiated, else the original packet again. `None` when no longer cached.
-    pub(crate) fn retransmission(&mut self, seq: SeqNo) -> Option<RtpPacket> {
-        let front = self.cache.front()?.packet.header.sequence_number;
-        let index = usize::from(seq.0.wrapping_sub(front.0));
+    /// was negotiated, else the original packet again. `None` when no longer cached, or
+    /// when it was resent less than `min_interval` (one RTT) ago: a repeated request that
+    /// crossed the retransmission on the way.
+    pub(crate) fn retransmission(
+        &mut self,
+        seq: SeqNo,
+        now: Instant,
+        min_interval: Duration,
+    ) -> Option<RtpPacket> {
+        let front = self.cache.front().map(|c| c.packet.header.sequence_number);
+        let index = front.map_or(0, |front| usize::from(seq.0.wrapping_sub(front.0)));
         let Some(cached) = self
             .cache
-            .get(index)
+            .get_mut(index)
             .filter(|c| c.packet.header.sequence_number == seq)
         else {
             self.stats.retransmission_cache_misses += 1;
             return None;
         };
+        if cached.resent_at.is_some_and(|at| now < at + min_interval) {
+            self.stats.retransmissions_suppressed += 1;
+            return None;
+        }
+        cached.resent_at = Some(now);
         let original = &cached.packet;
         let packet = match self.rtx {
             Some((payload_type, ssrc)) => {
@@ -359,14 +375,23 @@ mod tests {
             }
         }
         // 65535 fell out of the two-packet cache.
-        assert!(t.retransmission(SeqNo(65_535)).is_none());
+        let rtt = Duration::from_millis(50);
+        assert!(t.retransmission(SeqNo(65_535), now, rtt).is_none());
         assert_eq!(t.stats.retransmission_cache_misses, 1);
-        let rtx = t.retransmission(SeqNo(1)).unwrap();
+        let rtx = t.retransmission(SeqNo(1), now, rtt).unwrap();
+        // Asked again within one RTT: the first retransmission may still be on its way.
+        assert!(
+            t.retransmission(SeqNo(1), now + Duration::from_millis(20), rtt)
+                .is_none()
+        );
+        assert_eq!(t.stats.retransmissions_suppressed, 1);
+        let again = t.retransmission(SeqNo(1), now + rtt, rtt).unwrap();
+        assert_eq!(again.header.sequence_number, SeqNo(11));
         assert_eq!(rtx.header.ssrc, Ssrc(99));
         assert_eq!(rtx.header.payload_type.value(), 97);
         assert_eq!(rtx.header.sequence_number, SeqNo(10));
         assert_eq!(&rtx.payload[..2], &[0, 1]);
-        let plain = track(false, 4).retransmission(SeqNo(1));
+        let plain = track(false, 4).retransmission(SeqNo(1), now, rtt);
         assert!(plain.is_none());
     }
 }

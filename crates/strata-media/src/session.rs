@@ -1004,6 +1004,7 @@ impl MediaSession {
     }
 
     fn nack_received(&mut self, now: Instant, nack: &Nack) {
+        let min_interval = self.rtt.unwrap_or(Duration::ZERO);
         let Some(track) = self.local_track_mut(nack.media_ssrc) else {
             return;
         };
@@ -1011,7 +1012,7 @@ impl MediaSession {
         let mid = track.config.mid.clone();
         let packets: Vec<RtpPacket> = nack
             .lost()
-            .filter_map(|seq| track.retransmission(seq))
+            .filter_map(|seq| track.retransmission(seq, now, min_interval))
             .collect();
         for packet in packets {
             self.send_rtp(now, &mid, packet, true);

@@ -82,6 +82,9 @@ pub struct OutboundRtpStats {
     pub fir_count: u64,
     /// Requested packets no longer in the retransmission cache.
     pub retransmission_cache_misses: u64,
+    /// Requests not answered because the packet had been resent less than one RTT
+    /// before (the request crossed the retransmission).
+    pub retransmissions_suppressed: u64,
 }
 
 /// What the peer reports about a stream we send, like W3C

@@ -162,10 +162,13 @@ fn video_frames_come_out_bit_identical_and_nack_rtx_recovers_lost_packets() {
     assert!(outbound.retransmitted_packets_sent >= inbound.packets_recovered);
     assert_eq!(outbound.frames_sent, frames);
     eprintln!(
-        "lost {lost}, recovered in time {recovered}, frames {}/{frames}, nacks {}, rtx sent {}",
+        "originals {}, lost {lost}, recovered in time {recovered}, frames {}/{frames}, nacks {}, \
+         rtx sent {}, suppressed {}",
+        sent_packets.len(),
         received.len(),
         inbound.nack_count,
-        outbound.retransmitted_packets_sent
+        outbound.retransmitted_packets_sent,
+        outbound.retransmissions_suppressed
     );
 }
 

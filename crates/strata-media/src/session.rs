@@ -250,15 +250,20 @@ impl MediaSession {
     pub fn write_sample(&mut self, now: Instant, mid: &Mid, sample: &Sample) -> Result<(), Error> {
         self.check_open()?;
         let now = self.advance(now);
-        if self.outputs.len() >= MAX_QUEUED_OUTPUTS {
-            return Err(Error::OutputQueueFull);
-        }
         let mtu = self.config.mtu;
         let track = self
             .local
             .get_mut(mid)
             .ok_or_else(|| unknown("local", mid))?;
         let room = header_room(track.config.extensions, mid);
+        // Refuse before numbering packets, so that a refused sample leaves no gap: at most
+        // one packet per (payload room - descriptor) bytes, plus slack for H.264 units
+        // that do not fill their packets.
+        let per_packet = mtu.saturating_sub(12 + room + 2 + 4).max(1);
+        let estimate = sample.data.len().div_ceil(per_packet) + 16;
+        if self.outputs.len() + estimate > MAX_QUEUED_OUTPUTS {
+            return Err(Error::OutputQueueFull);
+        }
         let packets = track.packetize(now, sample, mtu, room)?;
         for packet in packets {
             self.send_rtp(now, mid, packet, false);

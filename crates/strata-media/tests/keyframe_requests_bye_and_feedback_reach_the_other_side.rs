@@ -311,3 +311,66 @@ fn a_session_can_move_to_its_driver_task() {
     fn assert_send<T: Send + 'static>() {}
     assert_send::<MediaSession>();
 }
+
+#[test]
+fn an_undrained_session_refuses_samples_instead_of_dropping_packets() {
+    let start = Instant::now();
+    let mut session = MediaSession::new(SessionConfig::with_seed(9), start).unwrap();
+    let mid = Mid::new("0").unwrap();
+    session
+        .add_local_track(LocalTrackConfig::new(
+            mid.clone(),
+            Codec::Vp8,
+            PayloadType::new(96).unwrap(),
+        ))
+        .unwrap();
+    let sample = Sample::new(Bytes::from(vec![1; 5000]), Duration::from_millis(33));
+    let mut written = 0;
+    let refused = loop {
+        match session.write_sample(start, &mid, &sample) {
+            Ok(()) => written += 1,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(refused, Error::OutputQueueFull);
+    assert!(written > 1000);
+    assert_eq!(session.stats().outputs_dropped, 0);
+    // Every packet written is there to drain, numbered without gaps.
+    let mut count = 0;
+    while session.poll_output().is_some() {
+        count += 1;
+    }
+    assert_eq!(count as u64, session.stats().outbound[0].packets_sent);
+    assert!(session.write_sample(start, &mid, &sample).is_ok());
+}
+
+#[test]
+fn reduced_size_feedback_travels_alone() {
+    let start = Instant::now();
+    let mid = Mid::new("m").unwrap();
+    let pt = PayloadType::new(96).unwrap();
+    let mut a = MediaSession::new(SessionConfig::with_seed(1), start).unwrap();
+    let mut config = SessionConfig::with_seed(2);
+    config.rtcp_reduced_size = true;
+    let mut b = MediaSession::new(config, start).unwrap();
+    a.add_local_track(LocalTrackConfig::new(mid.clone(), Codec::Vp8, pt))
+        .unwrap();
+    b.add_remote_track(RemoteTrackConfig::new(mid.clone(), Codec::Vp8, pt))
+        .unwrap();
+    let mut pair = Pair::new(start, a, b, &Impairment::default(), 1);
+    send_video(&mut pair, &mid, 2);
+    assert_eq!(pair.b.session.request_keyframe(pair.now, &mid), Ok(true));
+    pair.run_for(Duration::from_millis(10));
+    let pli = pair.b.sent.iter().rev().find_map(|d| match d {
+        Datagram::Rtcp(bytes) if bytes[1] == 206 => Some(bytes.clone()),
+        _ => None,
+    });
+    // A bare PLI: common header and two SSRCs.
+    assert_eq!(pli.map(|b| b.len()), Some(12));
+    assert!(
+        pair.a
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::KeyframeRequested { .. }))
+    );
+}

@@ -65,6 +65,7 @@
 //!
 //! [`MAX_REMOTE_SSRCS`] remote SSRCs, [`MAX_QUEUED_OUTPUTS`] queued outputs,
 //! [`SessionConfig::retransmission_cache_packets`] packets per sending track,
+//! [`MAX_REMEMBERED_NACKS`] requested sequence numbers per remote stream,
 //! [`MAX_TRANSPORT_FEEDBACK_PENDING`] logged arrivals and [`TRANSPORT_SEND_HISTORY`] sent
 //! packets for transport-wide feedback, [`rtcp::MAX_COMPOUND_PACKETS`] packets per RTCP
 //! compound, [`rtp::MAX_EXTENSION_ELEMENTS`] header extension elements; everything dropped

@@ -97,7 +97,8 @@ pub struct MediaData {
     pub ssrc: Ssrc,
     /// Its codec.
     pub codec: Codec,
-    /// Its RTP timestamp, extended to 64 bits so it never wraps.
+    /// Its RTP timestamp, extended to 64 bits so it never wraps (the low 32 bits are the
+    /// timestamp on the wire).
     pub rtp_timestamp: u64,
     /// A keyframe (video).
     pub keyframe: bool,

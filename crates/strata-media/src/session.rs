@@ -631,13 +631,12 @@ impl MediaSession {
         true
     }
 
-    fn forget_remote_ssrc(&mut self, ssrc: Ssrc) {
-        if let Some(route) = self.routes.remove(&ssrc)
-            && let Some(track) = self.remote.get_mut(&route.mid)
-        {
-            track.streams.remove(&ssrc);
-            track.jitter.remove_stream(ssrc);
-        }
+    /// Forgets a remote SSRC; returns its track when it had a stream there.
+    fn forget_remote_ssrc(&mut self, ssrc: Ssrc) -> Option<Mid> {
+        let route = self.routes.remove(&ssrc)?;
+        let track = self.remote.get_mut(&route.mid)?;
+        track.jitter.remove_stream(ssrc);
+        track.streams.remove(&ssrc).map(|_| route.mid)
     }
 
     fn sweep_routes(&mut self, now: Instant) {
@@ -650,7 +649,13 @@ impl MediaSession {
             .map(|(&s, _)| s)
             .collect();
         for ssrc in idle {
-            self.forget_remote_ssrc(ssrc);
+            if let Some(mid) = self.forget_remote_ssrc(ssrc) {
+                self.push_event(Event::RemoteStreamEnded {
+                    mid,
+                    ssrc,
+                    reason: StreamEndReason::Timeout,
+                });
+            }
         }
     }
 

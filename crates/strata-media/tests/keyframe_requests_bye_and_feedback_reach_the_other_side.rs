@@ -374,3 +374,26 @@ fn reduced_size_feedback_travels_alone() {
             .any(|e| matches!(e, Event::KeyframeRequested { .. }))
     );
 }
+
+#[test]
+fn a_silent_stream_ends_once_after_the_timeout() {
+    let start = Instant::now();
+    let (mut pair, mid) = pair(start, Codec::Vp8, 96, None);
+    send_video(&mut pair, &mid, 3);
+    pair.run_for(Duration::from_secs(40));
+    let ended: Vec<_> = pair
+        .b
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::RemoteStreamEnded { .. }))
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert!(matches!(
+        ended[0],
+        Event::RemoteStreamEnded {
+            reason: StreamEndReason::Timeout,
+            ..
+        }
+    ));
+    assert!(pair.b.session.stats().inbound.is_empty());
+}

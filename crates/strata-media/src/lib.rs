@@ -48,6 +48,10 @@
 //! # Ok::<(), strata_media::Error>(())
 //! ```
 //!
+//! Track configurations usually come from the negotiated SDP:
+//! [`LocalTrackConfig::from_negotiated`] and [`RemoteTrackConfig::from_negotiated`] read a
+//! `strata-sdp` [`NegotiatedMedia`](strata_sdp::NegotiatedMedia).
+//!
 //! # What is ours and what is upstream
 //!
 //! - RTP and RTCP parsing and serialization are ours ([`rtp`], [`rtcp`]): the `rtp`
@@ -79,6 +83,7 @@ mod event;
 pub mod fuzzing;
 mod ids;
 mod local;
+mod negotiated;
 mod remote;
 mod rng;
 pub mod rtcp;

@@ -39,6 +39,8 @@ pub(crate) struct ReceiveStats {
     pub(crate) plis_sent: u64,
     pub(crate) firs_sent: u64,
     pub(crate) keyframes: u64,
+    /// Video frames delivered (padding units excluded).
+    pub(crate) frames: u64,
     /// Sequence numbers recently asked for in NACKs, at most [`MAX_REMEMBERED_NACKS`].
     nacked: VecDeque<SeqNo>,
 }
@@ -64,6 +66,7 @@ impl ReceiveStats {
             plis_sent: 0,
             firs_sent: 0,
             keyframes: 0,
+            frames: 0,
             nacked: VecDeque::new(),
         }
     }
@@ -269,7 +272,7 @@ impl TrackRemote {
             nack_count: stats.nacks_sent,
             pli_count: stats.plis_sent,
             fir_count: stats.firs_sent,
-            frames_received: jitter.frames_completed,
+            frames_received: stats.frames,
             key_frames_received: stats.keyframes,
             frames_dropped: jitter.frames_dropped,
             audio_packets_concealed: jitter.concealed,

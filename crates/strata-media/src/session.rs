@@ -724,6 +724,9 @@ impl MediaSession {
         };
         if packet.payload.is_empty() {
             self.stats.padding_packets += 1;
+            if !retransmission {
+                self.padding_received(now, mid, packet, wire_len);
+            }
             return;
         }
         let Ok(depacketized) = depacketize(codec.codec, &packet.payload) else {
@@ -773,6 +776,38 @@ impl MediaSession {
         track.jitter.handle_packet(now, jitter_packet);
     }
 
+    /// A padding-only packet on a media stream (a sender probing bandwidth without RTX)
+    /// still takes a sequence number: counted as received (RFC 3550 counts every packet),
+    /// and handed to the jitter buffer as an empty, complete unit of its own so that its
+    /// number is not taken for a loss. Its empty "frame" is not delivered.
+    fn padding_received(&mut self, now: Instant, mid: &Mid, packet: &RtpPacket, wire_len: usize) {
+        let arrival = self.micros(now);
+        let Some(track) = self.remote.get_mut(mid) else {
+            return;
+        };
+        let header = &packet.header;
+        // Only streams already started: padding cannot start a stream.
+        let Some(stream) = track.streams.get_mut(&header.ssrc) else {
+            return;
+        };
+        stream.original(
+            header.sequence_number,
+            header.timestamp,
+            arrival,
+            0,
+            wire_len,
+        );
+        let unit = strata_jitter::Packet::new(
+            header.ssrc,
+            header.sequence_number.0,
+            header.timestamp,
+            Bytes::new(),
+        )
+        .starting_frame()
+        .with_marker(true);
+        track.jitter.handle_packet(now, unit);
+    }
+
     /// Moves every jitter-buffer output into the session's outputs.
     fn pump(&mut self, now: Instant) {
         let mids: Vec<Mid> = self.remote.keys().cloned().collect();
@@ -799,6 +834,11 @@ impl MediaSession {
                 let Some(stream) = track.streams.get_mut(&frame.ssrc) else {
                     return;
                 };
+                if frame.payloads.iter().all(Bytes::is_empty) {
+                    // Padding (see `padding_received`).
+                    return;
+                }
+                stream.frames += 1;
                 if frame.keyframe {
                     stream.keyframes += 1;
                 }
@@ -819,6 +859,10 @@ impl MediaSession {
                 let Some(stream) = track.streams.get(&audio.ssrc) else {
                     return;
                 };
+                if audio.payload.is_empty() {
+                    // Padding (see `padding_received`).
+                    return;
+                }
                 let codec = stream.codec;
                 self.push_event(Event::Media(MediaData {
                     mid: mid.clone(),

@@ -82,7 +82,7 @@ fn padding_between_frames_is_neither_lost_nor_nacked() {
     assert!(
         frames
             .iter()
-            .all(|f| &f.data[..] == [0x01, 1, 2] || (f.keyframe && &f.data[..] == [0x00, 1, 2]))
+            .all(|f| f.data[..] == [0x01, 1, 2] || (f.keyframe && f.data[..] == [0x00, 1, 2]))
     );
     assert!(
         !rtcp

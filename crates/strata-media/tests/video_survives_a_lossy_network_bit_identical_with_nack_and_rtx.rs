@@ -26,8 +26,8 @@ fn pt(v: u8) -> PayloadType {
     PayloadType::new(v).unwrap()
 }
 
-/// Frame `i` of a seeded VP8-like stream: a keyframe every 90 frames (P bit clear).
-fn frame(i: u64, seed: u64) -> Bytes {
+/// Frame `i` of a seeded VP8-like stream; a keyframe has its P bit clear and is larger.
+fn frame(i: u64, seed: u64, keyframe: bool) -> Bytes {
     let mut state = seed ^ (i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut next = || {
         state = state
@@ -35,9 +35,9 @@ fn frame(i: u64, seed: u64) -> Bytes {
             .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) as u8
     };
-    let len = 400 + usize::from(next()) * 20 + if i.is_multiple_of(90) { 8000 } else { 0 };
+    let len = 400 + usize::from(next()) * 20 + if keyframe { 8000 } else { 0 };
     let mut data: Vec<u8> = (0..len).map(|_| next()).collect();
-    data[0] = if i.is_multiple_of(90) {
+    data[0] = if keyframe {
         data[0] & 0xFE
     } else {
         data[0] | 1
@@ -82,6 +82,13 @@ fn originals(datagrams: &[Datagram], ssrc: Ssrc) -> Vec<(u16, u32)> {
 
 #[test]
 fn video_frames_come_out_bit_identical_and_nack_rtx_recovers_lost_packets() {
+    // Several network seeds, so the recovery figure is not one lucky draw.
+    for seed in [2024, 1, 7, 42] {
+        lossy_video(seed);
+    }
+}
+
+fn lossy_video(seed: u64) {
     let start = Instant::now();
     let (a, b, mid) = sessions(start);
     let impairment = Impairment {
@@ -92,13 +99,20 @@ fn video_frames_come_out_bit_identical_and_nack_rtx_recovers_lost_packets() {
         duplicate: 0.01,
         ..Impairment::default()
     };
-    let mut pair = Pair::new(start, a, b, &impairment, 2024);
+    let mut pair = Pair::new(start, a, b, &impairment, seed);
     let frames = 600u64;
     let mut sent = BTreeMap::new();
+    let mut events_seen = 0;
     for i in 0..frames {
         pair.run_until(start + Duration::from_millis(i * 1000 / 30));
-        let data = frame(i, 7);
-        sent.insert(i, data.clone());
+        // The encoder: a keyframe every 3 s, and whenever the receiver asked for one.
+        let asked = pair.a.events[events_seen..]
+            .iter()
+            .any(|e| matches!(e, Event::KeyframeRequested { .. }));
+        events_seen = pair.a.events.len();
+        let keyframe = i.is_multiple_of(90) || asked;
+        let data = frame(i, 7, keyframe);
+        sent.insert(i, (data.clone(), keyframe));
         let sample = Sample {
             data,
             timing: SampleTiming::RtpTime((i * 3000) as u32),
@@ -120,11 +134,21 @@ fn video_frames_come_out_bit_identical_and_nack_rtx_recovers_lost_packets() {
             _ => None,
         })
         .collect();
-    let first_ts = received[0].rtp_timestamp;
+    // Frame i carries timestamp base + 3000 i; the first packet sent gives the base.
+    let base = pair
+        .a
+        .sent
+        .iter()
+        .find_map(|d| match d {
+            Datagram::Rtp(bytes) => Some(RtpPacket::parse(bytes).unwrap().header.timestamp),
+            Datagram::Rtcp(_) => None,
+        })
+        .unwrap();
     for media in &received {
-        let index = (media.rtp_timestamp - first_ts) / 3000;
-        assert_eq!(media.data, sent[&index], "frame {index}");
-        assert_eq!(media.keyframe, index % 90 == 0, "frame {index}");
+        let index = u64::from((media.rtp_timestamp as u32).wrapping_sub(base) / 3000);
+        let (data, keyframe) = &sent[&index];
+        assert_eq!(&media.data, data, "frame {index}");
+        assert_eq!(media.keyframe, *keyframe, "frame {index}");
     }
     assert!(received[0].keyframe);
     assert!(
@@ -162,7 +186,7 @@ fn video_frames_come_out_bit_identical_and_nack_rtx_recovers_lost_packets() {
     assert!(outbound.retransmitted_packets_sent >= inbound.packets_recovered);
     assert_eq!(outbound.frames_sent, frames);
     eprintln!(
-        "originals {}, lost {lost}, recovered in time {recovered}, frames {}/{frames}, nacks {}, \
+        "seed {seed}: originals {}, lost {lost}, recovered in time {recovered}, frames {}/{frames}, nacks {}, \
          rtx sent {}, suppressed {}",
         sent_packets.len(),
         received.len(),
@@ -186,7 +210,7 @@ fn reports_measure_loss_jitter_and_round_trip_time() {
     for i in 0..300u64 {
         pair.run_until(start + Duration::from_millis(i * 1000 / 30));
         let sample = Sample {
-            data: frame(i, 3),
+            data: frame(i, 3, i.is_multiple_of(90)),
             timing: SampleTiming::RtpTime((i * 3000) as u32),
         };
         pair.a
@@ -264,10 +288,18 @@ fn audio_and_video_flow_both_ways_through_one_session_each() {
     };
     let mut pair = Pair::new(start, a, b, &impairment, 99);
     let mut sent_video = BTreeMap::new();
+    // Per side: events already looked at, and a keyframe owed to the peer.
+    let mut seen = [0, 0];
+    let mut keyframe_owed = [false, false];
     for tick in 0..500u64 {
         // Audio every 20 ms, video every 40 ms (25 fps).
         pair.run_until(start + Duration::from_millis(tick * 20));
-        for (side, seed) in [(&mut pair.a, 1), (&mut pair.b, 2)] {
+        for (n, (side, seed)) in [(&mut pair.a, 1), (&mut pair.b, 2)].into_iter().enumerate() {
+            // The encoder answers keyframe requests.
+            keyframe_owed[n] |= side.events[seen[n]..]
+                .iter()
+                .any(|e| matches!(e, Event::KeyframeRequested { mid, .. } if *mid == video));
+            seen[n] = side.events.len();
             let audio_sample = Sample {
                 data: Bytes::from(vec![(tick % 256) as u8; 60]),
                 timing: SampleTiming::RtpTime((tick * 960) as u32),
@@ -277,7 +309,8 @@ fn audio_and_video_flow_both_ways_through_one_session_each() {
                 .unwrap();
             if tick % 2 == 0 {
                 let i = tick / 2;
-                let data = frame(i, seed);
+                let data = frame(i, seed, i.is_multiple_of(90) || keyframe_owed[n]);
+                keyframe_owed[n] = false;
                 sent_video.insert((seed, i), data.clone());
                 let sample = Sample {
                     data,
@@ -291,7 +324,18 @@ fn audio_and_video_flow_both_ways_through_one_session_each() {
     }
     pair.run_for(Duration::from_secs(2));
 
-    for (side, sender_seed) in [(&pair.b, 1), (&pair.a, 2)] {
+    for (side, sender, sender_seed) in [(&pair.b, &pair.a, 1), (&pair.a, &pair.b, 2)] {
+        // The sender's first video packet carries frame 0's timestamp.
+        let base = sender
+            .sent
+            .iter()
+            .find_map(|d| match d {
+                Datagram::Rtp(bytes) => Some(RtpPacket::parse(bytes).unwrap())
+                    .filter(|p| p.header.payload_type == pt(96))
+                    .map(|p| p.header.timestamp),
+                Datagram::Rtcp(_) => None,
+            })
+            .unwrap();
         let media: Vec<_> = side
             .events
             .iter()
@@ -301,12 +345,12 @@ fn audio_and_video_flow_both_ways_through_one_session_each() {
             })
             .collect();
         let frames: Vec<_> = media.iter().filter(|m| m.mid == video).collect();
-        let first_ts = frames[0].rtp_timestamp;
         for f in &frames {
-            let index = (f.rtp_timestamp - first_ts) / 3600;
+            let index = u64::from((f.rtp_timestamp as u32).wrapping_sub(base) / 3600);
             assert_eq!(f.data, sent_video[&(sender_seed, index)], "frame {index}");
         }
-        assert!(frames.len() >= 245, "{} of 250 frames", frames.len());
+        // A packet lost for good costs the frames up to the keyframe it asks for.
+        assert!(frames.len() >= 238, "{} of 250 frames", frames.len());
         let samples = media.iter().filter(|m| m.mid == audio).count();
         let gaps: u64 = side
             .events

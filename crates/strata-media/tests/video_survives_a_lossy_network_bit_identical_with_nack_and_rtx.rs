@@ -248,6 +248,30 @@ fn reports_measure_loss_jitter_and_round_trip_time() {
     );
 }
 
+/// A session sending and receiving one video (VP8 + RTX) and one audio track, streams
+/// unsignalled.
+fn bundled_session(seed: u64, start: Instant, video: &Mid, audio: &Mid) -> MediaSession {
+    let mut session = MediaSession::new(SessionConfig::with_seed(seed), start).unwrap();
+    let mut local = LocalTrackConfig::new(video.clone(), Codec::Vp8, pt(96));
+    local.rtx = Some(RtxConfig {
+        payload_type: pt(97),
+        ssrc: None,
+    });
+    local.extensions = IDS;
+    session.add_local_track(local).unwrap();
+    let mut local = LocalTrackConfig::new(audio.clone(), Codec::Opus, pt(111));
+    local.extensions = IDS;
+    session.add_local_track(local).unwrap();
+    let mut remote = RemoteTrackConfig::new(video.clone(), Codec::Vp8, pt(96));
+    remote.codecs[0].rtx_payload_type = Some(pt(97));
+    remote.extensions = IDS;
+    session.add_remote_track(remote).unwrap();
+    let mut remote = RemoteTrackConfig::new(audio.clone(), Codec::Opus, pt(111));
+    remote.extensions = IDS;
+    session.add_remote_track(remote).unwrap();
+    session
+}
+
 /// Audio and video both ways on one pair of sessions (one BUNDLE), streams unsignalled and
 /// routed by MID: every frame that comes out is the one written, audio losses show up as
 /// gaps, and both sides get transport-wide feedback.
@@ -256,30 +280,8 @@ fn audio_and_video_flow_both_ways_through_one_session_each() {
     let start = Instant::now();
     let video = Mid::new("video").unwrap();
     let audio = Mid::new("audio").unwrap();
-    let mut sessions = Vec::new();
-    for seed in [31, 32] {
-        let mut session = MediaSession::new(SessionConfig::with_seed(seed), start).unwrap();
-        let mut local = LocalTrackConfig::new(video.clone(), Codec::Vp8, pt(96));
-        local.rtx = Some(RtxConfig {
-            payload_type: pt(97),
-            ssrc: None,
-        });
-        local.extensions = IDS;
-        session.add_local_track(local).unwrap();
-        let mut local = LocalTrackConfig::new(audio.clone(), Codec::Opus, pt(111));
-        local.extensions = IDS;
-        session.add_local_track(local).unwrap();
-        let mut remote = RemoteTrackConfig::new(video.clone(), Codec::Vp8, pt(96));
-        remote.codecs[0].rtx_payload_type = Some(pt(97));
-        remote.extensions = IDS;
-        session.add_remote_track(remote).unwrap();
-        let mut remote = RemoteTrackConfig::new(audio.clone(), Codec::Opus, pt(111));
-        remote.extensions = IDS;
-        session.add_remote_track(remote).unwrap();
-        sessions.push(session);
-    }
-    let b = sessions.pop().unwrap();
-    let a = sessions.pop().unwrap();
+    let a = bundled_session(31, start, &video, &audio);
+    let b = bundled_session(32, start, &video, &audio);
     let impairment = Impairment {
         loss: Loss::Random { probability: 0.03 },
         delay: Duration::from_millis(25),

@@ -1,0 +1,193 @@
+//! Fuzz-target bodies (feature `fuzzing`, also built for unit tests). Each takes arbitrary
+//! bytes and must never panic; the round trips also check that what we write parses back
+//! to itself.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::rtcp::{parse_compound, serialize_compound};
+use crate::rtp::{ExtensionIds, RtpPacket};
+use crate::{
+    Codec, LocalTrackConfig, MediaSession, Mid, Output, PayloadType, RemoteCodec,
+    RemoteTrackConfig, Sample, SessionConfig,
+};
+
+/// Parses arbitrary bytes as RTP.
+pub fn rtp_parse(data: &[u8]) {
+    let _ = RtpPacket::parse(&Bytes::copy_from_slice(data));
+}
+
+/// Parses arbitrary bytes as RTCP.
+pub fn rtcp_parse(data: &[u8]) {
+    let _ = parse_compound(&Bytes::copy_from_slice(data));
+}
+
+/// RTP: whatever parses serializes to something that parses back to the same packet.
+///
+/// # Panics
+///
+/// When the round trip does not hold: a bug.
+pub fn rtp_round_trip(data: &[u8]) {
+    let Ok(packet) = RtpPacket::parse(&Bytes::copy_from_slice(data)) else {
+        return;
+    };
+    let wire = packet.serialize();
+    let again = RtpPacket::parse(&wire).expect("our own serialization parses");
+    assert_eq!(again.header.sequence_number, packet.header.sequence_number);
+    assert_eq!(again.payload, packet.payload);
+    assert_eq!(again.padding, packet.padding);
+    assert_eq!(again.header.csrcs, packet.header.csrcs);
+    // Element data longer than 255 bytes cannot exist after parsing, so extensions survive.
+    assert_eq!(again.header.extensions, packet.header.extensions);
+    assert_eq!(again.serialize(), wire);
+}
+
+/// RTCP: whatever parses serializes to something that parses back to the same packets
+/// (unknown packets are dropped by serialization).
+///
+/// # Panics
+///
+/// When the round trip does not hold: a bug.
+pub fn rtcp_round_trip(data: &[u8]) {
+    let Ok(packets) = parse_compound(&Bytes::copy_from_slice(data)) else {
+        return;
+    };
+    let known: Vec<_> = packets
+        .into_iter()
+        .filter(|p| !matches!(p, crate::rtcp::RtcpPacket::Unknown { .. }))
+        .collect();
+    if known.is_empty() {
+        return;
+    }
+    let wire = serialize_compound(&known);
+    let again = parse_compound(&wire).expect("our own serialization parses");
+    assert_eq!(serialize_compound(&again), wire);
+}
+
+/// A receiving session (VP8 + RTX and Opus tracks, extensions negotiated) fed an
+/// arbitrary sequence of RTP and RTCP packets and timer ticks. Each record: one byte of
+/// kind (even: RTP, odd: RTCP, 0xFF: advance time), two bytes of length, the packet.
+///
+/// # Panics
+///
+/// When the session panics or emits RTCP that does not parse: a bug.
+pub fn session_inputs(start: Instant, data: &[u8]) {
+    let mut session = MediaSession::new(SessionConfig::with_seed(7), start).expect("valid config");
+    let ids = ExtensionIds {
+        mid: Some(1),
+        abs_send_time: Some(2),
+        transport_cc: Some(3),
+    };
+    let pt = |v| PayloadType::new(v).expect("below 128");
+    let mut video = RemoteTrackConfig::new(Mid::new("v").expect("valid"), Codec::Vp8, pt(96));
+    video.codecs = vec![
+        RemoteCodec {
+            codec: Codec::Vp8,
+            payload_type: pt(96),
+            rtx_payload_type: Some(pt(97)),
+        },
+        RemoteCodec {
+            codec: Codec::H264,
+            payload_type: pt(102),
+            rtx_payload_type: None,
+        },
+        RemoteCodec {
+            codec: Codec::Vp9,
+            payload_type: pt(98),
+            rtx_payload_type: None,
+        },
+    ];
+    video.extensions = ids;
+    let mut audio = RemoteTrackConfig::new(Mid::new("a").expect("valid"), Codec::Opus, pt(111));
+    audio.extensions = ids;
+    session.add_remote_track(video).expect("new track");
+    session.add_remote_track(audio).expect("new track");
+    let mut local = LocalTrackConfig::new(Mid::new("s").expect("valid"), Codec::Vp8, pt(96));
+    local.extensions = ids;
+    session.add_local_track(local).expect("new track");
+    let _ = session.write_sample(
+        start,
+        &Mid::new("s").expect("valid"),
+        &Sample::new(Bytes::from_static(&[0x10; 50]), Duration::from_millis(33)),
+    );
+
+    let mut now = start;
+    let mut rest = data;
+    while let [kind, hi, lo, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
+        let (packet, next) = tail.split_at(len);
+        rest = next;
+        let packet = Bytes::copy_from_slice(packet);
+        match kind {
+            0xFF => {
+                now += Duration::from_millis(u64::from(*lo));
+                session.handle_timeout(now);
+            }
+            k if k % 2 == 0 => {
+                let _ = session.handle_rtp(now, &packet);
+            }
+            _ => {
+                let _ = session.handle_rtcp(now, &packet);
+            }
+        }
+        while let Some(output) = session.poll_output() {
+            if let Output::Rtcp(rtcp) = output {
+                parse_compound(&rtcp).expect("our own RTCP parses");
+            }
+        }
+    }
+    let _ = session.stats();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuzz_bodies_survive_their_seeds() {
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz-seeds"))
+            .expect("seed directory")
+        {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                for seed in std::fs::read_dir(&path).expect("seeds") {
+                    let data = std::fs::read(seed.expect("seed").path()).expect("readable");
+                    // The RTP and RTCP seeds are well formed, so they reach deep.
+                    let bytes = Bytes::copy_from_slice(&data);
+                    if path.ends_with("rtp") {
+                        RtpPacket::parse(&bytes).expect("RTP seeds parse");
+                    }
+                    if path.ends_with("rtcp") {
+                        parse_compound(&bytes).expect("RTCP seeds parse");
+                    }
+                    rtp_parse(&data);
+                    rtcp_parse(&data);
+                    rtp_round_trip(&data);
+                    rtcp_round_trip(&data);
+                    session_inputs(Instant::now(), &data);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_bodies_survive_pseudo_random_bytes() {
+        let mut rng = crate::rng::Rng::new(1);
+        for len in 0..400 {
+            let data: Vec<u8> = (0..len).map(|_| rng.next_u32() as u8).collect();
+            rtp_parse(&data);
+            rtcp_parse(&data);
+            rtp_round_trip(&data);
+            rtcp_round_trip(&data);
+            session_inputs(Instant::now(), &data);
+            // With valid version bits, so parsing gets further.
+            let mut versioned = data.clone();
+            if let Some(first) = versioned.first_mut() {
+                *first = 0x80 | (*first & 0x3F);
+            }
+            rtp_round_trip(&versioned);
+            rtcp_round_trip(&versioned);
+        }
+    }
+}

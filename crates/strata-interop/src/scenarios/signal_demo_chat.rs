@@ -74,7 +74,14 @@ async fn run(
         let binary = &env.examples()?.chat;
         let mut command = Command::new(binary);
         command
-            .args(["--server", &server.ws_url(), "--room", ROOM, "--token", token])
+            .args([
+                "--server",
+                &server.ws_url(),
+                "--room",
+                ROOM,
+                "--token",
+                token,
+            ])
             .args(["--name", STRATA])
             // The namespace has only loopback, and Chromium gathers IPv4 here (see
             // chromium_datachannel: `::1` as well trips strata-ice's shared STUN socket).
@@ -135,7 +142,12 @@ async fn join_page(browser: &Browser, id: &str, config: &Value) -> anyhow::Resul
     page.send(config.clone()).await?;
     let joined = tokio::time::timeout(STEP, page.recv())
         .await
-        .with_context(|| format!("{id} did not join within {STEP:?}\n{}", browser.report(&page)))?
+        .with_context(|| {
+            format!(
+                "{id} did not join within {STEP:?}\n{}",
+                browser.report(&page)
+            )
+        })?
         .with_context(|| browser.report(&page))?;
     ensure!(
         joined["type"] == "joined",
@@ -161,8 +173,14 @@ fn check(alice: &Value, bob: &Value, with_strata: bool) -> anyhow::Result<String
             .iter()
             .any(|l| l.ends_with(&format!(": hello from {from}")))
     };
-    ensure!(heard(&at_alice, "bob"), "alice did not get bob's line: {at_alice:?}");
-    ensure!(heard(&at_bob, "alice"), "bob did not get alice's line: {at_bob:?}");
+    ensure!(
+        heard(&at_alice, "bob"),
+        "alice did not get bob's line: {at_alice:?}"
+    );
+    ensure!(
+        heard(&at_bob, "alice"),
+        "bob did not get alice's line: {at_bob:?}"
+    );
     if with_strata {
         ensure!(
             heard(&at_alice, STRATA),

@@ -36,8 +36,8 @@ use crate::error::Error;
 use crate::peer::send_with_backpressure;
 
 /// Signaling messages (descriptions, candidates) waiting for one link. A peer that sends
-/// more than this before its link catches up has the excess dropped and reported
-/// ([`LinkEvent::SignalingDropped`]); the room never waits for a link.
+/// more than this before its link catches up has the excess refused ([`Refused::Full`]),
+/// which the room drops, counts and reports; the room never waits for a link.
 pub const SIGNALING_QUEUE: usize = 256;
 
 /// Chat lines waiting to be sent on one channel. When a peer does not keep up, further

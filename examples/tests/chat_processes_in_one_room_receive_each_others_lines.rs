@@ -133,10 +133,18 @@ fn three_chat_processes_receive_every_line_the_others_send() {
             }
         }
 
-        for peer in &mut peers {
+        // Ada leaves first: the others see her go and close their connections to her.
+        peers[0].close_stdin();
+        peers[0].expect_success(PATIENCE).await.unwrap();
+        for peer in &peers[1..] {
+            peer.wait_for_stderr("ada left (left)", 1, PATIENCE)
+                .await
+                .unwrap();
+        }
+        for peer in &mut peers[1..] {
             peer.close_stdin();
         }
-        for peer in &mut peers {
+        for peer in &mut peers[1..] {
             peer.expect_success(PATIENCE).await.unwrap();
         }
         server.shutdown().await;

@@ -83,7 +83,7 @@ fn three_chat_processes_receive_every_line_the_others_send() {
         let page = format!("http://{}/#room={ROOM}&token={token}", server.local_addr());
         let by_name = ["--room", ROOM, "--token", &token];
         let names = ["ada", "bob", "cy"];
-        let mut peers = vec![
+        let mut peers = [
             chat("ada", &ws, &by_name),
             chat("bob", &ws, &by_name),
             chat("cy", &page, &[]),

@@ -1,4 +1,5 @@
-//! What can go wrong in the examples' own plumbing (signaling lines, standard input).
+//! What can go wrong in the examples' own plumbing: signaling lines, standard input, the
+//! `chat` program's server URL and the chat messages peers send.
 
 use strata::SdpType;
 
@@ -37,4 +38,43 @@ pub enum Error {
         /// The kind that arrived.
         got: SdpType,
     },
+    /// A `--server` value that is not a `ws:`, `wss:`, `http:` or `https:` URL (the
+    /// user's input).
+    #[error("--server {url}: {reason}")]
+    ServerUrl {
+        /// What was given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A chat message from a peer that is not the demo page's JSON `{"text": "..."}`
+    /// (the peer's fault); it was skipped.
+    #[error(r#"a chat message is not JSON like {{"text":"..."}}"#)]
+    ChatJson(#[source] serde_json::Error),
+    /// A chat message whose JSON has no string `text` member (the peer's fault).
+    #[error("a chat message has no string `text` member")]
+    ChatTextMissing,
+    /// A binary message where the chat carries text (the peer's fault).
+    #[error("a chat message of {len} bytes is binary, not JSON text")]
+    ChatBinary {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A line too long to send as one chat message once encoded as JSON (the user's
+    /// input); it was not sent.
+    #[error(
+        "the line is {len} bytes once encoded, over the {max}-byte message limit; it was not sent"
+    )]
+    ChatTooLong {
+        /// Encoded length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The signaling server could not be reached, refused the join, or ended the session.
+    #[error("signaling with the server failed")]
+    Signaling(#[source] strata_signal::Error),
+    /// Writing the chat to standard output failed (transport failure).
+    #[error("cannot write to standard output")]
+    Output(#[source] std::io::Error),
 }

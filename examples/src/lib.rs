@@ -1,4 +1,4 @@
-//! Runnable Strata examples: two programs a user would copy to connect to any WebRTC peer.
+//! Runnable Strata examples: programs a user would copy to connect to any WebRTC peer.
 //!
 //! - **`offer`** creates a [`strata::PeerConnection`], opens the data channel `chat`,
 //!   gathers its candidates and prints its offer as one JSON line on stdout,
@@ -11,6 +11,11 @@
 //!   complete, and echoes every message it receives, on any channel the peer opens, back
 //!   on the same channel unchanged (text stays text, binary stays binary). It exits 0 once
 //!   the peer has closed every channel it opened, 1 if the connection fails.
+//! - **`chat`** joins a room through a running `strata` server and chats over
+//!   peer-to-peer data channels with everyone in it: browsers on the server's demo page
+//!   and other `chat` processes alike. Every stdin line goes to every peer; every line a
+//!   peer sends is printed on stdout as `name: text`; who joins, connects and leaves is
+//!   reported on stderr. See [Chatting in a room](#chatting-in-a-room).
 //!
 //! Signaling is copy-paste and not trickled: each description is printed once gathering
 //! is complete, with every candidate in it, so one line each way is all the peers need.
@@ -37,12 +42,43 @@
 //! (`--ice-server turn:user:pass@turn.example.org:3478`, or `--ice-server
 //! turn:turn.example.org --username user --credential pass`). `--help` lists every flag.
 //!
+//! # Chatting in a room
+//!
+//! Start the server (`cargo run --release` at the workspace root); it prints its
+//! WebSocket URL and a page URL with a room token. Open the page URL in browser tabs,
+//! and give the same URL to `chat` (quoted: it has a `#` and a `&`):
+//!
+//! ```text
+//! cargo run -p strata-examples --bin chat -- --name ada \
+//!     --server 'http://127.0.0.1:8080/#room=demo&token=eyJ...'
+//! ```
+//!
+//! or name the parts: `--server ws://127.0.0.1:8080/ws --room demo --token eyJ...`
+//! (also `STRATA_CHAT_SERVER`, `STRATA_CHAT_ROOM`, `STRATA_CHAT_TOKEN`,
+//! `STRATA_CHAT_NAME`). A server started with `--dev` needs no token. `chat` speaks what
+//! the demo page speaks: one connection per other participant, negotiated with perfect
+//! negotiation (the smaller peer id is polite), the newcomer opening the `chat` channel,
+//! trickled candidates, messages `{"text":"..."}` and the name in the join metadata. A
+//! malformed message from a peer is reported on stderr and skipped. When the signaling
+//! connection drops, the chat goes on peer-to-peer while the client reconnects; once it
+//! has rejoined, it connects to everyone again. At the end of stdin it waits until what
+//! it sent is acknowledged, leaves and exits 0.
+//!
+//! Browsers leave loopback addresses out of their candidates, and so does Strata by
+//! default: between tabs and `chat` on one machine they still meet through the machine's
+//! other interfaces. On a host with nothing but loopback (a network namespace, a
+//! container without a network) give `--include-loopback` (and `--ipv4-only` where the
+//! browsers gather IPv4 only), as the tests do.
+//!
 //! # The pieces, for programs of your own
 //!
-//! The plumbing the two programs share lives in this library: [`PeerOptions`] (the
+//! The plumbing the programs share lives in this library: [`PeerOptions`] (the
 //! flags, turned into a [`strata::Configuration`]), the signaling line format
 //! ([`read_description`], [`description_line`]) over a bounded [`LineReader`], and the
-//! event pump ([`spawn_event_pump`]).
+//! event pump ([`spawn_event_pump`]). `chat` adds [`ServerUrl`] (the `--server` forms),
+//! the demo page's message format ([`encode_chat`], [`decode_chat`]), one
+//! perfect-negotiation [`PeerLink`] per participant, and the room that runs them
+//! ([`run_chat`]).
 //!
 //! ```
 //! use strata::{SdpType, SessionDescription};
@@ -62,17 +98,31 @@
 //! # }
 //! ```
 
+mod chat_message;
 mod error;
 mod options;
 mod peer;
+mod peer_link;
+mod room;
+mod server_url;
 mod signaling;
 
+pub use chat_message::{
+    CHAT_LABEL, MAX_CHAT_MESSAGE, MAX_NAME_CHARS, decode_chat, display_name, encode_chat,
+    join_metadata, printable,
+};
 pub use error::Error;
 pub use options::PeerOptions;
 pub use peer::{
     CHANNEL_QUEUE, CONNECT_TIMEOUT, GATHERING_TIMEOUT, HIGH_WATER, LOW_WATER, PeerEvents, echo,
     ended, send_with_backpressure, spawn_event_pump, wait_open,
 };
+pub use peer_link::{
+    FLUSH_TIMEOUT, LinkEvent, LinkEventKind, LinkId, LinkSetup, OUTGOING_QUEUE, Outgoing, PeerLink,
+    Refused, SIGNALING_QUEUE, is_polite,
+};
+pub use room::{ChatConfig, ChatEnd, ChatStats, LINK_EVENT_QUEUE, run_chat};
+pub use server_url::ServerUrl;
 pub use signaling::{
     LineReader, MAX_CHAT_LINE, MAX_SIGNAL_LINE, description_line, parse_description,
     read_description, write_line,
@@ -82,7 +132,9 @@ pub use signaling::{
 /// `warn` for the stack), so stdout carries only the protocol lines.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,offer=info,answer=info,strata_examples=info")
+        tracing_subscriber::EnvFilter::new(
+            "warn,offer=info,answer=info,chat=info,strata_examples=info",
+        )
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -1,5 +1,5 @@
-//! Strata's `offer` and `answer` examples (package `strata-examples`), built for the
-//! scenarios that run them as peers.
+//! Strata's `offer`, `answer` and `chat` examples (package `strata-examples`), built for
+//! the scenarios that run them as peers.
 //!
 //! [`build`] runs `cargo build --locked -p strata-examples --bins` in the profile this
 //! harness was built with (read from the directory its executable sits in), before the
@@ -13,13 +13,15 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
-/// Paths to the two example binaries.
+/// Paths to the example binaries.
 #[derive(Debug, Clone)]
 pub struct ExampleBinaries {
     /// `offer`: opens channel `chat`, prints its offer, sends stdin lines, prints messages.
     pub offer: PathBuf,
     /// `answer`: reads an offer, prints its answer, echoes every message.
     pub answer: PathBuf,
+    /// `chat`: joins a room through a `strata` server and chats over data channels.
+    pub chat: PathBuf,
 }
 
 /// Builds the examples (or finds them up to date) and returns where they are.
@@ -46,6 +48,7 @@ pub fn build() -> anyhow::Result<ExampleBinaries> {
     let stdout = child.stdout.take().context("cargo stdout not captured")?;
     let mut offer = None;
     let mut answer = None;
+    let mut chat = None;
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line?;
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
@@ -63,6 +66,7 @@ pub fn build() -> anyhow::Result<ExampleBinaries> {
         match name {
             Some("offer") => offer = executable,
             Some("answer") => answer = executable,
+            Some("chat") => chat = executable,
             _ => {}
         }
     }
@@ -70,9 +74,16 @@ pub fn build() -> anyhow::Result<ExampleBinaries> {
     if !status.success() {
         bail!("`cargo build -p strata-examples --bins` failed ({status})");
     }
-    match (offer, answer) {
-        (Some(offer), Some(answer)) => Ok(ExampleBinaries { offer, answer }),
-        _ => bail!("cargo built strata-examples but named no `offer` and `answer` executables"),
+    match (offer, answer, chat) {
+        (Some(offer), Some(answer), Some(chat)) => Ok(ExampleBinaries {
+            offer,
+            answer,
+            chat,
+        }),
+        _ => bail!(
+            "cargo built strata-examples but did not name all of its `offer`, `answer` and \
+             `chat` executables"
+        ),
     }
 }
 

@@ -6,11 +6,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStderr;
+use tokio::sync::watch;
 
 /// A bounded ring of a child's stderr lines, filled by a task of its own.
 #[derive(Debug, Clone)]
 pub(crate) struct LogTail {
     lines: Arc<Mutex<VecDeque<String>>>,
+    /// How many lines have been read so far; closed when stderr ends.
+    read: watch::Receiver<u64>,
 }
 
 impl LogTail {
@@ -21,8 +24,10 @@ impl LogTail {
         capacity: usize,
         mut inspect: impl FnMut(&str) + Send + 'static,
     ) -> Self {
+        let (read_tx, read) = watch::channel(0);
         let tail = Self {
             lines: Arc::new(Mutex::new(VecDeque::with_capacity(capacity))),
+            read,
         };
         let ring = Arc::clone(&tail.lines);
         tokio::spawn(async move {
@@ -30,9 +35,29 @@ impl LogTail {
             while let Ok(Some(line)) = lines.next_line().await {
                 inspect(&line);
                 push_bounded(&ring, line, capacity);
+                read_tx.send_modify(|read| *read += 1);
             }
         });
         tail
+    }
+
+    /// Resolves with `true` once `times` kept lines contain `needle`, or with `false`
+    /// when stderr ended with fewer. Only the kept (newest) lines are searched.
+    pub(crate) async fn wait_for(&self, needle: &str, times: usize) -> bool {
+        let mut read = self.read.clone();
+        loop {
+            if self.count(needle) >= times {
+                return true;
+            }
+            if read.changed().await.is_err() {
+                return self.count(needle) >= times;
+            }
+        }
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        let ring = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        ring.iter().filter(|line| line.contains(needle)).count()
     }
 
     /// The last `lines` lines, oldest first.
@@ -63,6 +88,7 @@ mod tests {
     fn the_ring_keeps_the_newest_lines() {
         let tail = LogTail {
             lines: Arc::new(Mutex::new(VecDeque::new())),
+            read: watch::channel(0).1,
         };
         for i in 0..10 {
             push_bounded(&tail.lines, i.to_string(), 5);

@@ -1,7 +1,8 @@
 //! A peer that runs as a child process and talks through lines on stdin and stdout: the
 //! JSON-line signaling of Strata's `offer` and `answer` examples, and the chat after it.
 //!
-//! Its stderr is kept in a bounded ring for failure reports. The child runs in a process
+//! Its stderr is kept in a bounded ring for failure reports, and can be waited on for a
+//! line (a program's report that it is connected, say). The child runs in a process
 //! group of its own, killed when the [`PipedPeer`] is dropped.
 
 use std::process::{ExitStatus, Stdio};
@@ -15,8 +16,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::log_tail::LogTail;
 
-/// How many stderr lines are kept for a failure report.
-const LOG_LINES: usize = 200;
+/// How many stderr lines are kept for a failure report (and searched by
+/// [`PipedPeer::wait_for_stderr`]).
+pub const LOG_LINES: usize = 200;
 
 /// A running child process spoken to in lines.
 pub struct PipedPeer {
@@ -116,6 +118,29 @@ impl PipedPeer {
             );
         }
         Ok(())
+    }
+
+    /// Waits at most `limit` until it has written `times` stderr lines containing
+    /// `needle` (counted among the last [`LOG_LINES`] lines).
+    pub async fn wait_for_stderr(
+        &self,
+        needle: &str,
+        times: usize,
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        match tokio::time::timeout(limit, self.log.wait_for(needle, times)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => bail!(
+                "{} closed its stderr before writing {needle:?} {times} times; its stderr:\n{}",
+                self.name,
+                self.log_tail(40)
+            ),
+            Err(_) => bail!(
+                "{} did not write {needle:?} {times} times within {limit:?}; its stderr:\n{}",
+                self.name,
+                self.log_tail(40)
+            ),
+        }
     }
 
     /// The last `lines` lines it wrote to stderr.

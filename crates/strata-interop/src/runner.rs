@@ -24,7 +24,7 @@ pub enum Requirement {
     /// libdatachannel through the `node-datachannel` npm package (node installed with
     /// apt-get and the package with npm when missing).
     NodeDatachannel,
-    /// Strata's `offer` and `answer` example binaries, built with Cargo.
+    /// Strata's `offer`, `answer` and `chat` example binaries, built with Cargo.
     StrataExamples,
 }
 

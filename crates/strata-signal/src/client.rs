@@ -32,6 +32,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -183,6 +184,7 @@ struct Command {
 pub struct Client {
     room: RoomName,
     peer_id: PeerId,
+    joined: Arc<JoinResult>,
     commands: mpsc::Sender<Command>,
     snapshot: watch::Receiver<Snapshot>,
     cancel: CancellationToken,
@@ -255,7 +257,8 @@ impl Client {
             Ok(Ok(joined)) => Ok((
                 Self {
                     room,
-                    peer_id: joined.peer_id,
+                    peer_id: joined.peer_id.clone(),
+                    joined: Arc::new(joined),
                     commands: commands_tx,
                     snapshot: snapshot_rx,
                     cancel,
@@ -281,6 +284,15 @@ impl Client {
     /// This client's id in the room (stable across reconnections).
     pub fn peer_id(&self) -> &PeerId {
         &self.peer_id
+    }
+
+    /// The answer to the first join: the participants who were in the room before this
+    /// client, exactly those that precede every [`ClientEvent::PeerJoined`] on
+    /// [`Events`] (unlike [`participants`](Self::participants), which may already
+    /// include peers whose arrival is still queued there). Rejoins report theirs in
+    /// [`ClientEvent::Rejoined`].
+    pub fn join_result(&self) -> &JoinResult {
+        &self.joined
     }
 
     /// What the room token grants.

@@ -36,7 +36,13 @@ pub(crate) const ALL: &[Scenario] = &[
         name: "chromium_signal_demo_chat",
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(1),
-        run: signal_demo_chat::run,
+        run: signal_demo_chat::pages,
+    },
+    Scenario {
+        name: "chromium_signal_demo_chat_with_strata_chat",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(2),
+        run: signal_demo_chat::pages_and_strata_chat,
     },
     Scenario {
         name: "chromium_offers_strata_answers_trickle",

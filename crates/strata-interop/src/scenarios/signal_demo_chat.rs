@@ -1,78 +1,199 @@
-//! Two Chromium pages load the `strata` server's demo page, join one room on a real
-//! server started inside the scenario's namespace, connect to each other over
-//! peer-to-peer data channels (the server relays only offers, answers and candidates)
-//! and exchange chat lines.
+//! Chromium pages load the `strata` server's demo page, join one room on a real server
+//! started inside the scenario's namespace, connect to each other over peer-to-peer data
+//! channels (the server relays only offers, answers and candidates) and exchange chat
+//! lines.
+//!
+//! Two variants:
+//! - [`pages`]: two pages, alice and bob.
+//! - [`pages_and_strata_chat`]: the same two pages and Strata's `chat` example as a third
+//!   participant. It joins between them, so it is the newcomer (it opens the channel and
+//!   offers) to alice and the one that waits for the offer from bob. Every participant
+//!   must receive every other participant's line.
+//!
+//! Participants join one at a time (each page reports its join), so the join order, and
+//! with it who offers to whom, is the same in every run.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use serde_json::json;
+use serde_json::{Value, json};
 use strata_interop::Browser;
+use strata_interop::page::PageHandle;
+use strata_interop::piped_peer::PipedPeer;
 use strata_interop::runner::{Env, ScenarioFuture};
 use strata_server::{Server, ServerConfig};
+use tokio::process::Command;
 
 use super::PAGES;
 
-const PARTICIPANTS: [&str; 2] = ["alice", "bob"];
+const ROOM: &str = "interop";
+/// How long one step (a join, a connection, a line) may take.
+const STEP: Duration = Duration::from_secs(30);
+/// How long a page may take to reach its verdict.
+const VERDICT: Duration = Duration::from_secs(40);
+/// The name Strata's `chat` announces.
+const STRATA: &str = "strata";
 
-pub(crate) fn run(env: Env) -> ScenarioFuture {
-    Box::pin(async move {
-        let server = Server::start(ServerConfig {
-            listen: "127.0.0.1:0".parse()?,
-            ..ServerConfig::default()
-        })
-        .await
-        .context("cannot start the strata server")?;
-        let room = "interop";
-        let token = server.participant_token(room)?;
-        let strata = format!("http://{}", server.local_addr());
+pub(crate) fn pages(env: Env) -> ScenarioFuture {
+    Box::pin(chat_room(env, false))
+}
 
-        let browser = Browser::start(env.chromium()?, PAGES).await?;
-        let mut pages = Vec::new();
-        for id in PARTICIPANTS {
-            let page = browser.open("signal_demo_chat", id).await?;
-            page.send(json!({
-                "strata": strata,
-                "room": room,
-                "token": token,
-                "others": PARTICIPANTS.len() - 1,
-            }))
-            .await?;
-            pages.push(page);
-        }
-        let [mut alice, mut bob]: [_; 2] = pages
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("expected two pages"))?;
-        let limit = Duration::from_secs(40);
-        let (alice_verdict, bob_verdict) = tokio::join!(
-            browser.passing_verdict(&mut alice, limit),
-            browser.passing_verdict(&mut bob, limit),
-        );
-        browser.close().await;
-        server.shutdown().await;
-        let (alice_verdict, bob_verdict) = (alice_verdict?, bob_verdict?);
+pub(crate) fn pages_and_strata_chat(env: Env) -> ScenarioFuture {
+    Box::pin(chat_room(env, true))
+}
 
-        let received = |detail: &serde_json::Value| -> Vec<String> {
-            detail["received"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        };
-        let at_alice = received(&alice_verdict.detail);
-        let at_bob = received(&bob_verdict.detail);
-        ensure!(
-            at_alice.iter().any(|l| l.ends_with(": hello from bob")),
-            "alice did not get bob's line: {at_alice:?}"
-        );
-        ensure!(
-            at_bob.iter().any(|l| l.ends_with(": hello from alice")),
-            "bob did not get alice's line: {at_bob:?}"
-        );
-        let rtt_ms = alice_verdict.detail["rtt"].as_f64().unwrap_or(0.0) * 1000.0;
-        Ok(format!(
-            "2 demo pages chatted over data channels (rtt {rtt_ms:.2} ms)"
-        ))
+async fn chat_room(env: Env, with_strata: bool) -> anyhow::Result<String> {
+    let server = Server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse()?,
+        ..ServerConfig::default()
     })
+    .await
+    .context("cannot start the strata server")?;
+    let token = server.participant_token(ROOM)?;
+    let browser = Browser::start(env.chromium()?, PAGES).await?;
+    let outcome = run(&env, &server, &browser, &token, with_strata).await;
+    browser.close().await;
+    server.shutdown().await;
+    outcome
+}
+
+async fn run(
+    env: &Env,
+    server: &Server,
+    browser: &Browser,
+    token: &str,
+    with_strata: bool,
+) -> anyhow::Result<String> {
+    let others = if with_strata { 2 } else { 1 };
+    let strata_url = format!("http://{}", server.local_addr());
+    let config = json!({ "strata": strata_url, "room": ROOM, "token": token, "others": others });
+
+    let mut alice = join_page(browser, "alice", &config).await?;
+    let chat = if with_strata {
+        let binary = &env.examples()?.chat;
+        let mut command = Command::new(binary);
+        command
+            .args([
+                "--server",
+                &server.ws_url(),
+                "--room",
+                ROOM,
+                "--token",
+                token,
+            ])
+            .args(["--name", STRATA])
+            // The namespace has only loopback, and Chromium gathers IPv4 here (see
+            // chromium_datachannel: `::1` as well trips strata-ice's shared STUN socket).
+            .args(["--include-loopback", "--ipv4-only"]);
+        let chat = PipedPeer::spawn("strata chat", command)?;
+        chat.wait_for_stderr("joined room", 1, STEP).await?;
+        Some(chat)
+    } else {
+        None
+    };
+    let mut bob = join_page(browser, "bob", &config).await?;
+
+    if let Some(mut chat) = chat {
+        for page in ["alice", "bob"] {
+            chat.wait_for_stderr(&format!("connected to {page} peer-to-peer"), 1, STEP)
+                .await?;
+        }
+        chat.write_line(&format!("hello from {STRATA}")).await?;
+        let (alice_verdict, bob_verdict, heard) = tokio::join!(
+            browser.passing_verdict(&mut alice, VERDICT),
+            browser.passing_verdict(&mut bob, VERDICT),
+            async {
+                let mut heard = BTreeSet::new();
+                for _ in 0..2 {
+                    heard.insert(chat.read_line(STEP).await?);
+                }
+                anyhow::Ok(heard)
+            },
+        );
+        let heard_by_strata = heard?;
+        let expected: BTreeSet<String> = ["alice", "bob"]
+            .map(|page| format!("{page}: hello from {page}"))
+            .into();
+        ensure!(
+            heard_by_strata == expected,
+            "Strata's chat printed {heard_by_strata:?}, expected {expected:?}"
+        );
+        chat.close_stdin();
+        chat.expect_success(STEP)
+            .await
+            .context("chat did not leave cleanly at the end of its input")?;
+        let summary = check(&alice_verdict?.detail, &bob_verdict?.detail, with_strata)?;
+        return Ok(format!(
+            "{summary}; Strata's chat got {} lines, sent 1 to both",
+            heard_by_strata.len()
+        ));
+    }
+    let (alice_verdict, bob_verdict) = tokio::join!(
+        browser.passing_verdict(&mut alice, VERDICT),
+        browser.passing_verdict(&mut bob, VERDICT),
+    );
+    check(&alice_verdict?.detail, &bob_verdict?.detail, with_strata)
+}
+
+/// Opens the harness page for `id`, hands it the room, and waits until it has joined.
+async fn join_page(browser: &Browser, id: &str, config: &Value) -> anyhow::Result<PageHandle> {
+    let mut page = browser.open("signal_demo_chat", id).await?;
+    page.send(config.clone()).await?;
+    let joined = tokio::time::timeout(STEP, page.recv())
+        .await
+        .with_context(|| {
+            format!(
+                "{id} did not join within {STEP:?}\n{}",
+                browser.report(&page)
+            )
+        })?
+        .with_context(|| browser.report(&page))?;
+    ensure!(
+        joined["type"] == "joined",
+        "{id} said {joined} instead of joining"
+    );
+    Ok(page)
+}
+
+/// Checks that each page received the other's line (and Strata's), and summarizes.
+fn check(alice: &Value, bob: &Value, with_strata: bool) -> anyhow::Result<String> {
+    let received = |detail: &Value| -> Vec<String> {
+        detail["received"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let at_alice = received(alice);
+    let at_bob = received(bob);
+    let heard = |lines: &[String], from: &str| {
+        lines
+            .iter()
+            .any(|l| l.ends_with(&format!(": hello from {from}")))
+    };
+    ensure!(
+        heard(&at_alice, "bob"),
+        "alice did not get bob's line: {at_alice:?}"
+    );
+    ensure!(
+        heard(&at_bob, "alice"),
+        "bob did not get alice's line: {at_bob:?}"
+    );
+    if with_strata {
+        ensure!(
+            heard(&at_alice, STRATA),
+            "alice did not get Strata's line: {at_alice:?}"
+        );
+        ensure!(
+            heard(&at_bob, STRATA),
+            "bob did not get Strata's line: {at_bob:?}"
+        );
+    }
+    let rtt_ms = alice["rtt"].as_f64().unwrap_or(0.0) * 1000.0;
+    let pages_got = at_alice.len() + at_bob.len();
+    Ok(format!(
+        "2 demo pages got {pages_got} lines over data channels (alice's rtt {rtt_ms:.2} ms)"
+    ))
 }

@@ -1,11 +1,12 @@
 //! Strata's `offer`, `answer` and `chat` examples (package `strata-examples`), built for
 //! the scenarios that run them as peers.
 //!
-//! [`build`] runs `cargo build --locked -p strata-examples --bins` in the profile this
-//! harness was built with (read from the directory its executable sits in), before the
-//! scenario is isolated, and takes the binaries' paths from Cargo's JSON messages, so it
-//! works with any target directory. When `cargo xtask interop` runs, the build is an
-//! up-to-date check: the examples share the harness's dependencies.
+//! [`build`] runs `cargo build --locked -p strata-examples -p strata-interop --bins` in the
+//! profile this harness was built with (read from the directory its executable sits in),
+//! before the scenario is isolated, and takes the binaries' paths from Cargo's JSON
+//! messages, so it works with any target directory. Building the harness alongside makes
+//! Cargo resolve features as it did for the harness, so only the examples themselves
+//! compile.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,11 @@ pub fn build() -> anyhow::Result<ExampleBinaries> {
             "--locked",
             "--package",
             "strata-examples",
+            // With the harness itself in the same build, Cargo unifies features the way
+            // `cargo run -p strata-interop` did, so shared dependencies are not rebuilt
+            // with a different feature set.
+            "--package",
+            "strata-interop",
             "--bins",
             "--message-format=json-render-diagnostics",
         ])

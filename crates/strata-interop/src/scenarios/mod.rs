@@ -39,6 +39,12 @@ pub(crate) const ALL: &[Scenario] = &[
         run: signal_demo_chat::pages,
     },
     Scenario {
+        name: "chromium_signal_demo_chat_after_server_restart",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(2),
+        run: signal_demo_chat::pages_rejoin_after_server_restart,
+    },
+    Scenario {
         name: "chromium_signal_demo_chat_with_strata_chat",
         needs: &[Requirement::Chromium, Requirement::StrataExamples],
         timeout: Duration::from_mins(2),

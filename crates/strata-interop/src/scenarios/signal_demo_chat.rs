@@ -5,6 +5,9 @@
 //!
 //! Two variants:
 //! - [`pages`]: two pages, alice and bob.
+//! - [`pages_rejoin_after_server_restart`]: two pages chat, the server restarts on the
+//!   same address, and both pages must rejoin, connect to each other again and exchange a
+//!   second line.
 //! - [`pages_and_strata_chat`]: the same two pages and Strata's `chat` example as a third
 //!   participant. It joins between them, so it is the newcomer (it opens the channel and
 //!   offers) to alice and the one that waits for the offer from bob. Every participant
@@ -37,6 +40,62 @@ const STRATA: &str = "strata";
 
 pub(crate) fn pages(env: Env) -> ScenarioFuture {
     Box::pin(chat_room(env, false))
+}
+
+pub(crate) fn pages_rejoin_after_server_restart(env: Env) -> ScenarioFuture {
+    Box::pin(async move {
+        // Fixed, so the room token stays valid across the restart.
+        let config = |listen| ServerConfig {
+            listen,
+            jwt_secret: Some(b"interop-restart-secret".to_vec()),
+            ..ServerConfig::default()
+        };
+        let server = Server::start(config("127.0.0.1:0".parse()?))
+            .await
+            .context("cannot start the strata server")?;
+        let addr = server.local_addr();
+        let token = server.participant_token(ROOM)?;
+        let browser = Browser::start(env.chromium()?, PAGES).await?;
+        let page_config = json!({
+            "strata": format!("http://{addr}"),
+            "room": ROOM,
+            "token": token,
+            "others": 1,
+            "restart": true,
+        });
+        let outcome = async {
+            let mut alice = join_page(&browser, "alice", &page_config).await?;
+            let mut bob = join_page(&browser, "bob", &page_config).await?;
+            for (name, page) in [("alice", &mut alice), ("bob", &mut bob)] {
+                let ready = tokio::time::timeout(VERDICT, page.recv())
+                    .await
+                    .with_context(|| {
+                        format!("{name} never got to the restart\n{}", browser.report(page))
+                    })??;
+                ensure!(
+                    ready["type"] == "ready-for-restart",
+                    "{name} said {ready} instead of waiting for the restart"
+                );
+            }
+            server.shutdown().await;
+            let restarted = Server::start(config(addr))
+                .await
+                .context("cannot restart the strata server on the same address")?;
+            let (alice_verdict, bob_verdict) = tokio::join!(
+                browser.passing_verdict(&mut alice, VERDICT),
+                browser.passing_verdict(&mut bob, VERDICT),
+            );
+            restarted.shutdown().await;
+            let (alice, bob) = (alice_verdict?.detail, bob_verdict?.detail);
+            let summary = check(&alice, &bob, false)?;
+            Ok(format!(
+                "{summary}; both rejoined after a server restart and chatted again"
+            ))
+        }
+        .await;
+        browser.close().await;
+        outcome
+    })
 }
 
 pub(crate) fn pages_and_strata_chat(env: Env) -> ScenarioFuture {

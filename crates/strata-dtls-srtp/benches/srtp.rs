@@ -2,6 +2,10 @@
 //! `webrtc-srtp` 0.17.2's contexts, and (for GCM) the raw `aes-gcm` cipher encrypting and
 //! decrypting the same payload in place, the floor any SRTP layer sits on. One iteration
 //! is one packet through both ends.
+//!
+//! Before criterion's wall-clock runs, the bench prints each variant's time per packet in
+//! CPU time of the measuring thread (Linux `schedstat`), which moves much less with the
+//! load other processes put on the machine.
 
 use std::hint::black_box;
 
@@ -31,6 +35,33 @@ fn packet(sequence: u16) -> Vec<u8> {
     packet
 }
 
+/// On-CPU time of this thread in nanoseconds (Linux `schedstat`).
+fn thread_cpu_nanos() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Prints the CPU time per call of `packet` over about one CPU-second.
+fn print_cpu_time(name: &str, mut packet: impl FnMut()) {
+    const BATCH: u64 = 10_000;
+    let (mut spent, mut calls) = (0, 0);
+    while spent < 1_000_000_000 {
+        let Some(before) = thread_cpu_nanos() else {
+            println!("{name}: no /proc/thread-self/schedstat, CPU time skipped");
+            return;
+        };
+        for _ in 0..BATCH {
+            packet();
+        }
+        spent += thread_cpu_nanos().unwrap_or(before) - before;
+        calls += BATCH;
+    }
+    println!(
+        "{name}: {:.3} µs per packet (CPU time)",
+        spent as f64 / calls as f64 / 1e3
+    );
+}
+
 fn protect_unprotect(c: &mut Criterion) {
     let mut group = c.benchmark_group("srtp_1200B_protect_unprotect");
     group.throughput(Throughput::Elements(1));
@@ -57,15 +88,15 @@ fn protect_unprotect(c: &mut Criterion) {
         let mut plain = packet(0);
         let mut wire = vec![0u8; plain.len() + MAX_OVERHEAD];
         let mut sequence = 0u16;
-        group.bench_function(format!("strata/{name}"), |bench| {
-            bench.iter(|| {
-                sequence = sequence.wrapping_add(1);
-                plain[2..4].copy_from_slice(&sequence.to_be_bytes());
-                let len = sender.protect_rtp(black_box(&plain), &mut wire).unwrap();
-                let n = receiver.unprotect_rtp_in_place(&mut wire[..len]).unwrap();
-                black_box(&wire[..n]);
-            });
-        });
+        let mut ours = move || {
+            sequence = sequence.wrapping_add(1);
+            plain[2..4].copy_from_slice(&sequence.to_be_bytes());
+            let len = sender.protect_rtp(black_box(&plain), &mut wire).unwrap();
+            let n = receiver.unprotect_rtp_in_place(&mut wire[..len]).unwrap();
+            black_box(&wire[..n]);
+        };
+        print_cpu_time(&format!("strata/{name}"), &mut ours);
+        group.bench_function(format!("strata/{name}"), |bench| bench.iter(&mut ours));
 
         let mut encrypt =
             Context::new(&a.master_key, &a.master_salt, upstream, None, None).unwrap();
@@ -73,13 +104,15 @@ fn protect_unprotect(c: &mut Criterion) {
             Context::new(&a.master_key, &a.master_salt, upstream, None, None).unwrap();
         let mut plain = packet(0);
         let mut sequence = 0u16;
+        let mut theirs = move || {
+            sequence = sequence.wrapping_add(1);
+            plain[2..4].copy_from_slice(&sequence.to_be_bytes());
+            let protected = encrypt.encrypt_rtp(black_box(&plain)).unwrap();
+            black_box(decrypt.decrypt_rtp(&protected).unwrap());
+        };
+        print_cpu_time(&format!("webrtc-srtp/{name}"), &mut theirs);
         group.bench_function(format!("webrtc-srtp/{name}"), |bench| {
-            bench.iter(|| {
-                sequence = sequence.wrapping_add(1);
-                plain[2..4].copy_from_slice(&sequence.to_be_bytes());
-                let protected = encrypt.encrypt_rtp(black_box(&plain)).unwrap();
-                black_box(decrypt.decrypt_rtp(&protected).unwrap());
-            });
+            bench.iter(&mut theirs);
         });
     }
 
@@ -89,19 +122,21 @@ fn protect_unprotect(c: &mut Criterion) {
     let mut plain = packet(0);
     let mut nonce = [0u8; 12];
     let mut counter = 0u64;
+    let mut cipher_alone = move || {
+        counter += 1;
+        nonce[4..].copy_from_slice(&counter.to_be_bytes());
+        let (header, payload) = plain.split_at_mut(12);
+        let tag = cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), header, payload)
+            .unwrap();
+        cipher
+            .decrypt_in_place_detached(Nonce::from_slice(&nonce), header, payload, &tag)
+            .unwrap();
+        black_box(&plain);
+    };
+    print_cpu_time("aes-gcm-cipher/aead-aes-128-gcm", &mut cipher_alone);
     group.bench_function("aes-gcm-cipher/aead-aes-128-gcm", |bench| {
-        bench.iter(|| {
-            counter += 1;
-            nonce[4..].copy_from_slice(&counter.to_be_bytes());
-            let (header, payload) = plain.split_at_mut(12);
-            let tag = cipher
-                .encrypt_in_place_detached(Nonce::from_slice(&nonce), header, payload)
-                .unwrap();
-            cipher
-                .decrypt_in_place_detached(Nonce::from_slice(&nonce), header, payload, &tag)
-                .unwrap();
-            black_box(&plain);
-        });
+        bench.iter(&mut cipher_alone);
     });
     group.finish();
 }

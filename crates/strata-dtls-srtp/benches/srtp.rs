@@ -1,7 +1,8 @@
 //! SRTP protect + unprotect of one 1200-byte RTP packet, both profiles: our session,
-//! `webrtc-srtp` 0.17.2's contexts, and (for GCM) the raw `aes-gcm` cipher encrypting and
-//! decrypting the same payload in place, the floor any SRTP layer sits on. One iteration
-//! is one packet through both ends.
+//! `webrtc-srtp` 0.17.2's contexts, and (for GCM) the bare ciphers encrypting and
+//! decrypting the same payload in place: `ring`'s, which we use (the floor our layer sits
+//! on), and the `aes-gcm` crate, which `webrtc-srtp` uses. One iteration is one packet
+//! through both ends.
 //!
 //! Before criterion's wall-clock runs, the bench prints each variant's time per packet in
 //! CPU time of the measuring thread (Linux `schedstat`), which moves much less with the
@@ -11,7 +12,8 @@ use std::hint::black_box;
 
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes128Gcm, KeyInit, Nonce};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use strata_dtls_srtp::srtp::{MAX_OVERHEAD, SrtpConfig, SrtpSession};
 use strata_dtls_srtp::{SrtpKeyingMaterial, SrtpKeys, SrtpProfile};
 use webrtc_srtp::context::Context;
@@ -116,6 +118,13 @@ fn protect_unprotect(c: &mut Criterion) {
         });
     }
 
+    bare_ciphers(&mut group);
+    group.finish();
+}
+
+/// The ciphers alone, encrypting then decrypting the payload in place with the header as
+/// associated data.
+fn bare_ciphers(group: &mut BenchmarkGroup<'_, WallTime>) {
     // The cipher alone: AES-128-GCM over the same payload with the header as AAD, in
     // place, encrypt then decrypt.
     let cipher = Aes128Gcm::new(&[7u8; 16].into());
@@ -138,7 +147,39 @@ fn protect_unprotect(c: &mut Criterion) {
     group.bench_function("aes-gcm-cipher/aead-aes-128-gcm", |bench| {
         bench.iter(&mut cipher_alone);
     });
-    group.finish();
+
+    // The same with ring's AES-GCM.
+    let key = ring::aead::LessSafeKey::new(
+        ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &[7u8; 16]).unwrap(),
+    );
+    let mut plain = packet(0);
+    let mut counter = 0u64;
+    let mut ring_alone = move || {
+        counter += 1;
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&counter.to_be_bytes());
+        let (header, payload) = plain.split_at_mut(12);
+        let tag = key
+            .seal_in_place_separate_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(&*header),
+                payload,
+            )
+            .unwrap();
+        key.open_in_place_separate_tag(
+            ring::aead::Nonce::assume_unique_for_key(nonce),
+            ring::aead::Aad::from(&*header),
+            tag,
+            payload,
+            0..,
+        )
+        .unwrap();
+        black_box(&plain);
+    };
+    print_cpu_time("ring-cipher/aead-aes-128-gcm", &mut ring_alone);
+    group.bench_function("ring-cipher/aead-aes-128-gcm", |bench| {
+        bench.iter(&mut ring_alone);
+    });
 }
 
 criterion_group!(benches, protect_unprotect);

@@ -58,11 +58,14 @@
 //!   tag after it (`buf.len() >= len + rtp_overhead()`); `unprotect_rtp_in_place(buf)`
 //!   unprotects the packet filling `buf` and returns the plaintext length.
 //!
-//! The RTCP calls are the same with [`SrtpSession::rtcp_overhead`]. A tag is always
-//! verified before anything is decrypted, so after an error no plaintext is in the
-//! buffer; an in-place call that fails leaves the buffer as it was, except for
-//! [`Error::MalformedPacket`] found *after* authentication (bad padding, RTCP lengths
-//! that do not tile), where the buffer holds the decrypted, refused packet.
+//! The RTCP calls are the same with [`SrtpSession::rtcp_overhead`]. After an error no
+//! unauthenticated plaintext is in the buffer: an in-place call refused before the
+//! cryptography (malformed framing, replay, SSRC limit, cleared E flag) leaves the buffer
+//! as it was; one whose tag fails leaves the header and either the ciphertext
+//! (HMAC-SHA1, verified before decryption) or zeros (GCM, which decrypts and
+//! authenticates in one pass) in the payload; an [`Error::MalformedPacket`] found *after*
+//! authentication (bad padding, RTCP lengths that do not tile) leaves the decrypted,
+//! refused packet.
 //! [`MAX_OVERHEAD`] bounds the overhead of every profile for sizing buffers once.
 //!
 //! # What is checked, and in which order
@@ -108,9 +111,10 @@
 //! - It authenticates the RTP header as its parser re-serializes it, which differs from
 //!   the bytes on the wire for some header extensions; we authenticate the bytes as
 //!   they came.
-//! - It allocates several buffers per packet and boxes each SSRC's replay detector; its
-//!   AEAD-GCM path measured several times slower than the cipher (see BENCHMARKS.md). We
-//!   work in place with no allocation per packet.
+//! - It allocates several buffers per packet and boxes each SSRC's replay detector, and
+//!   runs GCM through the `aes-gcm` crate (separate CTR and GHASH passes); its AEAD-GCM
+//!   path measured about 20 times slower than ours (see BENCHMARKS.md). We work in place
+//!   with no allocation per packet and use `ring`'s fused AES-GCM.
 //! - Its replay windows are off unless configured, and its per-SSRC maps grow without
 //!   bound; ours are always on (1024 packets, as libwebrtc) and capped.
 //! - Its SRTCP index starts at 1 and wraps to 0 after 2^31 − 1, reusing GCM nonces; ours

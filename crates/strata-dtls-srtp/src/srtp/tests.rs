@@ -274,7 +274,7 @@ fn srtcp_with_the_e_flag_cleared_is_refused_even_when_otherwise_authentic() {
 }
 
 #[test]
-fn forged_and_corrupted_packets_fail_authentication_and_leave_the_buffer_untouched() {
+fn forged_and_corrupted_packets_fail_authentication_and_leave_no_plaintext_behind() {
     for profile in BOTH {
         let (mut a, mut b) = session_pair(profile, SrtpConfig::default());
         let wire = protect_rtp(&mut a, &rtp(5, 10, &[1; 30]));
@@ -286,7 +286,14 @@ fn forged_and_corrupted_packets_fail_authentication_and_leave_the_buffer_untouch
                 b.unprotect_rtp_in_place(&mut corrupted),
                 Err(Error::AuthenticationFailed { .. } | Error::Replayed { .. })
             ));
-            assert_same!(corrupted, before);
+            // The header stays; the payload stays encrypted (HMAC) or is zeroed (GCM).
+            assert_same!(corrupted[..12], before[..12]);
+            let payload = 12..before.len() - b.rtp_overhead();
+            assert!(
+                corrupted[payload.clone()] == before[payload.clone()]
+                    || corrupted[payload].iter().all(|&byte| byte == 0),
+                "{profile:?}"
+            );
         }
         let rtcp_wire = protect_rtcp(&mut a, &rtcp(5));
         let mut corrupted = rtcp_wire.clone();

@@ -67,8 +67,7 @@
 //! Browsers leave loopback addresses out of their candidates, and so does Strata by
 //! default: between tabs and `chat` on one machine they still meet through the machine's
 //! other interfaces. On a host with nothing but loopback (a network namespace, a
-//! container without a network) give `--include-loopback` (and `--ipv4-only` where the
-//! browsers gather IPv4 only), as the tests do.
+//! container without a network) give `--include-loopback`, as the tests do.
 //!
 //! # The pieces, for programs of your own
 //!

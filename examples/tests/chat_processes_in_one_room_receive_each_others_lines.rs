@@ -43,7 +43,7 @@ fn chat(name: &str, server: &str, extra: &[&str]) -> PipedPeer {
     command
         .args(["--server", server, "--name", name])
         .args(extra)
-        .args(["--include-loopback", "--ipv4-only"])
+        .arg("--include-loopback")
         .env_remove("STRATA_CHAT_SERVER")
         .env_remove("STRATA_CHAT_ROOM")
         .env_remove("STRATA_CHAT_TOKEN")
@@ -173,7 +173,6 @@ fn a_malformed_message_from_a_peer_is_reported_and_skipped() {
         let ada_id = client.participants()[0].peer_id.clone();
         let mut peer = Configuration::default();
         peer.ice.policy.include_loopback = true;
-        peer.ice.policy.ipv6 = false;
         let setup = LinkSetup {
             id: LinkId(1),
             me: client.peer_id().clone(),

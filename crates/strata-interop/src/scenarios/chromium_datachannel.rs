@@ -120,12 +120,9 @@ struct Session {
 impl Session {
     async fn start(page: PageHandle, trickle: bool) -> anyhow::Result<Self> {
         let mut config = Configuration::default();
-        // The scenario's namespace has only loopback. IPv4 only, as Chromium gathers
-        // here: with a `::1` candidate as well, strata-ice's shared STUN connection can
-        // hand a check to the wrong family's candidate (see strata-ice's `mux`), which
-        // fails about one connection in four.
+        // The scenario's namespace has only loopback. Both families stay enabled, as
+        // applications leave them: strata-ice then picks one for host candidates.
         config.ice.policy.include_loopback = true;
-        config.ice.policy.ipv6 = false;
         let (pc, events) = PeerConnection::new(config).await?;
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
         let (incoming_tx, incoming) = mpsc::unbounded_channel();

@@ -49,11 +49,10 @@ pub(crate) fn run(env: Env) -> ScenarioFuture {
     })
 }
 
-/// One of Strata's example binaries, on IPv4 loopback: the namespace has nothing else,
-/// and libdatachannel is bound to `127.0.0.1`.
+/// One of Strata's example binaries on loopback: the namespace has nothing else.
 fn strata_peer(binary: &std::path::Path) -> Command {
     let mut command = Command::new(binary);
-    command.args(["--include-loopback", "--ipv4-only"]);
+    command.arg("--include-loopback");
     command
 }
 

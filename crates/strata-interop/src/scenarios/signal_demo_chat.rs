@@ -142,9 +142,8 @@ async fn run(
                 token,
             ])
             .args(["--name", STRATA])
-            // The namespace has only loopback, and Chromium gathers IPv4 here (see
-            // chromium_datachannel: `::1` as well trips strata-ice's shared STUN socket).
-            .args(["--include-loopback", "--ipv4-only"]);
+            // The namespace has only loopback.
+            .arg("--include-loopback");
         let chat = PipedPeer::spawn("strata chat", command)?;
         chat.wait_for_stderr("joined room", 1, STEP).await?;
         Some(chat)

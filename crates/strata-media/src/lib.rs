@@ -77,6 +77,7 @@
 
 mod codec;
 mod config;
+pub mod container;
 mod error;
 mod event;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -97,7 +98,7 @@ pub use config::{
     Feedback, LocalTrackConfig, MAX_RETRANSMISSION_CACHE_PACKETS, RETRANSMISSION_CACHE_PACKETS,
     RemoteCodec, RemoteTrackConfig, RtxConfig, SessionConfig,
 };
-pub use error::{Error, Malformed};
+pub use error::{Error, FileProblem, IoError, Malformed};
 pub use event::{
     Event, KeyframeRequestKind, MediaData, Output, PacketReport, StreamEndReason,
     TransportFeedbackReport,

@@ -1,0 +1,4 @@
+//! RTCP compounds: what parses serializes back to itself.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| strata_media::fuzzing::rtcp_round_trip(data));

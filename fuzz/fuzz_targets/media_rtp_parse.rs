@@ -1,0 +1,4 @@
+//! RTP packets: our parser on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| strata_media::fuzzing::rtp_parse(data));

@@ -85,7 +85,7 @@ fn received(pair: &Pair) -> Vec<MediaData> {
 
 fn record(media: &[MediaData], audio: &Mid, video: &Mid) -> (Vec<u8>, Vec<u8>) {
     let mut recorder = Recorder::new()
-        .with_audio(audio.clone(), Vec::new(), OggOpusConfig::new(0xC0FFEE))
+        .with_audio(audio.clone(), Vec::new(), OggOpusConfig::new(0x00C0_FFEE))
         .unwrap()
         .with_video(video.clone(), Cursor::new(Vec::new()));
     for media in media {

@@ -29,7 +29,7 @@ fn opus_packets() -> Vec<Vec<u8>> {
     (0..60usize)
         .map(|i| {
             let mut packet = vec![0x78];
-            packet.extend((0..(i * 13) % 300 + 1).map(|b| (b * 3 + i) as u8));
+            packet.extend((0..=(i * 13) % 300).map(|b| (b * 3 + i) as u8));
             packet
         })
         .collect()

@@ -279,7 +279,7 @@ fn a_packet_growing_past_the_bound_across_pages_is_refused() {
     let full = vec![0x78; 255 * 255];
     let pages = MAX_OGG_PACKET_SIZE / full.len() + 1;
     for i in 0..pages {
-        let flags = if i == 0 { 0 } else { 0x01 };
+        let flags = u8::from(i != 0); // continued after the first
         file.extend(page(flags, u64::MAX, 2 + i as u32, &[255; 255], &full));
     }
     assert!(matches!(

@@ -194,7 +194,7 @@ pub struct IvfFrame {
 /// The header goes out first with a frame count of 0 and is patched by
 /// [`finish`](Self::finish) (count, and the frame size if [`set_dimensions`](Self::set_dimensions)
 /// learned it): a process that dies before `finish` leaves a file whose frames are all
-/// readable and whose header says 0 frames, which libvpx, FFmpeg and webrtc-rs's reader
+/// readable and whose header says 0 frames, which libvpx, `FFmpeg` and webrtc-rs's reader
 /// tolerate. Frames go straight to the output; wrap a file in a `BufWriter` to batch them.
 #[derive(Debug)]
 pub struct IvfWriter<W: Write + Seek> {
@@ -631,7 +631,7 @@ mod tests {
         let mut bits = String::from("10000010");
         bits += "010010011000001101000010";
         bits += "0010";
-        bits += &format!("{:016b}{:016b}", 1279, 719);
+        bits.extend([1279u16, 719].map(|v| format!("{v:016b}")));
         while bits.len() % 8 != 0 {
             bits.push('0');
         }

@@ -22,7 +22,7 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 //!
-//! header_type: 0x01 the page continues a packet, 0x02 beginning of stream, 0x04 end of
+//! `header_type`: 0x01 the page continues a packet, 0x02 beginning of stream, 0x04 end of
 //! stream. A packet of `n` bytes is laced as `n / 255` values of 255 and one of
 //! `n % 255` (so a multiple of 255 ends with a 0); a page whose last lacing value is 255
 //! leaves its packet to the next page. The granule position is that of the last packet

@@ -534,7 +534,7 @@ impl<R: Read> OggOpusReader<R> {
                     .error_at(offset, FileProblem::Truncated("OpusTags")));
             };
             let bad = |problem| FileProblem::BadOpusTags(problem);
-            if (page.flags & CONTINUED != 0) != !packet.is_empty() {
+            if (page.flags & CONTINUED != 0) == packet.is_empty() {
                 return Err(self.source.error_at(at, FileProblem::BadContinuation));
             }
             let pieces = page.pieces();

@@ -240,9 +240,8 @@ impl<A: Write, V: Write + Seek> Recorder<A, V> {
     pub fn finish(self) -> Result<(Option<A>, Option<V>), Error> {
         let audio = self.audio.map(|a| a.writer.finish()).transpose()?;
         let video = match self.video.map(|v| v.writer) {
-            None => None,
+            None | Some(VideoWriter::Failed) => None,
             Some(VideoWriter::Waiting(out)) => Some(out),
-            Some(VideoWriter::Failed) => None,
             Some(VideoWriter::Writing { writer, .. }) => Some(writer.finish()?),
         };
         Ok((audio, video))

@@ -1,7 +1,7 @@
 //! Media files for recording a call and playing files into one: IVF for VP8, VP9 (and
 //! AV1 on the reading side) and Ogg/Opus for Opus.
 //!
-//! Writers write to any [`Write`] (+ [`Seek`](std::io::Seek) for IVF, whose header is
+//! Writers write to any [`Write`](std::io::Write) (+ [`Seek`](std::io::Seek) for IVF, whose header is
 //! patched when the file is finished); readers read from any [`Read`]. Nothing here reads
 //! a clock, spawns a task or draws a random number: an Ogg stream's serial number is an
 //! input.
@@ -52,7 +52,7 @@
 //!
 //! A reader never allocates more than [`MAX_IVF_FRAME_SIZE`] for an IVF frame or
 //! [`MAX_OGG_PACKET_SIZE`] for an Ogg packet (pages are bounded by the format at 65 307
-//! bytes); larger declared sizes are [`FileProblem::TooLarge`](crate::FileProblem::TooLarge)
+//! bytes); larger declared sizes are [`FileProblem::TooLarge`]
 //! errors. Writers keep at most one page of packets
 //! ([`OggOpusConfig::packets_per_page`]) before writing it out.
 //!

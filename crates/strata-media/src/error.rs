@@ -182,8 +182,9 @@ pub enum FileProblem {
     /// An audio packet that is not a valid Opus packet (RFC 6716 §3).
     #[error("bad Opus packet: {0}")]
     BadOpusPacket(&'static str),
-    /// A page on which packets end whose granule position is -1.
-    #[error("packets end on a page without a granule position")]
+    /// A page on which packets end whose granule position is -1 (or another negative
+    /// value).
+    #[error("packets end on a page without a valid granule position")]
     MissingGranule,
     /// A granule position that goes backwards or that is smaller than the audio before it.
     #[error("granule position {found} before {previous}")]

@@ -339,3 +339,15 @@ fn an_empty_input_is_a_truncation_not_a_panic() {
         FileProblem::Truncated(_)
     ));
 }
+
+#[test]
+fn a_negative_granule_position_is_refused_and_never_overflows() {
+    let mut file = headers();
+    file.extend(page(0x04, u64::MAX - 100, 2, &[10], &opus(10, 1)));
+    assert_eq!(problem(read_ogg(&file)).1, FileProblem::MissingGranule);
+    let mut writer = OggOpusWriter::new(Vec::new(), OggOpusConfig::new(1)).unwrap();
+    assert!(matches!(
+        writer.write_packet_at(i64::MAX as u64 - 10, &opus(10, 1)),
+        Err(Error::CannotWrite { .. })
+    ));
+}

@@ -188,22 +188,27 @@ impl<R: Read> Source<R> {
         }
     }
 
-    /// Reads `len` bytes into a vector that grows only as data arrives, so a declared size
-    /// larger than the input allocates no more than the input holds.
+    /// Reads `len` bytes. The first [`EAGER_READ`] bytes are allocated at once; beyond
+    /// that the vector doubles only as data keeps arriving, so a declared size larger than
+    /// the input allocates at most twice what the input holds.
     pub(crate) fn read_vec(&mut self, len: usize, what: &'static str) -> Result<Vec<u8>, Error> {
-        let mut data = Vec::with_capacity(len.min(64 * 1024));
-        let mut chunk = [0u8; 8192];
-        while data.len() < len {
-            let want = (len - data.len()).min(chunk.len());
-            let got = self.fill(&mut chunk[..want])?;
-            data.extend_from_slice(&chunk[..got]);
-            if got < want {
+        let mut data = vec![0u8; len.min(EAGER_READ)];
+        let mut filled = 0;
+        loop {
+            filled += self.fill(&mut data[filled..])?;
+            if filled < data.len() {
                 return Err(self.error_at(self.offset, FileProblem::Truncated(what)));
             }
+            if filled == len {
+                return Ok(data);
+            }
+            data.resize((filled * 2).min(len), 0);
         }
-        Ok(data)
     }
 }
+
+/// How much of a declared size a reader allocates before the data is there: 1 MiB.
+const EAGER_READ: usize = 1024 * 1024;
 
 #[cfg(test)]
 mod tests {

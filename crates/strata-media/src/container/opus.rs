@@ -8,7 +8,7 @@ use std::num::NonZeroU8;
 use bytes::Bytes;
 
 use super::ogg::{
-    BEGINNING_OF_STREAM, CONTINUED, END_OF_STREAM, MAX_OGG_PACKET_SIZE, NO_GRANULE, Page, paginate,
+    BEGINNING_OF_STREAM, CONTINUED, END_OF_STREAM, MAX_OGG_PACKET_SIZE, Page, paginate,
 };
 use super::{Source, TimestampUnwrapper};
 use crate::{Error, FileProblem};
@@ -384,12 +384,17 @@ impl<W: Write> OggOpusWriter<W> {
         if start < self.end {
             return Err(cannot("packet starts before the previous one ends"));
         }
+        // Granule positions are signed 64-bit; the end must stay positive.
+        let end = start
+            .checked_add(u64::from(samples))
+            .filter(|&end| i64::try_from(end).is_ok())
+            .ok_or(cannot("granule position beyond 2^63 - 1"))?;
         if !self.pending.is_empty()
             && (start != self.end || self.pending.len() >= self.packets_per_page)
         {
             self.flush(0)?;
         }
-        self.end = start + u64::from(samples);
+        self.end = end;
         self.pending.push((packet.to_vec(), self.end));
         self.packets += 1;
         Ok(())
@@ -653,7 +658,7 @@ impl<R: Read> OggOpusReader<R> {
 
     fn read_audio_page(&mut self, at: u64, page: &Page) -> Result<(), Error> {
         let continued = page.flags & CONTINUED != 0;
-        let mut pieces = page.pieces().into_iter().peekable();
+        let mut pieces = page.pieces().into_iter();
         if std::mem::take(&mut self.skip_continuation) {
             // The first piece belongs to a packet whose start was lost.
             if pieces.next().is_some_and(|(_, complete)| complete) {
@@ -684,7 +689,8 @@ impl<R: Read> OggOpusReader<R> {
         if completed.is_empty() {
             return Ok(());
         }
-        if page.granule == NO_GRANULE {
+        // Granule positions are signed 64-bit: -1 means none, other negatives are invalid.
+        if page.granule > i64::MAX as u64 {
             return Err(self.source.error_at(at + 6, FileProblem::MissingGranule));
         }
         let total: u64 = completed.iter().map(|(_, s)| u64::from(*s)).sum();
@@ -697,7 +703,7 @@ impl<R: Read> OggOpusReader<R> {
         let (mut start, mut trim) = match granule.checked_sub(total) {
             Some(start) if start >= self.end => (start, 0),
             // The last page may end the stream before its packets do (RFC 7845 §4.4).
-            _ if self.ended && granule >= self.end => (self.end, self.end + total - granule),
+            _ if self.ended && granule >= self.end => (self.end, total - (granule - self.end)),
             _ => {
                 return Err(self.source.error_at(
                     at + 6,

@@ -52,8 +52,10 @@ impl Timeline {
                 end: self.end,
             };
         }
-        let at = self.offset + media.rtp_timestamp.checked_sub(self.base)?;
-        self.end = self.end.max(at + duration);
+        let at = self
+            .offset
+            .checked_add(media.rtp_timestamp.checked_sub(self.base)?)?;
+        self.end = self.end.max(at.checked_add(duration)?);
         Some(at)
     }
 }
@@ -162,7 +164,7 @@ impl<A: Write, V: Write + Seek> Recorder<A, V> {
                 .place(media, u64::from(duration), &mut self.stats)
                 .ok_or(Error::CannotWrite {
                     format: "Ogg/Opus",
-                    problem: "RTP timestamp before the stream's first",
+                    problem: "RTP timestamp before the stream's first, or beyond 2^64",
                 })?;
             audio.writer.write_packet_at(at, &media.data)?;
             self.stats.audio_packets += 1;
@@ -212,7 +214,7 @@ impl<A: Write, V: Write + Seek> Recorder<A, V> {
                     Some(at) => writer.write_frame(at, &media.data),
                     None => Err(Error::CannotWrite {
                         format: "IVF",
-                        problem: "RTP timestamp before the stream's first",
+                        problem: "RTP timestamp before the stream's first, or beyond 2^64",
                     }),
                 }
             } else {

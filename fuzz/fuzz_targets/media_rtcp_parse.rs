@@ -1,4 +1,4 @@
-//! RTCP compounds: our parser on arbitrary bytes.
+//! RTCP compound packet parsing (SR, RR, SDES, BYE, NACK, PLI, FIR, transport-wide feedback).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| strata_media::fuzzing::rtcp_parse(data));

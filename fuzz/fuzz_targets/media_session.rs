@@ -1,4 +1,4 @@
-//! A receiving media session fed arbitrary RTP, RTCP and timer ticks.
+//! A media session fed arbitrary RTP, RTCP, commands and time steps.
 #![no_main]
 
 use std::sync::LazyLock;

@@ -652,11 +652,11 @@ impl<R: Read> OggOpusReader<R> {
                 self.ended = true;
                 return Ok(None);
             };
-            self.read_audio_page(at, &page)?;
+            self.read_audio_page(at, page)?;
         }
     }
 
-    fn read_audio_page(&mut self, at: u64, page: &Page) -> Result<(), Error> {
+    fn read_audio_page(&mut self, at: u64, mut page: Page) -> Result<(), Error> {
         let continued = page.flags & CONTINUED != 0;
         let mut pieces = page.pieces().into_iter();
         if std::mem::take(&mut self.skip_continuation) {
@@ -670,6 +670,18 @@ impl<R: Read> OggOpusReader<R> {
             return Err(self.source.error_at(at + 5, FileProblem::BadContinuation));
         }
         let mut completed: Vec<(Vec<u8>, u32)> = Vec::new();
+        let whole_page = matches!(
+            pieces.as_slice(),
+            [(piece, true)] if self.partial.is_none() && piece.len() == page.body.len()
+        );
+        if whole_page {
+            // One packet, the whole page (the common layout): keep the body, no copy.
+            drop(pieces);
+            let packet = std::mem::take(&mut page.body);
+            let samples = opus_packet_samples(&packet).map_err(|p| self.source.error_at(at, p))?;
+            completed.push((packet, samples));
+            return self.place_completed(at, &page, completed);
+        }
         for (piece, complete) in pieces {
             let mut packet = self.partial.take().unwrap_or_default();
             packet.extend_from_slice(piece);
@@ -683,6 +695,16 @@ impl<R: Read> OggOpusReader<R> {
             let samples = opus_packet_samples(&packet).map_err(|p| self.source.error_at(at, p))?;
             completed.push((packet, samples));
         }
+        self.place_completed(at, &page, completed)
+    }
+
+    /// Queues the packets completed on `page`, placed in time by its granule position.
+    fn place_completed(
+        &mut self,
+        at: u64,
+        page: &Page,
+        completed: Vec<(Vec<u8>, u32)>,
+    ) -> Result<(), Error> {
         if page.flags & END_OF_STREAM != 0 {
             self.ended = true;
         }

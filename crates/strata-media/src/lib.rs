@@ -52,6 +52,10 @@
 //! [`LocalTrackConfig::from_negotiated`] and [`RemoteTrackConfig::from_negotiated`] read a
 //! `strata-sdp` [`NegotiatedMedia`](strata_sdp::NegotiatedMedia).
 //!
+//! Recording and playback: [`container`] writes received media to IVF (VP8, VP9) and
+//! Ogg/Opus files ([`container::Recorder`]) and reads files back as samples
+//! ([`container::IvfPlayer`], [`container::OggOpusPlayer`]).
+//!
 //! # What is ours and what is upstream
 //!
 //! - RTP and RTCP parsing and serialization are ours ([`rtp`], [`rtcp`]): the `rtp`
@@ -61,6 +65,11 @@
 //!   through `webrtc-util` (and its VP9 payloader seeds itself from an unseeded RNG), and
 //!   its depacketizers read past the end of short payloads (a panic in `bytes`). Tests
 //!   cross-check both directions against the `rtp` crate.
+//! - The IVF and Ogg/Opus containers are ours: `webrtc-media`'s writers take `rtp`
+//!   packets (tokio again), its Ogg writer panics when RTP timestamps wrap in a debug
+//!   build and stamps granule positions from 1, and its IVF reader allocates whatever
+//!   frame size a file declares (up to 4 GiB). Tests cross-check files both ways against
+//!   it.
 //! - The jitter buffer is `strata-jitter`: one buffer per remote track, one stream per
 //!   SSRC; its NACK lists (with retry limits and RTT awareness) become RTCP NACKs and its
 //!   keyframe requests become PLIs.
@@ -73,10 +82,12 @@
 //! [`MAX_TRANSPORT_FEEDBACK_PENDING`] logged arrivals and [`TRANSPORT_SEND_HISTORY`] sent
 //! packets for transport-wide feedback, [`rtcp::MAX_COMPOUND_PACKETS`] packets per RTCP
 //! compound, [`rtp::MAX_EXTENSION_ELEMENTS`] header extension elements; everything dropped
-//! at a bound is counted in [`SessionStats`].
+//! at a bound is counted in [`SessionStats`]. Files: [`container::MAX_IVF_FRAME_SIZE`]
+//! per IVF frame, [`container::MAX_OGG_PACKET_SIZE`] per Ogg packet.
 
 mod codec;
 mod config;
+pub mod container;
 mod error;
 mod event;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -97,7 +108,7 @@ pub use config::{
     Feedback, LocalTrackConfig, MAX_RETRANSMISSION_CACHE_PACKETS, RETRANSMISSION_CACHE_PACKETS,
     RemoteCodec, RemoteTrackConfig, RtxConfig, SessionConfig,
 };
-pub use error::{Error, Malformed};
+pub use error::{Error, FileProblem, IoError, Malformed};
 pub use event::{
     Event, KeyframeRequestKind, MediaData, Output, PacketReport, StreamEndReason,
     TransportFeedbackReport,

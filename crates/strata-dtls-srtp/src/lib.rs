@@ -5,10 +5,13 @@
 //! [`PacketChannel`](strata_ice::PacketChannel) in the role `a=setup` decided, checks the
 //! peer's certificate against the announced fingerprints *during* the handshake, requires
 //! the extended master secret, and yields a [`DtlsTransport`] for application data (SCTP)
-//! plus the [`SrtpKeyingMaterial`] for media.
+//! plus the [`SrtpKeyingMaterial`] for media. An [`SrtpSession`] (module [`srtp`], sans-IO)
+//! keyed with it protects and unprotects the connection's RTP and RTCP.
 //!
 //! ```
-//! use strata_dtls_srtp::{handshake, Certificate, DtlsConfig, DtlsRole, SrtpProfile};
+//! use strata_dtls_srtp::{
+//!     handshake, Certificate, DtlsConfig, DtlsRole, SrtpConfig, SrtpProfile, SrtpSession,
+//! };
 //! # use strata_ice::{CandidatePolicy, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -32,6 +35,15 @@
 //! let (keys_a, keys_b) = (a.srtp_keying().unwrap(), b.srtp_keying().unwrap());
 //! assert_eq!(keys_a.profile, SrtpProfile::AeadAes128Gcm);
 //! assert_eq!(keys_a.local, keys_b.remote);
+//!
+//! // ...which key one SRTP session per side.
+//! let mut srtp_a = SrtpSession::new(&keys_a, SrtpConfig::default())?;
+//! let mut srtp_b = SrtpSession::new(&keys_b, SrtpConfig::default())?;
+//! let rtp = [0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 42, 0xfc, 0xff];
+//! let mut wire = [0u8; 64];
+//! let len = srtp_a.protect_rtp(&rtp, &mut wire)?;
+//! let plain = srtp_b.unprotect_rtp_in_place(&mut wire[..len])?;
+//! assert_eq!(&wire[..plain], &rtp);
 //! # Ok(())
 //! # }
 //! # async fn connected_ice_pair() -> Result<(IceAgent, IceAgent), Box<dyn std::error::Error>> {
@@ -69,14 +81,23 @@
 //! - Certificates are generated with `rcgen` directly (the `dtls` helper unwraps).
 //! - A fingerprint mismatch is reported as [`Error::FingerprintMismatch`] with the
 //!   fingerprint the peer actually presented, not as a generic handshake failure.
+//!
+//! # Where this departs from `webrtc-srtp`
+//!
+//! SRTP is ours ([`srtp`]): `webrtc-srtp` 0.17.2 accepts AES-CM SRTCP with the E flag
+//! cleared without checking its tag, panics on some malformed packets, grows its
+//! per-SSRC state without bound and allocates per packet. The [`srtp`] module docs list
+//! every difference; its tests cross-check both profiles against `webrtc-srtp`.
 
 mod certificate;
 mod error;
 mod keying;
 pub mod record;
+pub mod srtp;
 mod transport;
 
 pub use certificate::{Certificate, Fingerprint, HashFunction};
 pub use error::{Error, Upstream};
 pub use keying::{SrtpKeyingMaterial, SrtpKeys, SrtpProfile};
+pub use srtp::{SrtpConfig, SrtpSession, SrtpStats, Ssrc};
 pub use transport::{DtlsConfig, DtlsRole, DtlsStats, DtlsTransport, handshake};

@@ -73,7 +73,9 @@ mod description;
 mod driver;
 mod error;
 mod events;
+mod media;
 mod peer_connection;
+mod track;
 
 pub use config::Configuration;
 pub use data_channel::{
@@ -86,9 +88,16 @@ pub use error::Error;
 pub use events::{
     IceConnectionState, IceGatheringState, PeerConnectionEvent, PeerConnectionState, SignalingState,
 };
+pub use media::MediaDeliveryStats;
 pub use peer_connection::{PeerConnection, PeerConnectionEvents, WeakPeerConnection};
+pub use strata_dtls_srtp::SrtpStats;
 pub use strata_dtls_srtp::{Certificate, Fingerprint};
 pub use strata_ice::{
     CandidatePolicy, IceConfig, IceServer, Impairment, Interfaces, Loss, NetworkImpairment,
     TransportPolicy,
+};
+pub use strata_media::{InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, SessionStats};
+pub use track::{
+    Codec, KeyframeRequestKind, MediaData, Mid, Sample, SampleTiming, Ssrc, TRACK_SAMPLE_QUEUE,
+    TrackKind, TrackLocal, TrackLocalInit, TrackRemote,
 };

@@ -274,7 +274,7 @@ fn a_second_video_track_added_mid_call_leaves_the_first_and_the_channel_running(
 }
 
 #[test]
-fn removing_a_track_ends_it_on_the_other_side_and_renegotiates() {
+fn removing_a_track_or_closing_ends_it_on_the_other_side() {
     run_isolated(|| async {
         let (mut a, mut b) = pair(loopback(), loopback()).await;
         let video =
@@ -327,5 +327,56 @@ fn removing_a_track_ends_it_on_the_other_side_and_renegotiates() {
             read_indexed(&next_sample(&remote_audio).await.data),
             Some(7)
         );
+
+        // Closing sends BYE: the peer's track ends, and the local one refuses samples.
+        a.pc.close().await;
+        assert!(
+            next_sample_within(&remote_audio, peers::PATIENCE)
+                .await
+                .is_none(),
+            "the track ends with the connection"
+        );
+        let late = strata::Sample::new(indexed_payload(8, 100), Duration::from_millis(20));
+        assert!(audio.write_sample(late).await.is_err());
+    });
+}
+
+#[test]
+fn an_answerer_track_takes_the_section_the_offer_brought_and_media_flows_both_ways() {
+    run_isolated(|| async {
+        let (mut a, mut b) = pair(loopback(), loopback()).await;
+        let a_video =
+            a.pc.add_track(TrackLocalInit::new(TrackKind::Video, "a", "a-camera"))
+                .await
+                .unwrap();
+        let offer = a.pc.create_offer().await.unwrap();
+        a.pc.set_local_description(offer.clone()).await.unwrap();
+        b.pc.set_remote_description(offer).await.unwrap();
+        // Added between the offer and the answer: it rides the offered section.
+        let b_video =
+            b.pc.add_track(TrackLocalInit::new(TrackKind::Video, "b", "b-camera"))
+                .await
+                .unwrap();
+        let answer = b.pc.create_answer().await.unwrap();
+        assert!(answer.sdp.contains("a=sendrecv"), "{}", answer.sdp);
+        assert_eq!(answer.sdp.matches("m=video").count(), 1);
+        b.pc.set_local_description(answer.clone()).await.unwrap();
+        a.pc.set_remote_description(answer).await.unwrap();
+        a.wait_for(|s| s == PeerConnectionState::Connected).await;
+        b.wait_for(|s| s == PeerConnectionState::Connected).await;
+        assert_eq!(a_video.mid(), b_video.mid());
+
+        for (index, track) in [(1, &a_video), (2, &b_video)] {
+            track
+                .write_sample(strata::Sample::new(vp8_frame(index, 2500, true), FRAME))
+                .await
+                .unwrap();
+        }
+        let at_b = b.next_track().await;
+        let at_a = a.next_track().await;
+        assert_eq!(at_b.track_id(), Some("a-camera"));
+        assert_eq!(at_a.track_id(), Some("b-camera"));
+        assert_eq!(vp8_index(&next_sample(&at_b).await.data), Some(1));
+        assert_eq!(vp8_index(&next_sample(&at_a).await.data), Some(2));
     });
 }

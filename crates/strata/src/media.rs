@@ -415,11 +415,9 @@ impl MediaPlane {
                 else {
                     return;
                 };
-                match samples.try_send(data) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => self.stats.samples_dropped += 1,
-                    // Nobody holds the track any more.
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                // A closed queue means nobody holds the track any more.
+                if let Err(mpsc::error::TrySendError::Full(_)) = samples.try_send(data) {
+                    self.stats.samples_dropped += 1;
                 }
             }
             Event::RemoteStreamEnded { mid, reason, .. } => {

@@ -26,6 +26,8 @@ use tokio::sync::{mpsc, watch};
 
 /// The SSRC the raw peer announces and sends with.
 const SSRC: u32 = 0x5EED_0001;
+/// Random datagrams sent.
+const GARBAGE: u64 = 300;
 /// VP8's payload type in Strata's offers, kept by the answer.
 const VP8: u8 = 96;
 
@@ -42,7 +44,7 @@ impl RawPeer {
     /// returned receiver.
     async fn connect(
         strata: &PeerConnection,
-        mut strata_events: strata::PeerConnectionEvents,
+        strata_events: strata::PeerConnectionEvents,
     ) -> (
         Self,
         mpsc::UnboundedReceiver<TrackRemote>,
@@ -96,47 +98,8 @@ impl RawPeer {
             )
             .unwrap();
 
-        // Strata's candidates to the agent, its tracks to the test.
-        let (tracks_tx, tracks) = mpsc::unbounded_channel();
-        let (state_tx, state) = watch::channel(PeerConnectionState::New);
-        let forwarding = Arc::clone(&agent);
-        tokio::spawn(async move {
-            while let Some(event) = strata_events.recv().await {
-                match event {
-                    PeerConnectionEvent::IceCandidate(init) if !init.candidate.is_empty() => {
-                        let _ = forwarding.add_remote_candidate(&init.candidate);
-                    }
-                    PeerConnectionEvent::Track(track) => {
-                        let _ = tracks_tx.send(track);
-                    }
-                    PeerConnectionEvent::ConnectionStateChange(now) => {
-                        let _ = state_tx.send(now);
-                    }
-                    _ => {}
-                }
-            }
-        });
-        // The agent's candidates to Strata, until connected.
-        tokio::time::timeout(PATIENCE, async {
-            while let Some(event) = ice_events.recv().await {
-                match event {
-                    IceEvent::LocalCandidate(candidate) => {
-                        let _ = strata
-                            .add_ice_candidate(IceCandidateInit {
-                                candidate,
-                                sdp_mid: Some("0".to_owned()),
-                                sdp_mline_index: Some(0),
-                                username_fragment: None,
-                            })
-                            .await;
-                    }
-                    IceEvent::StateChanged(IceConnectionState::Connected) => return,
-                    _ => {}
-                }
-            }
-        })
-        .await
-        .expect("ICE connects within the patience bound");
+        let (tracks, state) = forward_events(strata_events, Arc::clone(&agent));
+        trickle_until_connected(&mut ice_events, strata).await;
 
         let role = match transport.dtls_role {
             strata_sdp::DtlsRole::Client => strata_dtls_srtp::DtlsRole::Client,
@@ -189,6 +152,62 @@ impl RawPeer {
     }
 }
 
+/// Strata's candidates go to `agent`; its tracks and states to the test.
+fn forward_events(
+    mut strata_events: strata::PeerConnectionEvents,
+    agent: Arc<IceAgent>,
+) -> (
+    mpsc::UnboundedReceiver<TrackRemote>,
+    watch::Receiver<PeerConnectionState>,
+) {
+    let (tracks_tx, tracks) = mpsc::unbounded_channel();
+    let (state_tx, state) = watch::channel(PeerConnectionState::New);
+    tokio::spawn(async move {
+        while let Some(event) = strata_events.recv().await {
+            match event {
+                PeerConnectionEvent::IceCandidate(init) if !init.candidate.is_empty() => {
+                    let _ = agent.add_remote_candidate(&init.candidate);
+                }
+                PeerConnectionEvent::Track(track) => {
+                    let _ = tracks_tx.send(track);
+                }
+                PeerConnectionEvent::ConnectionStateChange(now) => {
+                    let _ = state_tx.send(now);
+                }
+                _ => {}
+            }
+        }
+    });
+    (tracks, state)
+}
+
+/// The agent's candidates go to Strata until ICE connects.
+async fn trickle_until_connected(
+    ice_events: &mut mpsc::Receiver<IceEvent>,
+    strata: &PeerConnection,
+) {
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(event) = ice_events.recv().await {
+            match event {
+                IceEvent::LocalCandidate(candidate) => {
+                    let _ = strata
+                        .add_ice_candidate(IceCandidateInit {
+                            candidate,
+                            sdp_mid: Some("0".to_owned()),
+                            sdp_mline_index: Some(0),
+                            username_fragment: None,
+                        })
+                        .await;
+                }
+                IceEvent::StateChanged(IceConnectionState::Connected) => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("ICE connects within the patience bound");
+}
+
 #[test]
 fn garbage_on_the_media_path_is_counted_and_the_track_still_works() {
     run_isolated(|| async {
@@ -204,7 +223,6 @@ fn garbage_on_the_media_path_is_counted_and_the_track_still_works() {
 
         // Random datagrams whose first byte says RTP/RTCP (RFC 7983): no valid tag.
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-        const GARBAGE: u64 = 300;
         for i in 0..GARBAGE {
             let len = rng.random_range(1..400);
             let mut datagram: Vec<u8> = (0..len).map(|_| rng.random()).collect();

@@ -487,7 +487,7 @@ impl Driver {
             }
             None => self.negotiator.add_transceiver(transceiver_init)?,
         };
-        let id = self.media.next_track_id();
+        let id = MediaPlane::next_track_id();
         let (track, link) = TrackLocal::new(id, init, self.media_commands_tx.clone());
         self.media.add_local(id, transceiver, link, ssrcs);
         if !was_needed && self.negotiator.needs_negotiation() {

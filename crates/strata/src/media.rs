@@ -7,6 +7,7 @@
 //! [`poll_event`](MediaPlane::poll_event) returns. Drain both after every input.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -73,7 +74,6 @@ pub(crate) struct MediaPlane {
     cname: String,
     local: HashMap<TrackId, LocalEntry>,
     remote: HashMap<Mid, RemoteEntry>,
-    next_track: TrackId,
     events: VecDeque<PeerConnectionEvent>,
     media_commands: mpsc::WeakSender<MediaCommand>,
     stats: MediaDeliveryStats,
@@ -98,7 +98,6 @@ impl MediaPlane {
             cname,
             local: HashMap::new(),
             remote: HashMap::new(),
-            next_track: 0,
             events: VecDeque::new(),
             media_commands,
             stats: MediaDeliveryStats::default(),
@@ -126,10 +125,11 @@ impl MediaPlane {
         &self.cname
     }
 
-    /// A fresh id for a local track.
-    pub(crate) fn next_track_id(&mut self) -> TrackId {
-        self.next_track += 1;
-        self.next_track
+    /// A fresh id for a local track, unique in the process: a handle of another
+    /// connection never names one of ours.
+    pub(crate) fn next_track_id() -> TrackId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Draws a media and an RTX SSRC for a new local track, distinct from every SSRC we
@@ -420,7 +420,13 @@ impl MediaPlane {
                     self.stats.samples_dropped += 1;
                 }
             }
-            Event::RemoteStreamEnded { mid, reason, .. } => {
+            Event::RemoteStreamEnded { mid, ssrc, reason } => {
+                if reason == StreamEndReason::Bye
+                    && let Some(srtp) = &mut self.srtp
+                {
+                    // The stream is over: its replay state need not hold a slot.
+                    srtp.remove_remote_ssrc(strata_dtls_srtp::Ssrc(ssrc.0));
+                }
                 if matches!(reason, StreamEndReason::Bye | StreamEndReason::Removed)
                     && let Some(entry) = self.remote.get_mut(&mid)
                 {

@@ -310,6 +310,13 @@ fn removing_a_track_or_closing_ends_it_on_the_other_side() {
             Err(strata::Error::InvalidState(_))
         ));
         assert!(a.pc.remove_track(&video).await.is_err(), "removed once");
+        assert!(
+            matches!(
+                b.pc.remove_track(&audio).await,
+                Err(strata::Error::InvalidState(_))
+            ),
+            "another connection's track is not b's to remove"
+        );
 
         // The next exchange stops the section; the audio track is untouched.
         negotiate(&a.pc, &b.pc).await;
@@ -378,5 +385,45 @@ fn an_answerer_track_takes_the_section_the_offer_brought_and_media_flows_both_wa
         assert_eq!(at_a.track_id(), Some("b-camera"));
         assert_eq!(vp8_index(&next_sample(&at_b).await.data), Some(1));
         assert_eq!(vp8_index(&next_sample(&at_a).await.data), Some(2));
+    });
+}
+
+#[test]
+fn a_track_sends_with_the_first_of_its_codecs_that_was_negotiated() {
+    run_isolated(|| async {
+        let (a, b) = pair(loopback(), loopback()).await;
+        let vp9 =
+            a.pc.add_track(
+                TrackLocalInit::new(TrackKind::Video, "s", "vp9")
+                    .with_codecs(vec![Codec::Vp9, Codec::Vp8]),
+            )
+            .await
+            .unwrap();
+        let h264 =
+            a.pc.add_track(
+                TrackLocalInit::new(TrackKind::Video, "s", "h264").with_codecs(vec![Codec::H264]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(vp9.codec(), None, "not negotiated yet");
+        negotiate(&a.pc, &b.pc).await;
+        assert_eq!(vp9.codec(), Some(Codec::Vp9));
+        assert_eq!(h264.codec(), Some(Codec::H264));
+        assert_eq!(
+            vp9.mid().map(|m| m.as_str().to_owned()),
+            Some("0".to_owned())
+        );
+
+        let mismatched =
+            TrackLocalInit::new(TrackKind::Audio, "s", "x").with_codecs(vec![Codec::Vp8]);
+        assert!(matches!(
+            a.pc.add_track(mismatched).await,
+            Err(strata::Error::InvalidConfig(_))
+        ));
+        let empty = TrackLocalInit::new(TrackKind::Audio, "s", "x").with_codecs(Vec::new());
+        assert!(matches!(
+            a.pc.add_track(empty).await,
+            Err(strata::Error::InvalidConfig(_))
+        ));
     });
 }

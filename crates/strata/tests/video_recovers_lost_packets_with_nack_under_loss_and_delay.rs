@@ -75,12 +75,25 @@ fn video_under_five_percent_loss_arrives_with_nack_recovery_visible_in_stats() {
         let _video = sender.await.unwrap();
 
         let delivered = received.len() as u64;
-        assert!(
-            delivered >= FRAMES * 95 / 100,
-            "only {delivered} of {FRAMES} frames delivered"
-        );
         let receiver = b.pc.stats().await.unwrap();
         let inbound = &receiver.media.inbound[0];
+        let missing: Vec<u64> = (0..FRAMES).filter(|i| !received.contains(i)).collect();
+        // Without repair, a frame of three or four packets survives 5 % loss about 84 % of
+        // the time and every frame after a loss waits for a keyframe. With NACK and RTX
+        // nearly every lost packet comes back in time; a packet lost again on
+        // retransmission costs the frames until the keyframe its PLI asks for (about
+        // twelve at this delay), which a loaded machine sees now and then.
+        assert!(
+            delivered >= FRAMES * 80 / 100,
+            "only {delivered} of {FRAMES} frames delivered; missing {missing:?}; {inbound:?}"
+        );
+        let lost = u64::try_from(inbound.packets_lost).unwrap();
+        assert!(lost > 0, "the impairment lost nothing: {inbound:?}");
+        assert!(
+            inbound.packets_recovered * 4 >= lost * 3,
+            "{} of {lost} lost packets recovered: {inbound:?}",
+            inbound.packets_recovered
+        );
         assert!(inbound.nack_count > 0, "{inbound:?}");
         assert!(inbound.packets_recovered > 0, "{inbound:?}");
         assert!(inbound.retransmitted_packets_received > 0, "{inbound:?}");

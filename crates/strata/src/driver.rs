@@ -479,13 +479,17 @@ impl Driver {
                     && !ours.contains(&t.id())
             })
             .map(strata_sdp::Transceiver::id);
-        let transceiver = match reusable {
-            Some(id) => {
-                self.negotiator
-                    .set_transceiver_track(id, transceiver_init)?;
-                id
-            }
-            None => self.negotiator.add_transceiver(transceiver_init)?,
+        let preferences = self.codec_preferences(&init)?;
+        // A section already bound to the peer's offer keeps the codecs the offer brought:
+        // the track sends with the first of its own the answer carries.
+        let transceiver = if let Some(id) = reusable {
+            self.negotiator
+                .set_transceiver_track(id, transceiver_init)?;
+            id
+        } else {
+            let id = self.negotiator.add_transceiver(transceiver_init)?;
+            self.negotiator.set_codec_preferences(id, preferences)?;
+            id
         };
         let id = MediaPlane::next_track_id();
         let (track, link) = TrackLocal::new(id, init, self.media_commands_tx.clone());
@@ -494,6 +498,37 @@ impl Driver {
             self.emit(PeerConnectionEvent::NegotiationNeeded).await;
         }
         Ok(track)
+    }
+
+    /// The configured SDP codecs of a track's preference, in its order (H.264 in
+    /// packetization mode 1 only, the one Strata packetizes).
+    fn codec_preferences(&self, init: &TrackLocalInit) -> Result<Vec<strata_sdp::Codec>, Error> {
+        let capabilities = &self.negotiator.config().media;
+        let configured = match init.kind {
+            TrackKind::Audio => &capabilities.audio,
+            TrackKind::Video => &capabilities.video,
+        };
+        let preferences: Vec<strata_sdp::Codec> = init
+            .codecs
+            .iter()
+            .flat_map(|codec| {
+                configured.iter().filter(move |c| {
+                    c.encoding.eq_ignore_ascii_case(codec.encoding_name())
+                        && c.clock_rate == codec.clock_rate()
+                        && (*codec != strata_media::Codec::H264
+                            || c.fmtp
+                                .as_deref()
+                                .is_some_and(|f| f.contains("packetization-mode=1")))
+                })
+            })
+            .cloned()
+            .collect();
+        if preferences.is_empty() {
+            return Err(Error::InvalidConfig(
+                "none of the track's codecs is among the connection's media capabilities",
+            ));
+        }
+        Ok(preferences)
     }
 
     /// Removes a local track: BYE for its streams now, its section stopped with the next

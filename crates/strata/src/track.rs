@@ -58,10 +58,12 @@ impl TrackKind {
 pub struct TrackLocalInit {
     /// Audio or video.
     pub kind: TrackKind,
-    /// The codecs the application can encode, most preferred first. The track sends with
-    /// the first of them the negotiation settled on ([`TrackLocal::codec`]); when none
-    /// was, [`TrackLocal::write_sample`] fails with [`Error::InvalidState`]. Every codec
-    /// must be of `kind`.
+    /// The codecs the application can encode, most preferred first. The track's section
+    /// offers only these, in this order (W3C `setCodecPreferences`), and the track sends
+    /// with the first of them the negotiation settled on ([`TrackLocal::codec`]). A track
+    /// that takes a section the peer's offer brought keeps the offer's codecs; when none
+    /// of its own was negotiated, [`TrackLocal::write_sample`] fails with
+    /// [`Error::InvalidState`]. Every codec must be of `kind`.
     pub codecs: Vec<Codec>,
     /// The media stream id (`a=msid`), grouping tracks that play in sync; `-` for none.
     pub stream_id: String,

@@ -407,6 +407,13 @@ fn a_track_sends_with_the_first_of_its_codecs_that_was_negotiated() {
             .unwrap();
         assert_eq!(vp9.codec(), None, "not negotiated yet");
         negotiate(&a.pc, &b.pc).await;
+        // Each section offers the track's codecs only, in its order, with their RTX.
+        let offer = a.pc.local_description().await.unwrap().unwrap().sdp;
+        assert!(
+            offer.contains(" UDP/TLS/RTP/SAVPF 98 99 96 97\r\n"),
+            "{offer}"
+        );
+        assert!(offer.contains(" UDP/TLS/RTP/SAVPF 102 103\r\n"), "{offer}");
         assert_eq!(vp9.codec(), Some(Codec::Vp9));
         assert_eq!(h264.codec(), Some(Codec::H264));
         assert_eq!(

@@ -499,7 +499,7 @@ impl Negotiator {
     /// Sets the codecs a transceiver's sections carry, most preferred first (W3C
     /// `setCodecPreferences`): offers list only these, in this order; answers keep only
     /// these, in this order, and reject the section when the offer has none of them. Each
-    /// must be one of the configured [`MediaCapabilities`](crate::MediaCapabilities) of
+    /// must be one of the configured [`MediaCapabilities`] of
     /// the transceiver's kind; an empty list restores the default (all of them). Takes
     /// effect with the next description.
     pub fn set_codec_preferences(

@@ -60,6 +60,8 @@ struct LocalEntry {
 
 struct RemoteEntry {
     kind: TrackKind,
+    /// What the session was configured with, to notice a renegotiation that changes it.
+    config: RemoteTrackConfig,
     msids: Vec<strata_sdp::model::Msid>,
     /// The application's handle, once a stream started; dropped when the track ends.
     samples: Option<mpsc::Sender<MediaData>>,
@@ -197,6 +199,9 @@ impl MediaPlane {
                 .iter()
                 .find(|m| m.transceiver == entry.transceiver && m.direction.sends());
             match (section, &entry.sending) {
+                // A track keeps sending as first configured: rebuilding it would restart
+                // its sequence numbers on the same SSRC, and SRTP must never protect two
+                // packets with one SSRC and index (RFC 3711 §9.1).
                 (Some(section), Some(mid)) if mid.as_str() == section.mid.as_str() => {}
                 (Some(section), sending) => {
                     if let Some(mid) = sending {
@@ -259,28 +264,39 @@ impl MediaPlane {
             let Ok(mid) = Mid::new(section.mid.as_str()) else {
                 continue;
             };
-            if let Some(entry) = self.remote.get_mut(&mid) {
-                entry.msids.clone_from(&section.remote_msids);
-                continue;
-            }
-            match RemoteTrackConfig::from_negotiated(section)
-                .and_then(|config| self.session.add_remote_track(config))
-            {
-                Ok(()) => {
-                    self.remote.insert(
-                        mid,
-                        RemoteEntry {
-                            kind,
-                            msids: section.remote_msids.clone(),
-                            samples: None,
-                        },
-                    );
-                }
+            let config = match RemoteTrackConfig::from_negotiated(section) {
+                Ok(config) => config,
                 Err(error) => {
                     tracing::debug!(%error, mid = %section.mid, "no codec to receive with");
                     self.stats.unusable_sections += 1;
+                    if self.remote.remove(&mid).is_some() {
+                        let _ = self.session.remove_remote_track(&mid);
+                    }
+                    continue;
                 }
+            };
+            if let Some(entry) = self.remote.get_mut(&mid) {
+                entry.msids.clone_from(&section.remote_msids);
+                if entry.config == config {
+                    continue;
+                }
+                // New SSRCs, payload types or extension ids: the session's track is
+                // rebuilt; the application's handle carries on.
+                let _ = self.session.remove_remote_track(&mid);
             }
+            if let Err(error) = self.session.add_remote_track(config.clone()) {
+                tracing::debug!(%error, mid = %section.mid, "remote track refused");
+                self.stats.unusable_sections += 1;
+                self.remote.remove(&mid);
+                continue;
+            }
+            let entry = self.remote.entry(mid).or_insert_with(|| RemoteEntry {
+                kind,
+                config: config.clone(),
+                msids: section.remote_msids.clone(),
+                samples: None,
+            });
+            entry.config = config;
         }
     }
 

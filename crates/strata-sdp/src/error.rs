@@ -462,6 +462,10 @@ pub enum Misuse {
     /// A transceiver id that this negotiator did not hand out.
     #[error("unknown transceiver")]
     UnknownTransceiver,
+    /// A codec preference that is not one of the configured capabilities of the
+    /// transceiver's kind.
+    #[error("codec preferences must be configured capabilities of the transceiver's kind")]
+    UnknownCodec,
     /// [`crate::limits::MAX_TRANSCEIVERS`] transceivers exist already.
     #[error(
         "at most {} transceivers per connection",

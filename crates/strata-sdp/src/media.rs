@@ -257,6 +257,9 @@ pub struct Transceiver {
     /// Our wish (`direction`) when the last exchange completed.
     pub(crate) negotiated_wish: Option<Direction>,
     pub(crate) created_by_remote_offer_pending: bool,
+    /// The codecs its sections carry, in this order (W3C `setCodecPreferences`); all of
+    /// the capabilities of its kind when `None`.
+    pub(crate) codec_preferences: Option<Vec<Codec>>,
 }
 
 impl Transceiver {
@@ -270,6 +273,7 @@ impl Transceiver {
             current_direction: None,
             negotiated_wish: None,
             created_by_remote_offer_pending: false,
+            codec_preferences: None,
         }
     }
 
@@ -328,6 +332,21 @@ impl Transceiver {
     /// What the caller said about the local track.
     pub fn init(&self) -> &TransceiverInit {
         &self.init
+    }
+
+    /// The codecs set with
+    /// [`Negotiator::set_codec_preferences`](crate::Negotiator::set_codec_preferences).
+    pub fn codec_preferences(&self) -> Option<&[Codec]> {
+        self.codec_preferences.as_deref()
+    }
+
+    /// The codecs its sections offer and accept, most preferred first: its preferences,
+    /// else every capability of its kind.
+    pub(crate) fn codecs<'a>(&'a self, capabilities: &'a MediaCapabilities) -> &'a [Codec] {
+        match &self.codec_preferences {
+            Some(preferred) => preferred,
+            None => capabilities.codecs(self.kind()),
+        }
     }
 }
 
@@ -474,7 +493,11 @@ pub(crate) fn has_common_codec(
     section: &MediaDescription,
     capabilities: &MediaCapabilities,
 ) -> bool {
-    let ours = capabilities.codecs(&section.kind);
+    shares_codec(section, capabilities.codecs(&section.kind))
+}
+
+/// Whether a section lists at least one of `ours`.
+pub(crate) fn shares_codec(section: &MediaDescription, ours: &[Codec]) -> bool {
     listed_payloads(section).any(|p| ours.iter().any(|c| same_codec(p, c)))
 }
 
@@ -565,7 +588,7 @@ pub(crate) fn fill_offer_section(
     media.direction = Some(transceiver.direction());
     media.rtcp_mux = true;
     media.rtcp_rsize = true;
-    let codecs = capabilities.codecs(&kind);
+    let codecs = transceiver.codecs(capabilities);
     for codec in codecs {
         add_payload(
             media,
@@ -594,7 +617,8 @@ pub(crate) fn fill_offer_section(
 
 /// Fills our answer's media section for `transceiver`, answering `offered`
 /// (JSEP §5.3.1): the offer's codecs we support, with the offer's payload types, in
-/// the offer's order; RTX where both use it; the offer's header extensions we support,
+/// the offer's order (in the transceiver's order, leaving out the others, when it has
+/// codec preferences); RTX where both use it; the offer's header extensions we support,
 /// with the offer's ids; the direction both want; simulcast mirrored.
 pub(crate) fn fill_answer_section(
     media: &mut MediaDescription,
@@ -603,7 +627,7 @@ pub(crate) fn fill_answer_section(
     capabilities: &MediaCapabilities,
 ) {
     media.formats.clear();
-    let ours = capabilities.codecs(&offered.kind);
+    let ours = transceiver.codecs(capabilities);
     for extmap in &offered.extmaps {
         if capabilities
             .header_extensions
@@ -626,10 +650,20 @@ pub(crate) fn fill_answer_section(
     media.rtcp_mux = true;
     media.rtcp_rsize = offered.rtcp_rsize;
     let mut any_rtx = false;
-    for payload in listed_payloads(offered) {
-        let Some(codec) = ours.iter().find(|c| same_codec(payload, c)) else {
-            continue;
-        };
+    let mut matched: Vec<(usize, &RtpPayload, &Codec)> = listed_payloads(offered)
+        .filter_map(|payload| {
+            let (rank, codec) = ours
+                .iter()
+                .enumerate()
+                .find(|(_, c)| same_codec(payload, c))?;
+            Some((rank, payload, codec))
+        })
+        .collect();
+    if transceiver.codec_preferences.is_some() {
+        // Stable: payloads of one preferred codec keep the offer's order.
+        matched.sort_by_key(|&(rank, _, _)| rank);
+    }
+    for (_, payload, codec) in matched {
         let Some(rtpmap) = payload.rtpmap.clone() else {
             continue;
         };

@@ -309,3 +309,68 @@ fn a_peer_recycling_sections_cannot_grow_our_transceivers_without_bound() {
         ))
     );
 }
+
+#[test]
+fn codec_preferences_shape_offers_and_answers() {
+    let mut a = negotiator_with("aaaa", 1, 1);
+    let mut b = negotiator_with("bbbb", 2, 2);
+    let video = a.add_transceiver(track(MediaKind::Video, 20)).unwrap();
+    // Only configured capabilities of the transceiver's kind.
+    assert!(matches!(
+        a.set_codec_preferences(video, vec![Codec::opus()]),
+        Err(Error::InvalidArgument(_))
+    ));
+    a.set_codec_preferences(video, vec![Codec::vp9(), Codec::vp8()])
+        .unwrap();
+    assert_eq!(
+        a.transceivers()[video.index()].codec_preferences(),
+        Some(&[Codec::vp9(), Codec::vp8()][..])
+    );
+    let offer = a.create_offer().unwrap().to_sdp_string();
+    // VP9 and VP8 with their RTX, nothing else, VP9 first.
+    assert!(
+        offer.contains("m=video 9 UDP/TLS/RTP/SAVPF 98 99 96 97\r\n"),
+        "{offer}"
+    );
+
+    let (at_a, _) = exchange(&mut a, &mut b);
+    let names: Vec<_> = at_a.media[0]
+        .codecs
+        .iter()
+        .map(|c| c.rtpmap.encoding.as_str())
+        .collect();
+    assert_eq!(names, ["VP9", "VP8"]);
+}
+
+#[test]
+fn an_answerer_with_codec_preferences_answers_in_its_own_order() {
+    let mut a = negotiator_with("cccc", 3, 3);
+    let mut b = negotiator_with("dddd", 4, 4);
+    a.add_transceiver(track(MediaKind::Video, 40)).unwrap();
+    let b_video = b.add_transceiver(track(MediaKind::Video, 50)).unwrap();
+    b.set_codec_preferences(b_video, vec![Codec::vp9(), Codec::vp8()])
+        .unwrap();
+    let (at_a, at_b) = exchange(&mut a, &mut b);
+    let names: Vec<_> = at_b.media[0]
+        .codecs
+        .iter()
+        .map(|c| c.rtpmap.encoding.as_str())
+        .collect();
+    assert_eq!(names, ["VP9", "VP8"]);
+    assert_eq!(at_a.media[0].codecs, at_b.media[0].codecs);
+}
+
+#[test]
+fn an_offer_without_a_preferred_codec_is_rejected_rather_than_answered_empty() {
+    let mut a = negotiator_with("eeee", 5, 5);
+    let mut b = negotiator_with("ffff", 6, 6);
+    let a_video = a.add_transceiver(track(MediaKind::Video, 60)).unwrap();
+    a.set_codec_preferences(a_video, vec![Codec::vp8()])
+        .unwrap();
+    let b_video = b.add_transceiver(track(MediaKind::Video, 70)).unwrap();
+    b.set_codec_preferences(b_video, vec![Codec::vp9()])
+        .unwrap();
+    a.want_data_channel();
+    let (at_a, _) = exchange(&mut a, &mut b);
+    assert!(at_a.media.is_empty(), "{:?}", at_a.media);
+}

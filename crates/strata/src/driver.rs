@@ -1,16 +1,20 @@
-//! The one task that runs a peer connection: it owns negotiation, ICE, DTLS and SCTP, takes
-//! commands from the handles, and reports events.
+//! The one task that runs a peer connection: it owns negotiation, ICE, DTLS, SCTP and the
+//! media plane (SRTP and the RTP/RTCP session), takes commands from the handles, and
+//! reports events.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use strata_datachannel::{
     self as dc, Association, AssociationConfig, AssociationEvent, AssociationEvents,
 };
+use strata_dtls_srtp::SrtpStats;
 use strata_dtls_srtp::{Certificate, DtlsConfig, DtlsStats, DtlsTransport, handshake};
 use strata_ice::{
     CandidatePair, Credentials, IceAgent, IceConnectionState, IceEvent, IceRole, IceStats,
+    PacketChannel,
 };
+use strata_media::{Mid, Sample, SessionStats};
 use strata_sdp::{
     Description, IceCredentials, Negotiated, NegotiatedDataChannel, Negotiator, NegotiatorStats,
     SignalingState, TransportParameters, TrickledCandidate,
@@ -24,9 +28,16 @@ use crate::data_channel::{Binder, ChannelOptions, DataChannel};
 use crate::description::{IceCandidateInit, SessionDescription};
 use crate::error::Error;
 use crate::events::{IceGatheringState, PeerConnectionEvent, PeerConnectionState};
+use crate::media::{MediaDeliveryStats, MediaPlane, TrackId};
+use crate::track::{TrackKind, TrackLocal, TrackLocalInit};
 
 /// How long closing waits for the layers below before abandoning them.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Samples and keyframe requests waiting for the driver, from every track of a connection.
+/// A full queue makes [`TrackLocal::write_sample`] wait: the application paces itself to
+/// what the connection sends, and nothing is dropped.
+const MEDIA_COMMAND_QUEUE: usize = 256;
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
@@ -38,6 +49,8 @@ pub(crate) enum Command {
     SetRemoteDescription(SessionDescription, Reply<()>),
     AddIceCandidate(IceCandidateInit, Reply<()>),
     CreateDataChannel(String, ChannelOptions, Reply<DataChannel>),
+    AddTrack(TrackLocalInit, Reply<TrackLocal>),
+    RemoveTrack(TrackId, Reply<()>),
     RestartIce(Reply<()>),
     LocalDescription(Reply<Option<SessionDescription>>),
     RemoteDescription(Reply<Option<SessionDescription>>),
@@ -45,8 +58,15 @@ pub(crate) enum Command {
     Close(Reply<()>),
 }
 
+/// What a track handle asks the driver to do: on a queue of its own, so that media never
+/// holds up signaling commands.
+pub(crate) enum MediaCommand {
+    WriteSample(TrackId, Sample, Reply<()>),
+    RequestKeyframe(Mid, Reply<bool>),
+}
+
 /// Counters of every layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PeerConnectionStats {
     /// ICE socket and demultiplexer.
@@ -59,6 +79,14 @@ pub struct PeerConnectionStats {
     pub sctp: Option<dc::AssociationStats>,
     /// What negotiation dropped (bounded candidate queues, refused sections).
     pub negotiation: NegotiatorStats,
+    /// Every audio and video stream, shaped like the W3C `inbound-rtp`, `outbound-rtp`
+    /// and `remote-inbound-rtp` stats, with the RTP/RTCP session's drop counters.
+    pub media: SessionStats,
+    /// SRTP, once keyed: packets protected and unprotected, and every refusal by reason.
+    pub srtp: Option<SrtpStats>,
+    /// What the media plane dropped between the network, SRTP, the session and the
+    /// track handles.
+    pub media_delivery: MediaDeliveryStats,
 }
 
 /// States the handles read without asking the driver.
@@ -121,6 +149,12 @@ pub(crate) struct Driver {
     dtls: Dtls,
     sctp: Option<Sctp>,
     pending_channels: Vec<Binder>,
+    media: MediaPlane,
+    media_commands: mpsc::Receiver<MediaCommand>,
+    /// Handed to new local tracks.
+    media_commands_tx: mpsc::Sender<MediaCommand>,
+    /// RTP and RTCP datagrams from the ICE agent's demultiplexer.
+    media_channel: PacketChannel,
     tasks: TaskTracker,
     /// Cancelled when the connection closes: stops the tasks, and is the closed flag.
     cancel: CancellationToken,
@@ -176,6 +210,9 @@ impl Driver {
         );
         sdp_config.data_channel.max_message_size = config.max_message_size as u64;
         let negotiator = Negotiator::new(sdp_config)?;
+        let (media_commands_tx, media_commands) = mpsc::channel(MEDIA_COMMAND_QUEUE);
+        let media = MediaPlane::new(Instant::now(), media_commands_tx.downgrade())?;
+        let media_channel = ice.media_channel();
         Ok(Self {
             config,
             certificate,
@@ -191,6 +228,10 @@ impl Driver {
             dtls: Dtls::Idle,
             sctp: None,
             pending_channels: Vec::new(),
+            media,
+            media_commands,
+            media_commands_tx,
+            media_channel,
             tasks: TaskTracker::new(),
             cancel: CancellationToken::new(),
         })
@@ -208,7 +249,13 @@ impl Driver {
                 Some(event) = self.ice_events.recv() => self.handle_ice_event(event).await,
                 result = handshake_result(&mut self.dtls) => self.handshake_done(result).await,
                 event = association_event(&mut self.sctp) => self.handle_association_event(event).await,
+                Some(command) = self.media_commands.recv() => self.handle_media_command(command),
+                Some(datagram) = media_datagram(&self.media_channel, self.media.has_keys()) => {
+                    self.media.handle_datagram(Instant::now(), datagram);
+                }
+                () = media_timer(self.media.poll_timeout()) => self.media.handle_timeout(Instant::now()),
             }
+            self.flush_media().await;
         };
         self.shut_down().await;
         if let Some(reply) = close_reply {
@@ -251,6 +298,14 @@ impl Driver {
             }
             Command::CreateDataChannel(label, options, reply) => {
                 let result = self.create_data_channel(label, options).await;
+                let _ = reply.send(result);
+            }
+            Command::AddTrack(init, reply) => {
+                let result = self.add_track(init).await;
+                let _ = reply.send(result);
+            }
+            Command::RemoveTrack(id, reply) => {
+                let result = self.remove_track(id).await;
                 let _ = reply.send(result);
             }
             Command::RestartIce(reply) => {
@@ -377,6 +432,147 @@ impl Driver {
         Ok(channel)
     }
 
+    /// Adds a local track: a transceiver for the next offer (or, as W3C `addTrack` does,
+    /// one a remote offer created that has nothing to send yet), and the track's entry in
+    /// the media plane.
+    async fn add_track(&mut self, init: TrackLocalInit) -> Result<TrackLocal, Error> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::Closed);
+        }
+        if init.codecs.is_empty() {
+            return Err(Error::InvalidConfig("a track needs at least one codec"));
+        }
+        if init
+            .codecs
+            .iter()
+            .any(|codec| codec.is_video() != (init.kind == TrackKind::Video))
+        {
+            return Err(Error::InvalidConfig(
+                "every codec of a track must be of its kind",
+            ));
+        }
+        let was_needed = self.negotiator.needs_negotiation();
+        let ssrcs = self.media.draw_ssrcs();
+        let transceiver_init = strata_sdp::TransceiverInit {
+            kind: init.kind.sdp(),
+            direction: strata_sdp::Direction::SendRecv,
+            stream_id: if init.stream_id.is_empty() {
+                "-".to_owned()
+            } else {
+                init.stream_id.clone()
+            },
+            track_id: init.track_id.clone(),
+            ssrc: Some(strata_sdp::Ssrc(ssrcs.0.0)),
+            rtx_ssrc: Some(strata_sdp::Ssrc(ssrcs.1.0)),
+            cname: self.media.cname().to_owned(),
+        };
+        let ours: Vec<_> = self.media.local_transceivers().collect();
+        let reusable = self
+            .negotiator
+            .transceivers()
+            .iter()
+            .find(|t| {
+                t.kind() == &transceiver_init.kind
+                    && !t.is_stopped()
+                    && t.mid().is_some()
+                    && t.init().ssrc.is_none()
+                    && !ours.contains(&t.id())
+            })
+            .map(strata_sdp::Transceiver::id);
+        let preferences = self.codec_preferences(&init)?;
+        // A section already bound to the peer's offer keeps the codecs the offer brought:
+        // the track sends with the first of its own the answer carries.
+        let transceiver = if let Some(id) = reusable {
+            self.negotiator
+                .set_transceiver_track(id, transceiver_init)?;
+            id
+        } else {
+            let id = self.negotiator.add_transceiver(transceiver_init)?;
+            self.negotiator.set_codec_preferences(id, preferences)?;
+            id
+        };
+        let id = MediaPlane::next_track_id();
+        let (track, link) = TrackLocal::new(id, init, self.media_commands_tx.clone());
+        self.media.add_local(id, transceiver, link, ssrcs);
+        if !was_needed && self.negotiator.needs_negotiation() {
+            self.emit(PeerConnectionEvent::NegotiationNeeded).await;
+        }
+        Ok(track)
+    }
+
+    /// The configured SDP codecs of a track's preference, in its order (H.264 in
+    /// packetization mode 1 only, the one Strata packetizes).
+    fn codec_preferences(&self, init: &TrackLocalInit) -> Result<Vec<strata_sdp::Codec>, Error> {
+        let capabilities = &self.negotiator.config().media;
+        let configured = match init.kind {
+            TrackKind::Audio => &capabilities.audio,
+            TrackKind::Video => &capabilities.video,
+        };
+        let preferences: Vec<strata_sdp::Codec> = init
+            .codecs
+            .iter()
+            .flat_map(|codec| {
+                configured.iter().filter(move |c| {
+                    c.encoding.eq_ignore_ascii_case(codec.encoding_name())
+                        && c.clock_rate == codec.clock_rate()
+                        && (*codec != strata_media::Codec::H264
+                            || c.fmtp
+                                .as_deref()
+                                .is_some_and(|f| f.contains("packetization-mode=1")))
+                })
+            })
+            .cloned()
+            .collect();
+        if preferences.is_empty() {
+            return Err(Error::InvalidConfig(
+                "none of the track's codecs is among the connection's media capabilities",
+            ));
+        }
+        Ok(preferences)
+    }
+
+    /// Removes a local track: BYE for its streams now, its section stopped with the next
+    /// exchange.
+    async fn remove_track(&mut self, id: TrackId) -> Result<(), Error> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::Closed);
+        }
+        let transceiver = self
+            .media
+            .remove_local(Instant::now(), id)
+            .ok_or(Error::InvalidState("the track was already removed"))?;
+        let was_needed = self.negotiator.needs_negotiation();
+        self.negotiator.stop_transceiver(transceiver)?;
+        if !was_needed && self.negotiator.needs_negotiation() {
+            self.emit(PeerConnectionEvent::NegotiationNeeded).await;
+        }
+        Ok(())
+    }
+
+    fn handle_media_command(&mut self, command: MediaCommand) {
+        let now = Instant::now();
+        match command {
+            MediaCommand::WriteSample(id, sample, reply) => {
+                let _ = reply.send(self.media.write_sample(now, id, &sample));
+            }
+            MediaCommand::RequestKeyframe(mid, reply) => {
+                let _ = reply.send(self.media.request_keyframe(now, &mid));
+            }
+        }
+    }
+
+    /// Sends what the media plane has to send and reports its events.
+    async fn flush_media(&mut self) {
+        while let Some(datagram) = self.media.poll_transmit() {
+            if let Err(error) = self.media_channel.send(&datagram).await {
+                tracing::trace!(%error, "media datagram not sent");
+            }
+        }
+        while let Some(event) = self.media.poll_event() {
+            self.emit(event).await;
+        }
+    }
+
     fn spawn_create(&self, association: Arc<Association>, binder: Binder) {
         self.tasks.spawn(async move {
             if binder.abandoned() {
@@ -410,12 +606,17 @@ impl Driver {
             },
             sctp: self.sctp.as_ref().map(|sctp| sctp.association.stats()),
             negotiation: self.negotiator.stats(),
+            media: self.media.session_stats(),
+            srtp: self.media.srtp_stats(),
+            media_delivery: self.media.delivery_stats(),
         }
     }
 
     // ----- negotiation results -----
 
     async fn apply_negotiated(&mut self, negotiated: Negotiated) {
+        self.media
+            .apply_negotiated(Instant::now(), &negotiated.media);
         if let Some(transport) = negotiated.transport {
             for candidate in &transport.remote_candidates {
                 if let Err(error) = self.ice.add_remote_candidate(&candidate.to_string()) {
@@ -507,6 +708,7 @@ impl Driver {
         match result {
             Ok(transport) => {
                 tracing::debug!(role = ?transport.role(), "DTLS established");
+                self.media.set_keys(transport.srtp_keying());
                 self.dtls = Dtls::Established(Arc::new(transport));
             }
             Err(error) => {
@@ -684,6 +886,9 @@ impl Driver {
         self.cancel.cancel();
         // Channels still waiting for a stream end now.
         self.pending_channels.clear();
+        // BYE for every stream we send, while the path is still up; remote tracks end.
+        self.media.close(Instant::now());
+        self.flush_media().await;
         let layers = async {
             if let Some(sctp) = self.sctp.take() {
                 sctp.association.close().await;
@@ -742,6 +947,24 @@ async fn handshake_result(dtls: &mut Dtls) -> Result<DtlsTransport, strata_dtls_
 async fn association_event(sctp: &mut Option<Sctp>) -> Option<AssociationEvent> {
     match sctp {
         Some(sctp) => sctp.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next RTP/RTCP datagram once SRTP is keyed; never ready before (datagrams wait in
+/// the ICE agent's bounded lane, where overflow is counted).
+async fn media_datagram(channel: &PacketChannel, keyed: bool) -> Option<bytes::Bytes> {
+    if keyed {
+        channel.recv().await
+    } else {
+        std::future::pending().await
+    }
+}
+
+/// Fires at the media session's next deadline; never without one.
+async fn media_timer(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
         None => std::future::pending().await,
     }
 }

@@ -23,6 +23,10 @@ pub enum Error {
     /// The data channel layer failed or refused input.
     #[error(transparent)]
     DataChannel(#[from] strata_datachannel::Error),
+    /// The media session refused a sample or request (a sample it cannot packetize, a
+    /// full output queue, a feature the peer did not negotiate).
+    #[error(transparent)]
+    Media(#[from] strata_media::Error),
     /// The peer connection is closed.
     #[error("the peer connection is closed")]
     Closed,

@@ -2,6 +2,7 @@
 
 use crate::data_channel::DataChannel;
 use crate::description::IceCandidateInit;
+use crate::track::TrackRemote;
 
 pub use strata_ice::IceConnectionState;
 pub use strata_sdp::SignalingState;
@@ -58,7 +59,9 @@ pub enum PeerConnectionEvent {
     SignalingStateChange(SignalingState),
     /// The peer opened a data channel.
     DataChannel(DataChannel),
-    /// Something changed that needs an offer/answer exchange (the first data channel, an
-    /// ICE restart).
+    /// The peer started sending a track: read its samples from the handle.
+    Track(TrackRemote),
+    /// Something changed that needs an offer/answer exchange (the first data channel, a
+    /// track added or removed, an ICE restart).
     NegotiationNeeded,
 }

@@ -2,8 +2,8 @@
 //!
 //! [`PeerConnection`] follows the W3C `RTCPeerConnection` model: exchange session
 //! descriptions and candidates over any signaling channel, and the connection runs ICE,
-//! DTLS and SCTP underneath, one task per connection. Data channels carry text and binary
-//! messages in every reliability mode.
+//! DTLS, SCTP and SRTP underneath, one task per connection. Data channels carry text and
+//! binary messages in every reliability mode; tracks carry audio and video.
 //!
 //! ```
 //! use strata::{ChannelEvent, ChannelOptions, Configuration, Message, PeerConnection, PeerConnectionEvent};
@@ -61,11 +61,78 @@
 //! }
 //! ```
 //!
+//! # Audio and video
+//!
+//! [`PeerConnection::add_track`] gives a [`TrackLocal`] to write encoded samples to (the
+//! application encodes; Strata packetizes, protects and sends them, answers NACKs and
+//! reports keyframe requests). The peer learns of the track from
+//! [`PeerConnectionEvent::Track`] and reads whole frames from the [`TrackRemote`]. Audio,
+//! video and data channels share one BUNDLE transport; adding or removing a track on a
+//! connected peer asks for one more offer/answer exchange
+//! ([`PeerConnectionEvent::NegotiationNeeded`]).
+//!
+//! ```
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use strata::{
+//!     Codec, Configuration, PeerConnection, PeerConnectionEvent, PeerConnectionState, Sample,
+//!     TrackKind, TrackLocalInit,
+//! };
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = Configuration::default();
+//! config.ice.policy.include_loopback = true;
+//! let (sender, mut sender_events) = PeerConnection::new(config.clone()).await?;
+//! let (receiver, mut receiver_events) = PeerConnection::new(config).await?;
+//! let camera = sender
+//!     .add_track(TrackLocalInit::new(TrackKind::Video, "call", "camera"))
+//!     .await?;
+//!
+//! let offer = sender.create_offer().await?;
+//! sender.set_local_description(offer.clone()).await?;
+//! receiver.set_remote_description(offer).await?;
+//! let answer = receiver.create_answer().await?;
+//! receiver.set_local_description(answer.clone()).await?;
+//! sender.set_remote_description(answer).await?;
+//! assert_eq!(camera.codec(), Some(Codec::Vp8)); // what to encode in
+//!
+//! // A VP8 keyframe (its payload header's P bit is clear), sent once connected.
+//! let keyframe = Bytes::from(vec![0x10; 4000]);
+//! let track = loop {
+//!     tokio::select! {
+//!         Some(event) = sender_events.recv() => match event {
+//!             PeerConnectionEvent::IceCandidate(candidate) => receiver.add_ice_candidate(candidate).await?,
+//!             PeerConnectionEvent::ConnectionStateChange(PeerConnectionState::Connected) => {
+//!                 let frame = Sample::new(keyframe.clone(), Duration::from_millis(33));
+//!                 camera.write_sample(frame).await?;
+//!             }
+//!             _ => {}
+//!         },
+//!         Some(event) = receiver_events.recv() => match event {
+//!             PeerConnectionEvent::IceCandidate(candidate) => sender.add_ice_candidate(candidate).await?,
+//!             PeerConnectionEvent::Track(track) => break track,
+//!             _ => {}
+//!         },
+//!     }
+//! };
+//! tokio::spawn(async move { while sender_events.recv().await.is_some() {} });
+//! tokio::spawn(async move { while receiver_events.recv().await.is_some() {} });
+//!
+//! let frame = track.read_sample().await.ok_or("the track ended")?;
+//! assert_eq!(frame.data, keyframe);
+//! assert!(frame.keyframe);
+//! sender.close().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Layers
 //!
 //! `strata` composes crates usable on their own: `strata-sdp` (offer/answer, sans-IO),
 //! `strata-ice` (ICE over a socket we own), `strata-dtls-srtp` (DTLS with fingerprint
-//! checks) and `strata-datachannel` (SCTP with our own DCEP). See `ARCHITECTURE.md`.
+//! checks, SRTP), `strata-datachannel` (SCTP with our own DCEP) and `strata-media`
+//! (RTP/RTCP, sans-IO, with `strata-jitter`). See `ARCHITECTURE.md`.
 
 mod config;
 mod data_channel;
@@ -73,7 +140,9 @@ mod description;
 mod driver;
 mod error;
 mod events;
+mod media;
 mod peer_connection;
+mod track;
 
 pub use config::Configuration;
 pub use data_channel::{
@@ -86,9 +155,16 @@ pub use error::Error;
 pub use events::{
     IceConnectionState, IceGatheringState, PeerConnectionEvent, PeerConnectionState, SignalingState,
 };
+pub use media::MediaDeliveryStats;
 pub use peer_connection::{PeerConnection, PeerConnectionEvents, WeakPeerConnection};
+pub use strata_dtls_srtp::SrtpStats;
 pub use strata_dtls_srtp::{Certificate, Fingerprint};
 pub use strata_ice::{
     CandidatePolicy, IceConfig, IceServer, Impairment, Interfaces, Loss, NetworkImpairment,
     TransportPolicy,
+};
+pub use strata_media::{InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, SessionStats};
+pub use track::{
+    Codec, KeyframeRequestKind, MediaData, Mid, Sample, SampleTiming, Ssrc, TRACK_SAMPLE_QUEUE,
+    TrackKind, TrackLocal, TrackLocalInit, TrackRemote,
 };

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::events::{
     IceConnectionState, IceGatheringState, PeerConnectionEvent, PeerConnectionState, SignalingState,
 };
+use crate::track::{TrackLocal, TrackLocalInit};
 
 /// Commands waiting for the driver.
 const COMMAND_QUEUE: usize = 64;
@@ -160,6 +161,26 @@ impl PeerConnection {
         let label = label.into();
         self.request(|reply| Command::CreateDataChannel(label, options, reply))
             .await
+    }
+
+    /// Adds an audio or video track to send (W3C `addTrack`). Like the first data
+    /// channel, it makes [`PeerConnectionEvent::NegotiationNeeded`] fire: its media section
+    /// joins the BUNDLE with the next offer, on a new connection or a connected one. When
+    /// the peer's offer brought a section of the same kind we do not send on yet, the
+    /// track takes it (so an answer can carry it).
+    ///
+    /// The track sends once negotiated and connected; write samples encoded in
+    /// [`TrackLocal::codec`].
+    pub async fn add_track(&self, init: TrackLocalInit) -> Result<TrackLocal, Error> {
+        self.request(|reply| Command::AddTrack(init, reply)).await
+    }
+
+    /// Stops sending a track (W3C `removeTrack` + `stop`): an RTCP BYE for its streams
+    /// now, and its section is rejected with the next exchange, which
+    /// [`PeerConnectionEvent::NegotiationNeeded`] asks for. The peer's track ends.
+    pub async fn remove_track(&self, track: &TrackLocal) -> Result<(), Error> {
+        let id = track.id;
+        self.request(|reply| Command::RemoveTrack(id, reply)).await
     }
 
     /// Restarts ICE with fresh credentials; negotiate again afterwards.

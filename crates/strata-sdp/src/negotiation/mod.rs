@@ -496,6 +496,30 @@ impl Negotiator {
         Ok(())
     }
 
+    /// Sets the codecs a transceiver's sections carry, most preferred first (W3C
+    /// `setCodecPreferences`): offers list only these, in this order; answers keep only
+    /// these, in this order, and reject the section when the offer has none of them. Each
+    /// must be one of the configured [`MediaCapabilities`] of
+    /// the transceiver's kind; an empty list restores the default (all of them). Takes
+    /// effect with the next description.
+    pub fn set_codec_preferences(
+        &mut self,
+        id: TransceiverId,
+        codecs: Vec<crate::media::Codec>,
+    ) -> Result<(), Error> {
+        let capabilities = match self.transceiver_mut(id)?.kind() {
+            crate::model::MediaKind::Audio => &self.config.media.audio,
+            crate::model::MediaKind::Video => &self.config.media.video,
+            _ => return Err(Error::InvalidArgument(Misuse::UnknownCodec)),
+        };
+        if codecs.iter().any(|codec| !capabilities.contains(codec)) {
+            return Err(Error::InvalidArgument(Misuse::UnknownCodec));
+        }
+        let transceiver = self.transceiver_mut(id)?;
+        transceiver.codec_preferences = (!codecs.is_empty()).then_some(codecs);
+        Ok(())
+    }
+
     /// Stops a transceiver: the next offer or answer rejects its section, and the mid can
     /// then be recycled.
     pub fn stop_transceiver(&mut self, id: TransceiverId) -> Result<(), Error> {

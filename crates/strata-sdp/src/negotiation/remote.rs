@@ -178,9 +178,9 @@ pub(crate) fn analyse_offer(
             };
             match bound {
                 Some(id)
-                    if transceivers
-                        .get(id.0 as usize)
-                        .is_some_and(Transceiver::is_stopped) =>
+                    if transceivers.get(id.0 as usize).is_some_and(|t| {
+                        t.is_stopped() || !media::shares_codec(media, t.codecs(&config.media))
+                    }) =>
                 {
                     rejected(media)
                 }

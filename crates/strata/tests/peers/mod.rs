@@ -4,6 +4,7 @@
 // Each test binary uses its own subset of this module.
 #![allow(dead_code)]
 
+pub(crate) mod media;
 mod negotiate;
 
 pub(crate) use negotiate::negotiate;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use strata::{
     CandidatePolicy, ChannelEvent, Configuration, DataChannel, IceConfig, Message, PeerConnection,
-    PeerConnectionEvent, PeerConnectionState, WeakPeerConnection,
+    PeerConnectionEvent, PeerConnectionState, TrackRemote, WeakPeerConnection,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -36,10 +37,13 @@ pub(crate) fn loopback() -> Configuration {
     }
 }
 
-/// One peer: its connection, the channels its peer opened, its aggregate state.
+/// One peer: its connection, the channels and tracks its peer opened, how often it asked
+/// for negotiation, its aggregate state.
 pub(crate) struct Peer {
     pub(crate) pc: PeerConnection,
     pub(crate) incoming: mpsc::UnboundedReceiver<DataChannel>,
+    pub(crate) tracks: mpsc::UnboundedReceiver<TrackRemote>,
+    pub(crate) negotiation_needed: watch::Receiver<u64>,
     pub(crate) state: watch::Receiver<PeerConnectionState>,
 }
 
@@ -50,6 +54,22 @@ impl Peer {
             .await
             .expect("a channel within the patience bound")
             .expect("peer alive")
+    }
+
+    /// The next track the remote side started sending.
+    pub(crate) async fn next_track(&mut self) -> TrackRemote {
+        tokio::time::timeout(PATIENCE, self.tracks.recv())
+            .await
+            .expect("a track within the patience bound")
+            .expect("peer alive")
+    }
+
+    /// Waits until `NegotiationNeeded` fired `count` times in all.
+    pub(crate) async fn wait_negotiation_needed(&mut self, count: u64) {
+        tokio::time::timeout(PATIENCE, self.negotiation_needed.wait_for(|n| *n >= count))
+            .await
+            .expect("negotiation needed within the patience bound")
+            .expect("event pump alive");
     }
 
     /// Waits until the aggregate state satisfies `accept`.
@@ -64,15 +84,19 @@ impl Peer {
     }
 }
 
-/// Reads `pc`'s events: candidates go to `peer`, channels and states to the test.
-fn pump(
-    mut events: strata::PeerConnectionEvents,
-    peer: WeakPeerConnection,
-) -> (
-    mpsc::UnboundedReceiver<DataChannel>,
-    watch::Receiver<PeerConnectionState>,
-) {
+/// What [`pump`] hands to the test.
+struct Pumped {
+    channels: mpsc::UnboundedReceiver<DataChannel>,
+    tracks: mpsc::UnboundedReceiver<TrackRemote>,
+    negotiation_needed: watch::Receiver<u64>,
+    state: watch::Receiver<PeerConnectionState>,
+}
+
+/// Reads `pc`'s events: candidates go to `peer`, channels, tracks and states to the test.
+fn pump(mut events: strata::PeerConnectionEvents, peer: WeakPeerConnection) -> Pumped {
     let (channels_tx, channels_rx) = mpsc::unbounded_channel();
+    let (tracks_tx, tracks_rx) = mpsc::unbounded_channel();
+    let (needed_tx, needed_rx) = watch::channel(0);
     let (state_tx, state_rx) = watch::channel(PeerConnectionState::New);
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
@@ -85,6 +109,12 @@ fn pump(
                 PeerConnectionEvent::DataChannel(channel) => {
                     let _ = channels_tx.send(channel);
                 }
+                PeerConnectionEvent::Track(track) => {
+                    let _ = tracks_tx.send(track);
+                }
+                PeerConnectionEvent::NegotiationNeeded => {
+                    needed_tx.send_modify(|n| *n += 1);
+                }
                 PeerConnectionEvent::ConnectionStateChange(state) => {
                     let _ = state_tx.send(state);
                 }
@@ -92,27 +122,28 @@ fn pump(
             }
         }
     });
-    (channels_rx, state_rx)
+    Pumped {
+        channels: channels_rx,
+        tracks: tracks_rx,
+        negotiation_needed: needed_rx,
+        state: state_rx,
+    }
 }
 
 /// Two peers with their event pumps running; nothing negotiated yet.
 pub(crate) async fn pair(a: Configuration, b: Configuration) -> (Peer, Peer) {
     let (a_pc, a_events) = PeerConnection::new(a).await.expect("peer a");
     let (b_pc, b_events) = PeerConnection::new(b).await.expect("peer b");
-    let (a_incoming, a_state) = pump(a_events, b_pc.downgrade());
-    let (b_incoming, b_state) = pump(b_events, a_pc.downgrade());
-    (
-        Peer {
-            pc: a_pc,
-            incoming: a_incoming,
-            state: a_state,
-        },
-        Peer {
-            pc: b_pc,
-            incoming: b_incoming,
-            state: b_state,
-        },
-    )
+    let a_pumped = pump(a_events, b_pc.downgrade());
+    let b_pumped = pump(b_events, a_pc.downgrade());
+    let peer = |pc, pumped: Pumped| Peer {
+        pc,
+        incoming: pumped.channels,
+        tracks: pumped.tracks,
+        negotiation_needed: pumped.negotiation_needed,
+        state: pumped.state,
+    };
+    (peer(a_pc, a_pumped), peer(b_pc, b_pumped))
 }
 
 /// Two connected peers; `a` created `channel` before offering, `b` accepted it.

@@ -564,7 +564,7 @@ impl Driver {
     /// Sends what the media plane has to send and reports its events.
     async fn flush_media(&mut self) {
         while let Some(datagram) = self.media.poll_transmit() {
-            if let Err(error) = self.media_channel.send(&datagram).await {
+            if let Err(error) = self.media_channel.send(datagram).await {
                 tracing::trace!(%error, "media datagram not sent");
             }
         }

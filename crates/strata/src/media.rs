@@ -79,6 +79,9 @@ pub(crate) struct MediaPlane {
     events: VecDeque<PeerConnectionEvent>,
     media_commands: mpsc::WeakSender<MediaCommand>,
     stats: MediaDeliveryStats,
+    /// The datagram [`poll_transmit`](Self::poll_transmit) protects into, reused for
+    /// every packet (it only grows, to the largest packet plus SRTP's overhead).
+    transmit: Vec<u8>,
 }
 
 impl MediaPlane {
@@ -103,6 +106,7 @@ impl MediaPlane {
             events: VecDeque::new(),
             media_commands,
             stats: MediaDeliveryStats::default(),
+            transmit: Vec::new(),
         })
     }
 
@@ -370,7 +374,7 @@ impl MediaPlane {
 
     /// The next protected datagram to send. Handles the session's events on the way
     /// (they come out of [`poll_event`](Self::poll_event)).
-    pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
+    pub(crate) fn poll_transmit(&mut self) -> Option<&[u8]> {
         loop {
             let (packet, rtcp) = match self.session.poll_output()? {
                 Output::Rtp(packet) => (packet, false),
@@ -385,17 +389,17 @@ impl MediaPlane {
                 self.stats.unsent_without_keys += 1;
                 continue;
             };
-            let mut out = vec![0; packet.len() + MAX_OVERHEAD];
+            let needed = packet.len() + MAX_OVERHEAD;
+            if self.transmit.len() < needed {
+                self.transmit.resize(needed, 0);
+            }
             let protected = if rtcp {
-                srtp.protect_rtcp(&packet, &mut out)
+                srtp.protect_rtcp(&packet, &mut self.transmit)
             } else {
-                srtp.protect_rtp(&packet, &mut out)
+                srtp.protect_rtp(&packet, &mut self.transmit)
             };
             match protected {
-                Ok(len) => {
-                    out.truncate(len);
-                    return Some(Bytes::from(out));
-                }
+                Ok(len) => return Some(&self.transmit[..len]),
                 Err(error) => {
                     tracing::debug!(%error, rtcp, "SRTP refused to protect a packet");
                     self.stats.protect_failures += 1;

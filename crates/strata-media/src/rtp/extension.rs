@@ -69,86 +69,56 @@ pub struct HeaderExtensions {
 
 impl HeaderExtensions {
     pub(crate) fn parse(profile: u16, data: &Bytes) -> Result<Self, Malformed> {
-        let bytes = &data[..];
-        let mut elements = Vec::new();
-        let push = |elements: &mut Vec<ExtensionElement>, element| {
-            if elements.len() >= MAX_EXTENSION_ELEMENTS {
-                return Err(Malformed::BadExtension);
-            }
-            elements.push(element);
-            Ok(())
-        };
-        if profile == ONE_BYTE_PROFILE {
-            let mut i = 0;
-            while i < bytes.len() {
-                let id = bytes[i] >> 4;
-                let len = usize::from(bytes[i] & 0x0F) + 1;
-                if id == 0 {
-                    // Padding; RFC 8285 §4.2 says its length bits are zero, but skip one byte
-                    // whatever they say.
-                    i += 1;
-                    continue;
-                }
-                if id == 15 {
-                    break;
-                }
-                let start = i + 1;
-                let end = start + len;
-                if end > bytes.len() {
-                    return Err(Malformed::BadExtension);
-                }
-                push(
-                    &mut elements,
-                    ExtensionElement {
-                        id,
-                        data: data.slice(start..end),
-                    },
-                )?;
-                i = end;
-            }
-            Ok(Self {
-                elements,
-                other_profile: None,
-            })
-        } else if profile & 0xFFF0 == TWO_BYTE_PROFILE {
-            let mut i = 0;
-            while i < bytes.len() {
-                let id = bytes[i];
-                if id == 0 {
-                    i += 1;
-                    continue;
-                }
-                if i + 1 >= bytes.len() {
-                    return Err(Malformed::BadExtension);
-                }
-                let len = usize::from(bytes[i + 1]);
-                let start = i + 2;
-                let end = start + len;
-                if end > bytes.len() {
-                    return Err(Malformed::BadExtension);
-                }
-                push(
-                    &mut elements,
-                    ExtensionElement {
-                        id,
-                        data: data.slice(start..end),
-                    },
-                )?;
-                i = end;
-            }
-            Ok(Self {
-                elements,
-                other_profile: None,
-            })
-        } else {
-            Ok(Self {
+        let one_byte = profile == ONE_BYTE_PROFILE;
+        if !one_byte && profile & 0xFFF0 != TWO_BYTE_PROFILE {
+            return Ok(Self {
                 elements: vec![ExtensionElement {
                     id: 0,
                     data: data.clone(),
                 }],
                 other_profile: Some(profile),
-            })
+            });
         }
+        let bytes = &data[..];
+        let mut elements = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            // Element header: one byte (ID in the high nibble, length - 1 in the low one)
+            // or two (ID, then length).
+            let (id, len, header) = if one_byte {
+                (bytes[i] >> 4, usize::from(bytes[i] & 0x0F) + 1, 1)
+            } else {
+                let len = bytes.get(i + 1).map_or(0, |&len| usize::from(len));
+                (bytes[i], len, 2)
+            };
+            if id == 0 {
+                // Padding; RFC 8285 §4.2 says its length bits are zero, but skip one byte
+                // whatever they say.
+                i += 1;
+                continue;
+            }
+            if one_byte && id == 15 {
+                // Reserved: processing stops here (RFC 8285 §4.2).
+                break;
+            }
+            let start = i + header;
+            let end = start + len;
+            if start > bytes.len() || end > bytes.len() {
+                return Err(Malformed::BadExtension);
+            }
+            if elements.len() >= MAX_EXTENSION_ELEMENTS {
+                return Err(Malformed::BadExtension);
+            }
+            elements.push(ExtensionElement {
+                id,
+                data: data.slice(start..end),
+            });
+            i = end;
+        }
+        Ok(Self {
+            elements,
+            other_profile: None,
+        })
     }
 
     /// Whether there is no extension block.

@@ -127,6 +127,18 @@ pub use signaling::{
     read_description, write_line,
 };
 
+/// The process's exit status for a program's outcome: success, or failure with the error
+/// and its causes printed to stderr after the program's name.
+pub fn exit_code(program: &str, outcome: anyhow::Result<()>) -> std::process::ExitCode {
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{program}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Sends logs to stderr, at the level `RUST_LOG` names (default: `info` for the examples,
 /// `warn` for the stack), so stdout carries only the protocol lines.
 pub fn init_logging() {

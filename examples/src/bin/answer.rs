@@ -31,13 +31,7 @@ async fn main() -> ExitCode {
         .configuration()
         .unwrap_or_else(|error| error.exit());
     strata_examples::init_logging();
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("answer: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    strata_examples::exit_code("answer", run(config).await)
 }
 
 async fn run(config: strata::Configuration) -> anyhow::Result<()> {

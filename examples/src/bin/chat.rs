@@ -77,13 +77,7 @@ async fn main() -> ExitCode {
         .chat_config()
         .unwrap_or_else(|error| error.exit());
     strata_examples::init_logging();
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("chat: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    strata_examples::exit_code("chat", run(config).await)
 }
 
 async fn run(config: ChatConfig) -> anyhow::Result<()> {

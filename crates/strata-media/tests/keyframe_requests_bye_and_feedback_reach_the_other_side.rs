@@ -257,15 +257,7 @@ fn opus_samples_come_out_in_order() {
         pair.run_for(Duration::from_millis(20));
     }
     pair.run_for(Duration::from_millis(500));
-    let samples: Vec<_> = pair
-        .b
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Media(media) => Some(media),
-            _ => None,
-        })
-        .collect();
+    let samples: Vec<_> = pair.b.media();
     assert_eq!(samples.len(), 100);
     for (i, media) in samples.iter().enumerate() {
         assert_eq!(media.data, vec![i as u8; 80]);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use pair::Pair;
 use strata_media::{
-    Codec, Event, LocalTrackConfig, MediaSession, RemoteTrackConfig, Sample, SessionConfig, Ssrc,
+    Codec, LocalTrackConfig, MediaSession, RemoteTrackConfig, Sample, SessionConfig, Ssrc,
 };
 use strata_netem::Impairment;
 use strata_sdp::{
@@ -131,15 +131,7 @@ fn sessions_built_from_negotiated_sections_exchange_audio_and_video() {
         }
     }
     pair.run_for(Duration::from_millis(500));
-    let media: Vec<_> = pair
-        .b
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Media(media) => Some(media),
-            _ => None,
-        })
-        .collect();
+    let media: Vec<_> = pair.b.media();
     assert_eq!(media.iter().filter(|m| m.ssrc == Ssrc(200)).count(), 50);
     assert_eq!(media.iter().filter(|m| m.ssrc == Ssrc(100)).count(), 100);
     // Routed by the signalled SSRCs: nothing was unknown.

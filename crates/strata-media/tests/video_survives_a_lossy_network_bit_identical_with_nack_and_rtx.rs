@@ -125,15 +125,7 @@ fn lossy_video(seed: u64) {
     pair.run_for(Duration::from_secs(2));
 
     // Every frame that came out is the frame that went in.
-    let received: Vec<_> = pair
-        .b
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Media(media) => Some(media),
-            _ => None,
-        })
-        .collect();
+    let received: Vec<_> = pair.b.media();
     // Frame i carries timestamp base + 3000 i; the first packet sent gives the base.
     let base = pair
         .a
@@ -338,14 +330,7 @@ fn audio_and_video_flow_both_ways_through_one_session_each() {
                 Datagram::Rtcp(_) => None,
             })
             .unwrap();
-        let media: Vec<_> = side
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Media(media) => Some(media),
-                _ => None,
-            })
-            .collect();
+        let media = side.media();
         let frames: Vec<_> = media.iter().filter(|m| m.mid == video).collect();
         for f in &frames {
             let index = u64::from((f.rtp_timestamp as u32).wrapping_sub(base) / 3600);

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use strata_media::{Error, Event, MediaSession, Output};
+use strata_media::{Error, Event, MediaData, MediaSession, Output};
 use strata_netem::{Impairment, Link};
 
 /// A datagram on the simulated wire.
@@ -29,6 +29,19 @@ pub struct Side {
     pub events: Vec<Event>,
     pub sent: Vec<Datagram>,
     pub received: Vec<Datagram>,
+}
+
+impl Side {
+    /// The frames and audio packets this side received, in order.
+    pub fn media(&self) -> Vec<&MediaData> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Media(media) => Some(media),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 pub struct Pair {

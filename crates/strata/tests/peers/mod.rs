@@ -223,9 +223,27 @@ pub(crate) fn read_indexed(data: &[u8]) -> Option<u64> {
     (payload(index, data.len() - 8) == data[8..]).then_some(index)
 }
 
-/// `count` message sizes in `0..=max`, from `seed`.
+/// `count` message sizes in `0..=max`, from `seed`: every power-of-two scale up to `max`
+/// is drawn equally often (a size is uniform within its scale), so empty and tiny
+/// messages, the SCTP fragmentation boundaries and the largest messages all occur; the
+/// first two sizes are always `0` and `max`.
 pub(crate) fn sizes(seed: u64, count: usize, max: usize) -> Vec<usize> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..count).map(|_| rng.random_range(0..=max)).collect()
+    // Scale `s` holds the sizes with `s` significant bits; the top one ends at `max`.
+    let top = size_scale(max.saturating_sub(1));
+    let edges = [0, max].into_iter().take(count);
+    let drawn = (edges.len()..count).map(|_| {
+        let scale = rng.random_range(0..=top);
+        let low = (1usize << scale) >> 1;
+        let high = if scale == top { max } else { (1 << scale) - 1 };
+        rng.random_range(low..=high)
+    });
+    edges.chain(drawn).collect()
+}
+
+/// The power-of-two scale of a message size, its number of significant bits (`0` for an
+/// empty message): what [`sizes`] draws uniformly.
+pub(crate) fn size_scale(len: usize) -> u32 {
+    usize::BITS - len.leading_zeros()
 }

@@ -11,10 +11,15 @@
 //!    carrying its send time; receivers record the relay latency.
 //!
 //! Results are printed as `key=value` lines (`READY`, `THROUGHPUT`, `LATENCY`).
+//!
+//! The clients are spread over `--threads` worker threads (one per core by default), each
+//! with a single-threaded runtime of its own: a client's task never migrates, so a relayed
+//! frame's latency is not paid for in work stealing and cross-core wake-ups, and both
+//! cores generate load.
 
 use std::io::BufRead as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -54,9 +59,12 @@ struct Args {
     /// Total relayed messages per second in the latency phases, one phase per value.
     #[arg(long, value_delimiter = ',', default_value = "10000")]
     rate: Vec<u64>,
-    /// Connections opened at once while connecting.
+    /// Connections opened at once while connecting (shared among the worker threads).
     #[arg(long, default_value_t = 128)]
     connect_concurrency: usize,
+    /// Worker threads, each running its share of the clients (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,23 +76,245 @@ enum Phase {
     Done,
 }
 
-#[derive(Default)]
 struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
     errors: AtomicU64,
-    /// Relay latencies of the current latency phase, in microseconds.
-    samples: std::sync::Mutex<Vec<u32>>,
+    /// Relay latencies of the current latency phase in microseconds, one list per worker
+    /// thread (a worker only ever locks its own).
+    samples: Vec<Mutex<Vec<u32>>>,
+}
+
+impl Counters {
+    fn new(workers: usize) -> Self {
+        Self {
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            samples: (0..workers).map(|_| Mutex::new(Vec::new())).collect(),
+        }
+    }
+
+    fn record(&self, worker: usize, latency: u32) {
+        lock(&self.samples[worker]).push(latency);
+    }
+
+    /// Takes every worker's samples, sorted.
+    fn take_samples(&self) -> Vec<u32> {
+        let mut all: Vec<u32> = self
+            .samples
+            .iter()
+            .flat_map(|list| std::mem::take(&mut *lock(list)))
+            .collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args = Arc::new(Args::parse());
+    if args.room_size < 2 || args.clients < args.room_size {
+        bail!("need at least two clients per room");
+    }
     raise_fd_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let workers = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+        .clamp(1, args.clients);
+    let tokens = Arc::new(mint_tokens(&args)?);
+    let counters = Arc::new(Counters::new(workers));
+    let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
+    let epoch = Instant::now();
+    let started = Instant::now();
+
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let handles: Vec<_> = (0..workers)
+        .map(|worker| {
+            let shard = Shard {
+                worker,
+                workers,
+                args: Arc::clone(&args),
+                tokens: Arc::clone(&tokens),
+                counters: Arc::clone(&counters),
+                phase: phase_rx.clone(),
+                epoch,
+            };
+            let ready = ready_tx.clone();
+            std::thread::Builder::new()
+                .name(format!("loadgen-{worker}"))
+                .spawn(move || shard.run(&ready))
+        })
+        .collect::<Result<_, _>>()?;
+    drop(ready_tx);
+    for _ in 0..workers {
+        ready_rx
+            .recv()
+            .context("a worker thread stopped while connecting")??;
+    }
+    println!(
+        "READY clients={} rooms={} connect_secs={:.2} threads={workers}",
+        args.clients,
+        tokens.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(args))
+    runtime.block_on(run_phases(&args, &counters, &phase_tx))?;
+    for handle in handles {
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a worker thread panicked"))??;
+    }
+    println!("DONE");
+    Ok(())
+}
+
+/// One worker thread's share of the clients: every `workers`-th client from `worker`.
+struct Shard {
+    worker: usize,
+    workers: usize,
+    args: Arc<Args>,
+    tokens: Arc<Vec<String>>,
+    counters: Arc<Counters>,
+    phase: watch::Receiver<Phase>,
+    epoch: Instant,
+}
+
+impl Shard {
+    /// Connects this shard's clients, reports on `ready`, then runs them until the last
+    /// phase.
+    fn run(self, ready: &mpsc::Sender<anyhow::Result<()>>) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let sockets = match self.connect().await {
+                Ok(sockets) => {
+                    let _ = ready.send(Ok(()));
+                    sockets
+                }
+                Err(error) => {
+                    let _ = ready.send(Err(anyhow::anyhow!("{error:#}")));
+                    return Err(error);
+                }
+            };
+            let args = &self.args;
+            let mut tasks = Vec::with_capacity(sockets.len());
+            for (index, socket) in sockets {
+                let room = index / args.room_size;
+                let first = room * args.room_size;
+                let members = args.room_size.min(args.clients - first);
+                tasks.push(tokio::spawn(client(
+                    socket,
+                    Peers {
+                        me: index,
+                        first,
+                        members,
+                    },
+                    args.window,
+                    Probe {
+                        worker: self.worker,
+                        epoch: self.epoch,
+                    },
+                    self.phase.clone(),
+                    Arc::clone(&self.counters),
+                )));
+            }
+            for task in tasks {
+                task.await.context("client task failed")?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Connects and joins this shard's clients, `connect_concurrency / workers` at once.
+    async fn connect(&self) -> anyhow::Result<Vec<(usize, Socket)>> {
+        let gate = Arc::new(Semaphore::new(
+            (self.args.connect_concurrency / self.workers).max(1),
+        ));
+        let mut joins = Vec::new();
+        for index in (self.worker..self.args.clients).step_by(self.workers) {
+            let gate = Arc::clone(&gate);
+            let url = self.args.url.clone();
+            let room = index / self.args.room_size;
+            let token = self.tokens[room].clone();
+            joins.push(tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await?;
+                join(&url, room, &token, index)
+                    .await
+                    .map(|socket| (index, socket))
+            }));
+        }
+        let mut sockets = Vec::with_capacity(joins.len());
+        for join in joins {
+            sockets.push(join.await??);
+        }
+        Ok(sockets)
+    }
+}
+
+/// Runs the measured phases once every client is connected.
+async fn run_phases(
+    args: &Args,
+    counters: &Counters,
+    phase_tx: &watch::Sender<Phase>,
+) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(wait_for_go).await??;
+    let before = counters.received.load(Ordering::Relaxed);
+    let sent_before = counters.sent.load(Ordering::Relaxed);
+    println!("START throughput");
+    let started = Instant::now();
+    phase_tx.send_replace(Phase::Throughput);
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let received = counters.received.load(Ordering::Relaxed) - before;
+    let sent = counters.sent.load(Ordering::Relaxed) - sent_before;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "THROUGHPUT relayed={received} requests={sent} secs={secs:.2} relayed_per_sec={:.0} requests_per_sec={:.0} errors={}",
+        received as f64 / secs,
+        sent as f64 / secs,
+        counters.errors.load(Ordering::Relaxed)
+    );
+
+    for &rate in &args.rate {
+        phase_tx.send_replace(Phase::Idle);
+        drain(counters).await;
+        counters.take_samples();
+        println!("START latency");
+        let before = counters.received.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let interval = Duration::from_secs_f64(args.clients as f64 / rate.max(1) as f64);
+        phase_tx.send_replace(Phase::Latency(interval));
+        tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+        phase_tx.send_replace(Phase::Idle);
+        let secs = started.elapsed().as_secs_f64();
+        let received = counters.received.load(Ordering::Relaxed) - before;
+        let samples = counters.take_samples();
+        let quantile = |q: f64| -> u32 {
+            if samples.is_empty() {
+                return 0;
+            }
+            samples[((samples.len() - 1) as f64 * q).round() as usize]
+        };
+        println!(
+            "LATENCY target_per_sec={rate} achieved_per_sec={:.0} samples={} p50_us={} p99_us={} max_us={}",
+            received as f64 / secs,
+            samples.len(),
+            quantile(0.50),
+            quantile(0.99),
+            samples.last().copied().unwrap_or(0)
+        );
+    }
+    phase_tx.send_replace(Phase::Done);
+    Ok(())
 }
 
 fn raise_fd_limit() {
@@ -105,104 +335,6 @@ fn wait_for_go() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    if args.room_size < 2 || args.clients < args.room_size {
-        bail!("need at least two clients per room");
-    }
-    let started = Instant::now();
-    let (sockets, rooms) = connect_all(&args).await?;
-    println!(
-        "READY clients={} rooms={rooms} connect_secs={:.2}",
-        args.clients,
-        started.elapsed().as_secs_f64()
-    );
-
-    let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
-    let counters = Arc::new(Counters::default());
-    let epoch = Instant::now();
-    let mut tasks = Vec::with_capacity(args.clients);
-    for (index, socket) in sockets.into_iter().enumerate() {
-        let room = index / args.room_size;
-        let first = room * args.room_size;
-        let members = args.room_size.min(args.clients - first);
-        tasks.push(tokio::spawn(client(
-            socket,
-            Peers {
-                me: index,
-                first,
-                members,
-            },
-            args.window,
-            epoch,
-            phase_rx.clone(),
-            Arc::clone(&counters),
-        )));
-    }
-
-    tokio::task::spawn_blocking(wait_for_go).await??;
-    let before = counters.received.load(Ordering::Relaxed);
-    let sent_before = counters.sent.load(Ordering::Relaxed);
-    println!("START throughput");
-    let started = Instant::now();
-    phase_tx.send_replace(Phase::Throughput);
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    let received = counters.received.load(Ordering::Relaxed) - before;
-    let sent = counters.sent.load(Ordering::Relaxed) - sent_before;
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "THROUGHPUT relayed={received} requests={sent} secs={secs:.2} relayed_per_sec={:.0} requests_per_sec={:.0} errors={}",
-        received as f64 / secs,
-        sent as f64 / secs,
-        counters.errors.load(Ordering::Relaxed)
-    );
-
-    for &rate in &args.rate {
-        phase_tx.send_replace(Phase::Idle);
-        drain(&counters).await;
-        counters
-            .samples
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-        println!("START latency");
-        let before = counters.received.load(Ordering::Relaxed);
-        let started = Instant::now();
-        let interval = Duration::from_secs_f64(args.clients as f64 / rate.max(1) as f64);
-        phase_tx.send_replace(Phase::Latency(interval));
-        tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-        phase_tx.send_replace(Phase::Idle);
-        let secs = started.elapsed().as_secs_f64();
-        let received = counters.received.load(Ordering::Relaxed) - before;
-        let mut samples = std::mem::take(
-            &mut *counters
-                .samples
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        samples.sort_unstable();
-        let quantile = |q: f64| -> u32 {
-            if samples.is_empty() {
-                return 0;
-            }
-            samples[((samples.len() - 1) as f64 * q).round() as usize]
-        };
-        println!(
-            "LATENCY target_per_sec={rate} achieved_per_sec={:.0} samples={} p50_us={} p99_us={} max_us={}",
-            received as f64 / secs,
-            samples.len(),
-            quantile(0.50),
-            quantile(0.99),
-            samples.last().copied().unwrap_or(0)
-        );
-    }
-    phase_tx.send_replace(Phase::Done);
-    for task in tasks {
-        task.await.context("client task failed")?;
-    }
-    println!("DONE");
-    Ok(())
-}
-
 /// Waits until nothing more arrives for half a second (at most ten seconds), so one
 /// phase's backlog does not count in the next.
 async fn drain(counters: &Counters) {
@@ -218,12 +350,11 @@ async fn drain(counters: &Counters) {
     }
 }
 
-/// Mints a token per room, then connects and joins every client.
-async fn connect_all(args: &Args) -> anyhow::Result<(Vec<Socket>, usize)> {
+/// One token per room.
+fn mint_tokens(args: &Args) -> anyhow::Result<Vec<String>> {
     let auth = Authenticator::new(args.secret.as_bytes(), false);
     let exp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() + 3600;
-    let rooms = args.clients.div_ceil(args.room_size);
-    let tokens: Vec<String> = (0..rooms)
+    (0..args.clients.div_ceil(args.room_size))
         .map(|room| {
             auth.mint(&RoomClaims {
                 sub: None,
@@ -234,26 +365,7 @@ async fn connect_all(args: &Args) -> anyhow::Result<(Vec<Socket>, usize)> {
             })
             .map_err(|e| anyhow::anyhow!("{e}"))
         })
-        .collect::<anyhow::Result<_>>()?;
-
-    // Connect and join everyone.
-    let gate = Arc::new(Semaphore::new(args.connect_concurrency));
-    let mut joins = Vec::with_capacity(args.clients);
-    for index in 0..args.clients {
-        let gate = Arc::clone(&gate);
-        let url = args.url.clone();
-        let room = index / args.room_size;
-        let token = tokens[room].clone();
-        joins.push(tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await?;
-            join(&url, room, &token, index).await
-        }));
-    }
-    let mut sockets = Vec::with_capacity(args.clients);
-    for join in joins {
-        sockets.push(join.await??);
-    }
-    Ok((sockets, rooms))
+        .collect()
 }
 
 async fn join(url: &str, room: usize, token: &str, index: usize) -> anyhow::Result<Socket> {
@@ -293,11 +405,18 @@ impl Peers {
     }
 }
 
+/// Where a client's latency samples go, and the clock they are measured on.
+#[derive(Clone, Copy)]
+struct Probe {
+    worker: usize,
+    epoch: Instant,
+}
+
 async fn client(
     mut socket: Socket,
     peers: Peers,
     window: usize,
-    epoch: Instant,
+    probe: Probe,
     mut phase: watch::Receiver<Phase>,
     counters: Arc<Counters>,
 ) {
@@ -351,7 +470,7 @@ async fn client(
                 next_send += interval;
                 let to = peers.nth_other(step);
                 step += 1;
-                let sent_at = epoch.elapsed().as_micros();
+                let sent_at = probe.epoch.elapsed().as_micros();
                 let frame = format!(
                     r#"{{"jsonrpc":"2.0","id":{next_id},"method":"message","params":{{"to":"c{to}","data":{{"t":{sent_at}}}}}}}"#
                 );
@@ -373,13 +492,9 @@ async fn client(
                     if matches!(current, Phase::Latency(_))
                         && let Some(sent_at) = sent_at(&text)
                     {
-                        let now = epoch.elapsed().as_micros() as u64;
+                        let now = probe.epoch.elapsed().as_micros() as u64;
                         let latency = now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32;
-                        counters
-                            .samples
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .push(latency);
+                        counters.record(probe.worker, latency);
                     }
                 } else {
                     in_flight = in_flight.saturating_sub(1);

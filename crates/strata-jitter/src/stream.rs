@@ -81,6 +81,19 @@ enum Head {
     Incomplete { timestamp: u64 },
 }
 
+/// How far the frame at the head of a video stream has been verified: every packet of
+/// `[start, next)` is present, carries `timestamp` and has no marker. Packets only leave
+/// the ring from the head, so this stays true until `next_seq` moves; a scan of the head
+/// resumes at `next` instead of walking the frame again on every packet.
+#[derive(Debug, Clone, Copy)]
+struct HeadScan {
+    start: u64,
+    next: u64,
+    timestamp: u64,
+    keyframe: bool,
+    completed_at: i64,
+}
+
 /// Per-call context: the configuration, time and the output queue.
 pub(crate) struct Context<'a> {
     pub(crate) config: &'a Config,
@@ -114,6 +127,9 @@ pub(crate) struct Stream {
     last_keyframe_request: Option<i64>,
     /// Sequence numbers of keyframe starts in the ring, ascending.
     keyframe_starts: VecDeque<u64>,
+    /// Progress of the scan of the head frame (video), valid while its `start` is
+    /// `next_seq`.
+    head_scan: Option<HeadScan>,
     nack: NackTracker,
     held: Option<Held>,
     pub(crate) last_arrival: i64,
@@ -185,6 +201,7 @@ impl Stream {
             keyframe_wanted: false,
             last_keyframe_request: None,
             keyframe_starts: VecDeque::new(),
+            head_scan: None,
             nack: NackTracker::new(config.nack.max_list_len),
             held: None,
             last_arrival: ctx.now,
@@ -268,6 +285,7 @@ impl Stream {
         self.estimator.reset();
         self.nack.clear();
         self.keyframe_starts.clear();
+        self.head_scan = None;
         self.held = None;
         self.awaiting_keyframe = ctx.config.kind == MediaKind::Video && ctx.config.require_keyframe;
         let headroom = ctx.tuning.initial_headroom();
@@ -783,44 +801,86 @@ impl Stream {
 
     /// Walks the frame starting at `start`.
     fn walk_frame(&self, start: u64) -> Head {
+        match self.begin_walk(start) {
+            Ok(scan) => self.continue_walk(scan).0,
+            Err(head) => head,
+        }
+    }
+
+    /// The frame at the head (`next_seq`), walked on from where the last scan stopped.
+    fn scan_head(&mut self) -> Head {
+        let start = self.next_seq;
+        let scan = match self.head_scan.filter(|scan| scan.start == start) {
+            Some(scan) => scan,
+            None => match self.begin_walk(start) {
+                Ok(scan) => scan,
+                Err(head) => {
+                    self.head_scan = None;
+                    return head;
+                }
+            },
+        };
+        let (head, scan) = self.continue_walk(scan);
+        self.head_scan = scan;
+        head
+    }
+
+    /// The start of a walk of the frame at `start`, or what the frame is when it cannot be
+    /// walked: its first packet is missing, or it does not start a frame.
+    fn begin_walk(&self, start: u64) -> Result<HeadScan, Head> {
         let Some(first) = self.stored(start) else {
             let timestamp = self
                 .next_present(start)
                 .map_or(self.highest_ts, |(_, p)| p.timestamp);
-            return Head::Incomplete { timestamp };
+            return Err(Head::Incomplete { timestamp });
         };
-        let timestamp = first.timestamp;
         if !self.starts_frame(start, first) {
-            return Head::Incomplete { timestamp };
+            return Err(Head::Incomplete {
+                timestamp: first.timestamp,
+            });
         }
-        let mut completed_at = first.arrival;
-        let mut seq = start;
+        Ok(HeadScan {
+            start,
+            next: start,
+            timestamp: first.timestamp,
+            keyframe: first.keyframe,
+            completed_at: first.arrival,
+        })
+    }
+
+    /// Continues walking a frame whose `[start, next)` is verified. Returns what the frame
+    /// is and, while it is incomplete, the verified progress.
+    fn continue_walk(&self, mut scan: HeadScan) -> (Head, Option<HeadScan>) {
+        let timestamp = scan.timestamp;
         loop {
+            let seq = scan.next;
             let Some(stored) = self.stored(seq) else {
-                return Head::Incomplete { timestamp };
+                return (Head::Incomplete { timestamp }, Some(scan));
             };
             if stored.timestamp != timestamp {
                 // A new timestamp without a marker before it: the frame ended anyway.
-                return Head::Complete {
+                let head = Head::Complete {
                     end: seq - 1,
                     timestamp,
-                    keyframe: first.keyframe,
-                    completed_at,
+                    keyframe: scan.keyframe,
+                    completed_at: scan.completed_at,
                 };
+                return (head, None);
             }
-            completed_at = completed_at.max(stored.arrival);
+            scan.completed_at = scan.completed_at.max(stored.arrival);
             if stored.marker {
-                return Head::Complete {
+                let head = Head::Complete {
                     end: seq,
                     timestamp,
-                    keyframe: first.keyframe,
-                    completed_at,
+                    keyframe: scan.keyframe,
+                    completed_at: scan.completed_at,
                 };
+                return (head, None);
             }
+            scan.next = seq + 1;
             if seq >= self.highest_seq {
-                return Head::Incomplete { timestamp };
+                return (Head::Incomplete { timestamp }, Some(scan));
             }
-            seq += 1;
         }
     }
 
@@ -839,7 +899,7 @@ impl Stream {
             {
                 self.keyframe_starts.pop_front();
             }
-            match self.walk_frame(self.next_seq) {
+            match self.scan_head() {
                 Head::Complete {
                     end,
                     timestamp,
@@ -932,9 +992,9 @@ impl Stream {
         late: bool,
     ) {
         let first = self.next_seq;
-        let payloads: Vec<Bytes> = (first..=end)
-            .filter_map(|seq| self.take(seq).map(|stored| stored.payload))
-            .collect();
+        let mut payloads = Vec::with_capacity(usize::try_from(end + 1 - first).unwrap_or(0));
+        payloads
+            .extend((first..=end).filter_map(|seq| self.take(seq).map(|stored| stored.payload)));
         self.next_seq = end + 1;
         self.awaiting_keyframe = false;
         self.keyframe_wanted = false;

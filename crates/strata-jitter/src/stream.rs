@@ -46,7 +46,10 @@ enum SlotState {
     Skipped,
 }
 
+/// One place of the ring. Aligned to a cache line (it is 64 bytes), so that touching a
+/// slot touches one line, not two.
 #[derive(Debug, Clone)]
+#[repr(align(64))]
 struct Slot {
     seq: u64,
     state: SlotState,
@@ -82,13 +85,15 @@ enum Head {
 }
 
 /// How far the frame at the head of a video stream has been verified: every packet of
-/// `[start, next)` is present, carries `timestamp` and has no marker. Packets only leave
-/// the ring from the head, so this stays true until `next_seq` moves; a scan of the head
-/// resumes at `next` instead of walking the frame again on every packet.
+/// `[start, next)` is present, carries `timestamp` and has no marker, and with `end` the
+/// frame is complete through `end`. Packets only leave the ring from the head, so this
+/// stays true until `next_seq` moves; a scan of the head resumes at `next` instead of
+/// walking the frame again on every packet.
 #[derive(Debug, Clone, Copy)]
 struct HeadScan {
     start: u64,
     next: u64,
+    end: Option<u64>,
     timestamp: u64,
     keyframe: bool,
     completed_at: i64,
@@ -428,15 +433,20 @@ impl Stream {
         };
         self.max_ts = self.max_ts.max(ts);
         if keyframe {
-            let position = self.keyframe_starts.partition_point(|&s| s < seq);
-            self.keyframe_starts.insert(position, seq);
+            if self.keyframe_starts.back().is_none_or(|&last| last < seq) {
+                self.keyframe_starts.push_back(seq);
+            } else {
+                let position = self.keyframe_starts.partition_point(|&s| s < seq);
+                self.keyframe_starts.insert(position, seq);
+            }
         }
 
         if seq > self.highest_seq {
             if seq == self.highest_seq + 1 {
                 self.in_order += 1;
             }
-            if ctx.config.nack.enabled {
+            // A packet right after the highest opens no hole.
+            if ctx.config.nack.enabled && seq > self.highest_seq + 1 {
                 self.stats.nack_overflow += self.nack.add_hole(
                     ctx.now,
                     (self.highest_seq, self.highest_ts),
@@ -842,6 +852,7 @@ impl Stream {
         Ok(HeadScan {
             start,
             next: start,
+            end: None,
             timestamp: first.timestamp,
             keyframe: first.keyframe,
             completed_at: first.arrival,
@@ -849,9 +860,18 @@ impl Stream {
     }
 
     /// Continues walking a frame whose `[start, next)` is verified. Returns what the frame
-    /// is and, while it is incomplete, the verified progress.
+    /// is and the verified progress.
     fn continue_walk(&self, mut scan: HeadScan) -> (Head, Option<HeadScan>) {
         let timestamp = scan.timestamp;
+        if let Some(end) = scan.end {
+            let head = Head::Complete {
+                end,
+                timestamp,
+                keyframe: scan.keyframe,
+                completed_at: scan.completed_at,
+            };
+            return (head, Some(scan));
+        }
         loop {
             let seq = scan.next;
             let Some(stored) = self.stored(seq) else {
@@ -865,7 +885,8 @@ impl Stream {
                     keyframe: scan.keyframe,
                     completed_at: scan.completed_at,
                 };
-                return (head, None);
+                scan.end = Some(seq - 1);
+                return (head, Some(scan));
             }
             scan.completed_at = scan.completed_at.max(stored.arrival);
             if stored.marker {
@@ -875,7 +896,8 @@ impl Stream {
                     keyframe: scan.keyframe,
                     completed_at: scan.completed_at,
                 };
-                return (head, None);
+                scan.end = Some(seq);
+                return (head, Some(scan));
             }
             scan.next = seq + 1;
             if seq >= self.highest_seq {
@@ -993,8 +1015,11 @@ impl Stream {
     ) {
         let first = self.next_seq;
         let mut payloads = Vec::with_capacity(usize::try_from(end + 1 - first).unwrap_or(0));
-        payloads
-            .extend((first..=end).filter_map(|seq| self.take(seq).map(|stored| stored.payload)));
+        for seq in first..=end {
+            if let Some(stored) = self.take(seq) {
+                payloads.push(stored.payload);
+            }
+        }
         self.next_seq = end + 1;
         self.awaiting_keyframe = false;
         self.keyframe_wanted = false;

@@ -144,8 +144,19 @@ pub(crate) struct Stream {
     /// Until when the adaptive delay leaves room for a retransmission: a while after the
     /// last recovery by retransmission.
     repairing_until: i64,
+    /// Frames (timestamps) in a row whose original packets arrived after their playout
+    /// time: a run of them means the path's delay has stepped up.
+    late_run: u32,
+    /// When the run's first packet arrived.
+    late_run_started_at: i64,
+    /// The timestamp last counted in the run.
+    late_run_timestamp: u64,
     stats: StreamStats,
 }
+
+/// Frames in a row whose packets arrive after their playout time that are taken as a step
+/// in the path's delay rather than jitter (see `Stream::note_transit`).
+const LEVEL_SHIFT_RUN: u32 = 3;
 
 /// How long after its last recovery a stream keeps room for a retransmission in its delay.
 const REPAIR_MEMORY_MICROS: i64 = 10_000_000;
@@ -213,6 +224,9 @@ impl Stream {
             in_order: 0,
             next_wakeup: i64::MAX,
             repairing_until: i64::MIN,
+            late_run: 0,
+            late_run_started_at: i64::MIN,
+            late_run_timestamp: u64::MAX,
             stats: StreamStats::default(),
         };
         stream.start_clock(ctx, seq, ts);
@@ -288,6 +302,7 @@ impl Stream {
         self.started = false;
         self.last_consumed = None;
         self.estimator.reset();
+        self.late_run = 0;
         self.nack.clear();
         self.keyframe_starts.clear();
         self.head_scan = None;
@@ -344,6 +359,7 @@ impl Stream {
                 .base()
                 .is_some_and(|base| transit.abs_diff(base) <= ctx.tuning.timestamp_jump);
             if outcome == PacketOutcome::Late && !packet.retransmission && plausible {
+                self.note_transit(ctx, ts, transit);
                 self.estimator.add(ctx.now, transit);
                 self.update_offset(ctx);
             }
@@ -468,6 +484,7 @@ impl Stream {
         if recovered {
             self.stats.recovered += 1;
         } else {
+            self.note_transit(ctx, ts, transit);
             self.estimator.add(ctx.now, transit);
             self.update_offset(ctx);
         }
@@ -524,6 +541,34 @@ impl Stream {
         if ctx.config.kind == MediaKind::Video && ctx.config.require_keyframe && present > 0 {
             self.awaiting_keyframe = true;
             self.keyframe_wanted = true;
+        }
+    }
+
+    /// Watches for a step up in the path's delay: [`LEVEL_SHIFT_RUN`] frames in a row
+    /// arriving after their playout time. The window's quantile would follow such a step
+    /// only once the new level made up a `1 - quantile` share of the window (tens of
+    /// late packets); instead the samples from before the step are forgotten, and the
+    /// delay is estimated afresh from the new level. Isolated late packets are the tail
+    /// the quantile allows for and never form such a run by chance (at `1 - quantile`
+    /// each, three in a row are a one-in-a-million event for independent delays).
+    fn note_transit(&mut self, ctx: &Context<'_>, ts: u64, transit: i64) {
+        if transit <= self.playout_offset {
+            self.late_run = 0;
+            return;
+        }
+        if self.late_run > 0 && ts == self.late_run_timestamp {
+            // Another packet of a frame already counted: a frame's packets share a
+            // timestamp and arrive together, so they are one piece of evidence.
+            return;
+        }
+        if self.late_run == 0 {
+            self.late_run_started_at = ctx.now;
+        }
+        self.late_run_timestamp = ts;
+        self.late_run += 1;
+        if self.late_run == LEVEL_SHIFT_RUN {
+            self.stats.delay_steps += 1;
+            self.estimator.forget_before(self.late_run_started_at);
         }
     }
 

@@ -39,6 +39,13 @@ pub enum DelayMode {
 /// in for the quantile. While NACKs are being sent (and for 10 s after the last), one
 /// round-trip time plus the NACK reorder wait is added, so that a retransmission can still
 /// arrive before its packet is due — as WebRTC's video timing does when NACK is on.
+///
+/// A long window keeps the quantile steady under heavy-tailed jitter (it is one order
+/// statistic, which swings as single outliers enter and leave a short window), but would
+/// follow a step up in the path's delay only slowly. So a step is detected on its own:
+/// when three frames in a row arrive after their playout time, the samples from before
+/// the step are forgotten and the estimate starts again from the new level (counted in
+/// [`StreamStats::delay_steps`](crate::StreamStats::delay_steps)).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdaptiveDelay {
@@ -48,11 +55,11 @@ pub struct AdaptiveDelay {
     pub max: Duration,
     /// Headroom before any jitter has been measured. Default 60 ms.
     pub initial: Duration,
-    /// Fraction of packets the buffer aims to have on time, in `(0.5, 1.0]`. Default 0.995.
+    /// Fraction of packets the buffer aims to have on time, in `(0.5, 1.0]`. Default 0.993.
     pub quantile: f64,
-    /// Added to the quantile as safety. Default 5 ms.
+    /// Added to the quantile as safety. Default 2 ms.
     pub margin: Duration,
-    /// How far back the estimator looks (1 s to 60 s). Default 8 s.
+    /// How far back the estimator looks (1 s to 60 s). Default 40 s.
     pub window: Duration,
     /// How much the delay may shrink per second of elapsed time. Default 20 ms.
     pub max_decrease_per_second: Duration,
@@ -64,9 +71,9 @@ impl Default for AdaptiveDelay {
             min: Duration::ZERO,
             max: Duration::from_secs(1),
             initial: Duration::from_millis(60),
-            quantile: 0.995,
+            quantile: 0.993,
             margin: Duration::from_millis(2),
-            window: Duration::from_secs(20),
+            window: Duration::from_secs(40),
             max_decrease_per_second: Duration::from_millis(20),
         }
     }

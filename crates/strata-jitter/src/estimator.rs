@@ -116,6 +116,13 @@ impl DelayEstimator {
         }
     }
 
+    /// Forgets the samples that arrived before `arrival` (the path's delay changed then).
+    pub(crate) fn forget_before(&mut self, arrival: i64) {
+        while self.samples.front().is_some_and(|&(a, _)| a < arrival) {
+            self.pop_oldest();
+        }
+    }
+
     /// The smallest transit in the window.
     pub(crate) fn base(&self) -> Option<i64> {
         self.minimum.front().map(|&(_, t)| t)

@@ -43,6 +43,9 @@ pub struct StreamStats {
     pub jumps_held: u64,
     /// Resets after a confirmed sequence jump or a timestamp jump.
     pub resets: u64,
+    /// Steps up in the path's delay detected (three frames in a row arriving after their
+    /// playout time); each restarts the adaptive delay estimate from the new level.
+    pub delay_steps: u64,
     /// Packets buffered now.
     pub buffered: u64,
     /// Playout headroom now: how long after the fastest recent transit packets are played.
@@ -72,6 +75,7 @@ impl AddAssign<&StreamStats> for StreamStats {
         self.keyframe_requests += other.keyframe_requests;
         self.jumps_held += other.jumps_held;
         self.resets += other.resets;
+        self.delay_steps += other.delay_steps;
         self.buffered = self.buffered.max(other.buffered);
         self.target_delay = self.target_delay.max(other.target_delay);
         self.jitter = self.jitter.max(other.jitter);

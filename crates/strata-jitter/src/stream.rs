@@ -46,7 +46,10 @@ enum SlotState {
     Skipped,
 }
 
+/// One place of the ring. Aligned to a cache line (it is 64 bytes), so that touching a
+/// slot touches one line, not two.
 #[derive(Debug, Clone)]
+#[repr(align(64))]
 struct Slot {
     seq: u64,
     state: SlotState,
@@ -79,6 +82,21 @@ enum Head {
     /// Something is missing (or the start is unknown); `timestamp` is the frame's best
     /// guess.
     Incomplete { timestamp: u64 },
+}
+
+/// How far the frame at the head of a video stream has been verified: every packet of
+/// `[start, next)` is present, carries `timestamp` and has no marker, and with `end` the
+/// frame is complete through `end`. Packets only leave the ring from the head, so this
+/// stays true until `next_seq` moves; a scan of the head resumes at `next` instead of
+/// walking the frame again on every packet.
+#[derive(Debug, Clone, Copy)]
+struct HeadScan {
+    start: u64,
+    next: u64,
+    end: Option<u64>,
+    timestamp: u64,
+    keyframe: bool,
+    completed_at: i64,
 }
 
 /// Per-call context: the configuration, time and the output queue.
@@ -114,6 +132,9 @@ pub(crate) struct Stream {
     last_keyframe_request: Option<i64>,
     /// Sequence numbers of keyframe starts in the ring, ascending.
     keyframe_starts: VecDeque<u64>,
+    /// Progress of the scan of the head frame (video), valid while its `start` is
+    /// `next_seq`.
+    head_scan: Option<HeadScan>,
     nack: NackTracker,
     held: Option<Held>,
     pub(crate) last_arrival: i64,
@@ -123,8 +144,19 @@ pub(crate) struct Stream {
     /// Until when the adaptive delay leaves room for a retransmission: a while after the
     /// last recovery by retransmission.
     repairing_until: i64,
+    /// Frames (timestamps) in a row whose original packets arrived after their playout
+    /// time: a run of them means the path's delay has stepped up.
+    late_run: u32,
+    /// When the run's first packet arrived.
+    late_run_started_at: i64,
+    /// The timestamp last counted in the run.
+    late_run_timestamp: u64,
     stats: StreamStats,
 }
+
+/// Frames in a row whose packets arrive after their playout time that are taken as a step
+/// in the path's delay rather than jitter (see `Stream::note_transit`).
+const LEVEL_SHIFT_RUN: u32 = 3;
 
 /// How long after its last recovery a stream keeps room for a retransmission in its delay.
 const REPAIR_MEMORY_MICROS: i64 = 10_000_000;
@@ -185,12 +217,16 @@ impl Stream {
             keyframe_wanted: false,
             last_keyframe_request: None,
             keyframe_starts: VecDeque::new(),
+            head_scan: None,
             nack: NackTracker::new(config.nack.max_list_len),
             held: None,
             last_arrival: ctx.now,
             in_order: 0,
             next_wakeup: i64::MAX,
             repairing_until: i64::MIN,
+            late_run: 0,
+            late_run_started_at: i64::MIN,
+            late_run_timestamp: u64::MAX,
             stats: StreamStats::default(),
         };
         stream.start_clock(ctx, seq, ts);
@@ -266,8 +302,10 @@ impl Stream {
         self.started = false;
         self.last_consumed = None;
         self.estimator.reset();
+        self.late_run = 0;
         self.nack.clear();
         self.keyframe_starts.clear();
+        self.head_scan = None;
         self.held = None;
         self.awaiting_keyframe = ctx.config.kind == MediaKind::Video && ctx.config.require_keyframe;
         let headroom = ctx.tuning.initial_headroom();
@@ -321,6 +359,7 @@ impl Stream {
                 .base()
                 .is_some_and(|base| transit.abs_diff(base) <= ctx.tuning.timestamp_jump);
             if outcome == PacketOutcome::Late && !packet.retransmission && plausible {
+                self.note_transit(ctx, ts, transit);
                 self.estimator.add(ctx.now, transit);
                 self.update_offset(ctx);
             }
@@ -410,15 +449,20 @@ impl Stream {
         };
         self.max_ts = self.max_ts.max(ts);
         if keyframe {
-            let position = self.keyframe_starts.partition_point(|&s| s < seq);
-            self.keyframe_starts.insert(position, seq);
+            if self.keyframe_starts.back().is_none_or(|&last| last < seq) {
+                self.keyframe_starts.push_back(seq);
+            } else {
+                let position = self.keyframe_starts.partition_point(|&s| s < seq);
+                self.keyframe_starts.insert(position, seq);
+            }
         }
 
         if seq > self.highest_seq {
             if seq == self.highest_seq + 1 {
                 self.in_order += 1;
             }
-            if ctx.config.nack.enabled {
+            // A packet right after the highest opens no hole.
+            if ctx.config.nack.enabled && seq > self.highest_seq + 1 {
                 self.stats.nack_overflow += self.nack.add_hole(
                     ctx.now,
                     (self.highest_seq, self.highest_ts),
@@ -440,6 +484,7 @@ impl Stream {
         if recovered {
             self.stats.recovered += 1;
         } else {
+            self.note_transit(ctx, ts, transit);
             self.estimator.add(ctx.now, transit);
             self.update_offset(ctx);
         }
@@ -496,6 +541,34 @@ impl Stream {
         if ctx.config.kind == MediaKind::Video && ctx.config.require_keyframe && present > 0 {
             self.awaiting_keyframe = true;
             self.keyframe_wanted = true;
+        }
+    }
+
+    /// Watches for a step up in the path's delay: [`LEVEL_SHIFT_RUN`] frames in a row
+    /// arriving after their playout time. The window's quantile would follow such a step
+    /// only once the new level made up a `1 - quantile` share of the window (tens of
+    /// late packets); instead the samples from before the step are forgotten, and the
+    /// delay is estimated afresh from the new level. Isolated late packets are the tail
+    /// the quantile allows for and never form such a run by chance (at `1 - quantile`
+    /// each, three in a row are a one-in-a-million event for independent delays).
+    fn note_transit(&mut self, ctx: &Context<'_>, ts: u64, transit: i64) {
+        if transit <= self.playout_offset {
+            self.late_run = 0;
+            return;
+        }
+        if self.late_run > 0 && ts == self.late_run_timestamp {
+            // Another packet of a frame already counted: a frame's packets share a
+            // timestamp and arrive together, so they are one piece of evidence.
+            return;
+        }
+        if self.late_run == 0 {
+            self.late_run_started_at = ctx.now;
+        }
+        self.late_run_timestamp = ts;
+        self.late_run += 1;
+        if self.late_run == LEVEL_SHIFT_RUN {
+            self.stats.delay_steps += 1;
+            self.estimator.forget_before(self.late_run_started_at);
         }
     }
 
@@ -783,44 +856,98 @@ impl Stream {
 
     /// Walks the frame starting at `start`.
     fn walk_frame(&self, start: u64) -> Head {
+        match self.begin_walk(start) {
+            Ok(scan) => self.continue_walk(scan).0,
+            Err(head) => head,
+        }
+    }
+
+    /// The frame at the head (`next_seq`), walked on from where the last scan stopped.
+    fn scan_head(&mut self) -> Head {
+        let start = self.next_seq;
+        let scan = match self.head_scan.filter(|scan| scan.start == start) {
+            Some(scan) => scan,
+            None => match self.begin_walk(start) {
+                Ok(scan) => scan,
+                Err(head) => {
+                    self.head_scan = None;
+                    return head;
+                }
+            },
+        };
+        let (head, scan) = self.continue_walk(scan);
+        self.head_scan = scan;
+        head
+    }
+
+    /// The start of a walk of the frame at `start`, or what the frame is when it cannot be
+    /// walked: its first packet is missing, or it does not start a frame.
+    fn begin_walk(&self, start: u64) -> Result<HeadScan, Head> {
         let Some(first) = self.stored(start) else {
             let timestamp = self
                 .next_present(start)
                 .map_or(self.highest_ts, |(_, p)| p.timestamp);
-            return Head::Incomplete { timestamp };
+            return Err(Head::Incomplete { timestamp });
         };
-        let timestamp = first.timestamp;
         if !self.starts_frame(start, first) {
-            return Head::Incomplete { timestamp };
+            return Err(Head::Incomplete {
+                timestamp: first.timestamp,
+            });
         }
-        let mut completed_at = first.arrival;
-        let mut seq = start;
+        Ok(HeadScan {
+            start,
+            next: start,
+            end: None,
+            timestamp: first.timestamp,
+            keyframe: first.keyframe,
+            completed_at: first.arrival,
+        })
+    }
+
+    /// Continues walking a frame whose `[start, next)` is verified. Returns what the frame
+    /// is and the verified progress.
+    fn continue_walk(&self, mut scan: HeadScan) -> (Head, Option<HeadScan>) {
+        let timestamp = scan.timestamp;
+        if let Some(end) = scan.end {
+            let head = Head::Complete {
+                end,
+                timestamp,
+                keyframe: scan.keyframe,
+                completed_at: scan.completed_at,
+            };
+            return (head, Some(scan));
+        }
         loop {
+            let seq = scan.next;
             let Some(stored) = self.stored(seq) else {
-                return Head::Incomplete { timestamp };
+                return (Head::Incomplete { timestamp }, Some(scan));
             };
             if stored.timestamp != timestamp {
                 // A new timestamp without a marker before it: the frame ended anyway.
-                return Head::Complete {
+                let head = Head::Complete {
                     end: seq - 1,
                     timestamp,
-                    keyframe: first.keyframe,
-                    completed_at,
+                    keyframe: scan.keyframe,
+                    completed_at: scan.completed_at,
                 };
+                scan.end = Some(seq - 1);
+                return (head, Some(scan));
             }
-            completed_at = completed_at.max(stored.arrival);
+            scan.completed_at = scan.completed_at.max(stored.arrival);
             if stored.marker {
-                return Head::Complete {
+                let head = Head::Complete {
                     end: seq,
                     timestamp,
-                    keyframe: first.keyframe,
-                    completed_at,
+                    keyframe: scan.keyframe,
+                    completed_at: scan.completed_at,
                 };
+                scan.end = Some(seq);
+                return (head, Some(scan));
             }
+            scan.next = seq + 1;
             if seq >= self.highest_seq {
-                return Head::Incomplete { timestamp };
+                return (Head::Incomplete { timestamp }, Some(scan));
             }
-            seq += 1;
         }
     }
 
@@ -839,7 +966,7 @@ impl Stream {
             {
                 self.keyframe_starts.pop_front();
             }
-            match self.walk_frame(self.next_seq) {
+            match self.scan_head() {
                 Head::Complete {
                     end,
                     timestamp,
@@ -932,9 +1059,12 @@ impl Stream {
         late: bool,
     ) {
         let first = self.next_seq;
-        let payloads: Vec<Bytes> = (first..=end)
-            .filter_map(|seq| self.take(seq).map(|stored| stored.payload))
-            .collect();
+        let mut payloads = Vec::with_capacity(usize::try_from(end + 1 - first).unwrap_or(0));
+        for seq in first..=end {
+            if let Some(stored) = self.take(seq) {
+                payloads.push(stored.payload);
+            }
+        }
         self.next_seq = end + 1;
         self.awaiting_keyframe = false;
         self.keyframe_wanted = false;

@@ -46,8 +46,9 @@ fn ms(d: Duration) -> f64 {
 
 #[test]
 fn the_delay_rises_within_a_second_of_a_jitter_burst_and_drains_at_the_configured_rate() {
-    // 10 s calm (5 ms), 10 s rough (100 ms), 30 s calm.
-    let samples = run(Config::audio(ClockRate::OPUS), 50, |t| {
+    // 10 s calm (5 ms), 10 s rough (100 ms), 50 s calm: the burst leaves the default
+    // 40 s window at 60 s.
+    let samples = run(Config::audio(ClockRate::OPUS), 70, |t| {
         if (10.0..20.0).contains(&t) {
             100.0
         } else {
@@ -71,7 +72,7 @@ fn the_delay_rises_within_a_second_of_a_jitter_burst_and_drains_at_the_configure
         "still high right after the burst: {}",
         at(22.0)
     );
-    assert!(at(49.0) < 20.0, "back down long after: {}", at(49.0));
+    assert!(at(69.0) < 20.0, "back down long after: {}", at(69.0));
 }
 
 #[test]
@@ -95,4 +96,52 @@ fn a_fixed_delay_ignores_jitter() {
     for &sample in &samples[5..] {
         assert!((119.0..=121.0).contains(&ms(sample)), "{}", ms(sample));
     }
+}
+
+/// Audio packets every 20 ms with `delay_ms(t, i)` one-way delay; returns the stream's
+/// counters and the target delay at the end.
+fn run_path(seconds: u64, delay_ms: impl Fn(f64, u64) -> f64) -> strata_jitter::StreamStats {
+    let mut buffer = JitterBuffer::new(Config::audio(ClockRate::OPUS)).unwrap();
+    let start = Instant::now();
+    let mut arrivals: Vec<(u64, u32)> = (0..seconds * 50)
+        .map(|i| {
+            let send_us = i * 20_000;
+            let delay = delay_ms(send_us as f64 / 1e6, i) * 1000.0;
+            (send_us + delay as u64, i as u32)
+        })
+        .collect();
+    arrivals.sort_unstable();
+    for (at_us, i) in arrivals {
+        let now = start + Duration::from_micros(at_us);
+        buffer.handle_timeout(now);
+        let _ = buffer.handle_packet(now, Packet::new(Ssrc(1), i as u16, i * 960, Bytes::new()));
+        while buffer.poll_output().is_some() {}
+    }
+    buffer.stream_stats(Ssrc(1)).unwrap()
+}
+
+#[test]
+fn a_step_up_in_path_delay_restarts_the_estimate_within_three_late_packets() {
+    let mut rng = Rng::new(11);
+    let jitter: Vec<f64> = (0..3000).map(|_| rng.unit() * 10.0).collect();
+    let stats = run_path(60, |t, i| {
+        let step = if t >= 30.0 { 200.0 } else { 0.0 };
+        30.0 + step + jitter[i as usize]
+    });
+    assert_eq!(stats.delay_steps, 1, "{stats:?}");
+    // The three that reveal the step, and nothing like the tens a 40 s window would
+    // lose while its quantile caught up.
+    assert!(stats.late <= 5, "late after the step: {}", stats.late);
+    assert!(
+        ms(stats.target_delay) < 40.0,
+        "headroom above the new path: {}",
+        ms(stats.target_delay)
+    );
+}
+
+#[test]
+fn isolated_late_packets_are_jitter_not_a_step() {
+    // Every 100th packet 150 ms late: a heavy tail, never three frames in a row.
+    let stats = run_path(60, |_, i| if i % 100 == 50 { 180.0 } else { 30.0 });
+    assert_eq!(stats.delay_steps, 0, "{stats:?}");
 }

@@ -143,6 +143,7 @@ mod events;
 mod media;
 mod peer_connection;
 mod track;
+pub mod transport;
 
 pub use config::Configuration;
 pub use data_channel::{
@@ -167,4 +168,8 @@ pub use strata_media::{InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats,
 pub use track::{
     Codec, KeyframeRequestKind, MediaData, Mid, Sample, SampleTiming, Ssrc, TRACK_SAMPLE_QUEUE,
     TrackKind, TrackLocal, TrackLocalInit, TrackRemote,
+};
+pub use transport::{
+    BroadcastStats, ChannelMode, DisconnectReason, PeerId, PeerInfo, PeerState, Transport,
+    TransportConfig, TransportEvent, TransportEvents, TransportStats,
 };

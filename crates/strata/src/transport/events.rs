@@ -162,6 +162,9 @@ pub struct TransportStats {
     pub signaling_dropped: u64,
     /// Events dropped because the application dropped [`TransportEvents`].
     pub events_dropped: u64,
+    /// Offers that crossed one of ours (glare): rolled back on the polite side, ignored
+    /// on the impolite one.
+    pub offer_collisions: u64,
 }
 
 /// The events of a transport, in order.

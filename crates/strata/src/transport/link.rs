@@ -219,12 +219,9 @@ impl Link {
                     }
                     None => Some(Outcome::End(Ending::Disconnected(DisconnectReason::Closed))),
                 },
-                Some(_) = readers.join_next() => {
-                    // Every channel the peer could send on closed while the connection
-                    // was up: the peer closed it.
-                    (readers.is_empty() && self.slot.is_connected() && progress.connected_now)
-                        .then_some(Outcome::End(Ending::Disconnected(DisconnectReason::Remote)))
-                }
+                // A closed channel alone ends nothing: a peer that closes says so (a
+                // `bye`), and one that vanishes goes stale.
+                Some(_) = readers.join_next() => None,
                 _ = tick.tick() => self.tick(pc, &mut progress).await,
             };
             if let Some(outcome) = outcome {
@@ -387,6 +384,12 @@ impl Link {
     async fn description(&mut self, pc: &PeerConnection, description: SessionDescription) {
         let offer = description.kind == SdpType::Offer;
         let collision = offer && pc.signaling_state() != SignalingState::Stable;
+        if collision {
+            self.events
+                .counters
+                .offer_collisions
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         self.ignore_offer = !self.pairing.polite && collision;
         if self.ignore_offer {
             tracing::debug!(peer = %self.peer, "offer collision: ignoring the peer's offer");

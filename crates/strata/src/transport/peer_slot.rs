@@ -89,6 +89,7 @@ pub(crate) struct SharedCounters {
     pub(crate) refused_incoming: AtomicU64,
     pub(crate) signaling_dropped: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    pub(crate) offer_collisions: AtomicU64,
 }
 
 impl SharedCounters {
@@ -98,6 +99,7 @@ impl SharedCounters {
             refused_incoming: self.refused_incoming.load(Ordering::Relaxed),
             signaling_dropped: self.signaling_dropped.load(Ordering::Relaxed),
             events_dropped: self.events_dropped.load(Ordering::Relaxed),
+            offer_collisions: self.offer_collisions.load(Ordering::Relaxed),
         }
     }
 }

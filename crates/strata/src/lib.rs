@@ -127,6 +127,12 @@
 //! # }
 //! ```
 //!
+//! # Many peers
+//!
+//! [`Transport`] joins a room of a `strata` signaling server and keeps a connection to
+//! every other participant: send to one peer, broadcast to all, watch each link's
+//! quality; see the [`transport`] module.
+//!
 //! # Layers
 //!
 //! `strata` composes crates usable on their own: `strata-sdp` (offer/answer, sans-IO),

@@ -3,32 +3,56 @@
 //! their connections up to `max_peers`, sends and broadcasts messages, carries tracks,
 //! watches each link's quality, and recovers from lost paths and lost signaling.
 //!
-//! ```no_run
-//! use strata::{Transport, TransportConfig, TransportEvent};
+//! ```
+//! use strata::{Message, Transport, TransportConfig, TransportEvent};
+//! use strata_server::{Server, ServerConfig};
 //!
-//! # async fn run() -> Result<(), strata::Error> {
-//! let config = TransportConfig::from_file("p2p_config.json")?;
-//! let (transport, mut events) = Transport::new(config)?;
-//! transport.start().await?;
-//! while let Some(event) = events.recv().await {
-//!     match event {
-//!         TransportEvent::PeerConnected { peer } => {
-//!             transport.send_to_peer(&peer, &b"welcome"[..]).await?;
-//!         }
-//!         TransportEvent::Message { peer, message } => {
-//!             println!("{peer}: {} bytes", message.len());
-//!             let stats = transport.broadcast(&b"tick"[..]).await;
-//!             assert_eq!(stats.failed, 0);
-//!         }
-//!         _ => {}
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A signaling server in this process (dev mode: no room tokens).
+//! let server = Server::start(ServerConfig {
+//!     listen: "127.0.0.1:0".parse()?,
+//!     dev_mode: true,
+//!     ..ServerConfig::default()
+//! })
+//! .await?;
+//!
+//! let mut config = TransportConfig::new(server.ws_url(), "lobby");
+//! config.include_loopback = true; // both peers run on this machine
+//! let (alice, mut alice_events) = Transport::new(config.clone())?;
+//! let (bob, mut bob_events) = Transport::new(config)?;
+//! alice.start().await?;
+//! bob.start().await?; // the newcomer connects to everyone in the room
+//!
+//! // Alice learns of Bob's connection from her events, and greets him.
+//! let bob_id = loop {
+//!     if let Some(TransportEvent::PeerConnected { peer }) = alice_events.recv().await {
+//!         break peer;
 //!     }
-//! }
+//! };
+//! alice.send_text_to_peer(&bob_id, "hello").await?;
+//! let (from, message) = loop {
+//!     if let Some(TransportEvent::Message { peer, message }) = bob_events.recv().await {
+//!         break (peer, message);
+//!     }
+//! };
+//! assert_eq!(Some(from), alice.peer_id());
+//! assert_eq!(message, Message::Text("hello".into()));
+//! assert_eq!(bob.broadcast(&b"to everyone"[..]).await.sent, 1);
+//!
+//! alice.shutdown().await; // tells Bob, closes the connection, leaves the room
+//! bob.shutdown().await;
+//! server.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! A complete program runs in the crate's tests (`tests/transport_*.rs`), each against a
-//! real server started in-process.
+//! Game developers keep the configuration next to their binary:
+//! [`TransportConfig::from_file`] reads JSON or TOML (`p2p_config.json`), and
+//! [`Transport::new`] refuses anything that cannot work, naming the field.
+//!
+//! The crate's integration tests (a mesh of eight, glare, crashes, a server restart) each
+//! run against a real server started in-process.
 //!
 //! # How it works
 //!

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use strata_ice::IceServer;
+use strata_ice::{IceServer, Interfaces};
 use strata_signal::{PeerId, RoomName};
 
 use crate::config::Configuration;
@@ -35,6 +35,8 @@ pub const MAX_CONFIG_FILE: u64 = 1024 * 1024;
 /// assert_eq!(config.max_peers, 8);
 /// # Ok::<(), strata::Error>(())
 /// ```
+// Independent on/off settings of a file people edit by hand read best as flat booleans.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TransportConfig {
@@ -53,6 +55,12 @@ pub struct TransportConfig {
     pub ice_servers: Vec<IceServerEntry>,
     /// Gather loopback candidates (peers on one machine without another interface).
     pub include_loopback: bool,
+    /// The interfaces host candidates come from, by name (`["eth0"]`); empty: all.
+    pub interfaces: Vec<String>,
+    /// Gather IPv6 candidates besides IPv4.
+    pub ipv6: bool,
+    /// Resolve peers' `.local` (mDNS) candidates, as browsers send them.
+    pub mdns: bool,
     /// Most peers connected (or connecting) at once; further connections are refused on
     /// both sides with [`Error::MaxPeersReached`].
     pub max_peers: usize,
@@ -91,6 +99,9 @@ impl Default for TransportConfig {
             name: None,
             ice_servers: Vec::new(),
             include_loopback: false,
+            interfaces: Vec::new(),
+            ipv6: true,
+            mdns: true,
             max_peers: 16,
             auto_connect: true,
             channel: ChannelMode::ReliableOrdered,
@@ -451,6 +462,11 @@ impl TransportConfig {
         let mut peer = Configuration::default();
         peer.ice.servers = self.parsed_ice_servers()?;
         peer.ice.policy.include_loopback = self.include_loopback;
+        peer.ice.policy.ipv6 = self.ipv6;
+        peer.ice.mdns = self.mdns;
+        if !self.interfaces.is_empty() {
+            peer.ice.policy.interfaces = Interfaces::Named(self.interfaces.clone());
+        }
         peer.ice.disconnected_timeout = Duration::from_millis(self.ice_timeout_ms);
         peer.ice.failed_timeout = Duration::from_millis(self.ice_timeout_ms);
         peer.ice.keepalive_interval =

@@ -81,11 +81,6 @@ async fn eight_transports_form_a_full_mesh_and_every_broadcast_reaches_all_other
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
-    assert!(
-        transports
-            .iter()
-            .all(|(t, _)| t.stats().connections_created == (PEERS - 1) as u64)
-    );
 
     for (transport, _) in &transports {
         transport.shutdown().await;

@@ -163,6 +163,8 @@ struct Progress {
     ice_connected: bool,
     connected_now: bool,
     next_probe: Instant,
+    /// Since when the path is lost (ICE disconnected or failed).
+    lost_since: Option<Instant>,
     /// When the next recovery step is due, while the path is lost.
     next_recovery: Option<Instant>,
 }
@@ -198,8 +200,15 @@ impl Link {
             ice_connected: false,
             connected_now: false,
             next_probe: now,
+            lost_since: None,
             next_recovery: None,
         };
+        if self.ever_connected {
+            // A fresh connection after a lost one: still lost until it comes up, and
+            // recovery goes on if it does not.
+            progress.lost_since = Some(now);
+            progress.next_recovery = Some(now + self.recovery_delay());
+        }
         loop {
             let outcome = tokio::select! {
                 () = self.slot.closing.cancelled() => {
@@ -257,6 +266,7 @@ impl Link {
             PeerConnectionState::Connected => {
                 progress.ice_connected = true;
                 progress.connected_now = true;
+                progress.lost_since = None;
                 progress.next_recovery = None;
                 self.ever_connected = true;
                 self.attempt = 0;
@@ -266,6 +276,7 @@ impl Link {
             }
             PeerConnectionState::Disconnected | PeerConnectionState::Failed => {
                 progress.connected_now = false;
+                progress.lost_since.get_or_insert_with(Instant::now);
                 if progress.next_recovery.is_none() {
                     progress.next_recovery = Some(Instant::now() + self.recovery_delay());
                 }
@@ -293,7 +304,14 @@ impl Link {
                 Ending::NatTraversal
             }));
         }
-        if self.slot.is_connected() && self.slot.silent_for(now) > self.config.stale_timeout() {
+        // Stale: a transport answers probes, so silence means it is gone; a browser may
+        // stay silent for long, so only a path lost for that long counts.
+        let stale = self.config.stale_timeout();
+        let silent = self.slot.is_framed() && self.slot.silent_for(now) > stale;
+        let lost = progress
+            .lost_since
+            .is_some_and(|since| now.duration_since(since) > stale);
+        if self.slot.is_connected() && (silent || lost) {
             return Some(Outcome::End(Ending::Disconnected(DisconnectReason::Stale)));
         }
         if now >= progress.next_probe && progress.connected_now {

@@ -127,6 +127,7 @@ pub use events::{
 };
 pub use framing::FRAMED_PROTOCOL;
 pub use link::LINK_COMMAND_QUEUE;
+pub use peer_slot::SEND_STALL_LIMIT;
 pub use strata_signal::PeerId;
 
 use crate::data_channel::Message;

@@ -224,6 +224,11 @@ impl PeerSlot {
         lock(&self.quality).state = state;
     }
 
+    /// Whether the channel we send on speaks the transport framing.
+    pub(crate) fn is_framed(&self) -> bool {
+        lock(&self.outgoing).as_ref().is_some_and(|o| o.framed)
+    }
+
     pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Acquire)
     }
@@ -369,8 +374,12 @@ fn is_reliable_ordered(channel: &DataChannel) -> bool {
     options.ordered && options.max_retransmits.is_none() && options.max_packet_life_time.is_none()
 }
 
-/// Sends one message; on a reliable channel a full send buffer is waited out, on an
-/// unreliable one it is an error (the message is dropped: it would be stale).
+/// How long a send waits for a full send buffer to drain before giving up on the peer.
+pub const SEND_STALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// Sends one message; on a reliable channel a full send buffer is waited out (up to
+/// [`SEND_STALL_LIMIT`]), on an unreliable one it is an error (the message is dropped: it
+/// would be stale).
 async fn send_waiting(channel: &DataChannel, message: Message, wait: bool) -> Result<(), Error> {
     loop {
         match channel.send_message(message.clone()).await {
@@ -380,7 +389,9 @@ async fn send_waiting(channel: &DataChannel, message: Message, wait: bool) -> Re
             }
             Err(Error::DataChannel(dc::Error::SendBufferFull { buffered, .. })) if wait => {
                 channel.set_buffered_amount_low_threshold(buffered / 2)?;
-                channel.buffered_amount_low().await?;
+                tokio::time::timeout(SEND_STALL_LIMIT, channel.buffered_amount_low())
+                    .await
+                    .map_err(|_| Error::InvalidState("the peer stopped taking data"))??;
             }
             Err(error) => return Err(error),
         }

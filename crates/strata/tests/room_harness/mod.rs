@@ -37,9 +37,10 @@ pub(crate) fn config(url: &str, room: &str, id: &str) -> TransportConfig {
     let mut config = TransportConfig::new(url, room);
     config.peer_id = Some(id.to_owned());
     config.include_loopback = true;
-    config.ice_timeout_ms = 1_000;
+    // Short enough to see failures quickly, long enough for a loaded CI machine.
+    config.ice_timeout_ms = 2_000;
     config.connection_timeout_ms = 15_000;
-    config.stale_peer_timeout_ms = 3_000;
+    config.stale_peer_timeout_ms = 4_000;
     config.probe_interval_ms = 200;
     config.reconnect.initial_delay_ms = 100;
     config.reconnect.max_delay_ms = 1_000;

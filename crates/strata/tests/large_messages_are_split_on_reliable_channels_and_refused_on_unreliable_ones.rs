@@ -15,8 +15,8 @@ fn payload(len: usize, seed: u8) -> Bytes {
         .into()
 }
 
-async fn message(events: &mut TransportEvents) -> Message {
-    next(events, "a message", |event| match event {
+async fn message(events: &mut TransportEvents, what: &str) -> Message {
+    next(events, what, |event| match event {
         TransportEvent::Message { message, .. } => Some(message),
         _ => None,
     })
@@ -45,13 +45,16 @@ async fn large_messages_are_split_on_reliable_channels_and_refused_on_unreliable
     }
     for (i, &size) in sizes.iter().enumerate() {
         assert_eq!(
-            message(&mut b_events).await,
+            message(&mut b_events, &format!("the message of {size} bytes")).await,
             Message::Binary(payload(size, i as u8))
         );
     }
     let text = "é".repeat(300 * 1024);
     b.send_text_to_peer(&a_id, text.clone()).await.unwrap();
-    assert_eq!(message(&mut a_events).await, Message::Text(text));
+    assert_eq!(
+        message(&mut a_events, "the long text").await,
+        Message::Text(text)
+    );
     // Above our own bound: refused before anything is sent.
     assert!(matches!(
         a.send_to_peer(&b_id, payload(4 * 1024 * 1024 + 1, 0)).await,
@@ -62,7 +65,7 @@ async fn large_messages_are_split_on_reliable_channels_and_refused_on_unreliable
     ));
     a.send_to_peer(&b_id, &b"still fine"[..]).await.unwrap();
     assert_eq!(
-        message(&mut b_events).await,
+        message(&mut b_events, "the message after the refusal").await,
         Message::Binary(Bytes::from_static(b"still fine"))
     );
 
@@ -83,11 +86,23 @@ async fn large_messages_are_split_on_reliable_channels_and_refused_on_unreliable
         }
         other => panic!("expected MessageTooLarge, got {other:?}"),
     }
-    c.send_to_peer(&d_id, payload(1000, 2)).await.unwrap();
-    assert_eq!(
-        message(&mut d_events).await,
-        Message::Binary(payload(1000, 2))
-    );
+    // Small ones still go (unreliable: sent again until one arrives).
+    let mut resend = tokio::time::interval(std::time::Duration::from_millis(200));
+    let arrived = tokio::time::timeout(room_harness::PATIENCE, async {
+        loop {
+            tokio::select! {
+                _ = resend.tick() => c.send_to_peer(&d_id, payload(1000, 2)).await.unwrap(),
+                Some(event) = d_events.recv() => {
+                    if let TransportEvent::Message { message, .. } = event {
+                        break message;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("a small message over the unreliable channel");
+    assert_eq!(arrived, Message::Binary(payload(1000, 2)));
 
     for transport in [&a, &b, &c] {
         transport.shutdown().await;

@@ -127,6 +127,12 @@
 //! # }
 //! ```
 //!
+//! # Many peers
+//!
+//! [`Transport`] joins a room of a `strata` signaling server and keeps a connection to
+//! every other participant: send to one peer, broadcast to all, watch each link's
+//! quality; see the [`transport`] module.
+//!
 //! # Layers
 //!
 //! `strata` composes crates usable on their own: `strata-sdp` (offer/answer, sans-IO),
@@ -143,6 +149,7 @@ mod events;
 mod media;
 mod peer_connection;
 mod track;
+pub mod transport;
 
 pub use config::Configuration;
 pub use data_channel::{
@@ -167,4 +174,8 @@ pub use strata_media::{InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats,
 pub use track::{
     Codec, KeyframeRequestKind, MediaData, Mid, Sample, SampleTiming, Ssrc, TRACK_SAMPLE_QUEUE,
     TrackKind, TrackLocal, TrackLocalInit, TrackRemote,
+};
+pub use transport::{
+    BroadcastStats, ChannelMode, DisconnectReason, PeerId, PeerInfo, PeerState, Transport,
+    TransportConfig, TransportEvent, TransportEvents, TransportStats,
 };

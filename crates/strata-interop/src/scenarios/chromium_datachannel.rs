@@ -59,7 +59,7 @@ pub(crate) fn chromium_offers_non_trickle(env: Env) -> ScenarioFuture {
 async fn run(env: Env, offerer: Offerer, trickle: bool) -> anyhow::Result<String> {
     let browser = Browser::start(env.chromium()?, PAGES).await?;
     let page = browser.open("chromium_peer", "peer").await?;
-    let mut session = Session::start(page, trickle).await?;
+    let mut session = Session::start(page, trickle, loopback_config()).await?;
     let outcome = match offerer {
         Offerer::Strata => session.strata_offers().await,
         Offerer::Chromium => session.chromium_offers().await,
@@ -104,10 +104,19 @@ struct Summary {
     connect_ms: u128,
 }
 
+/// Strata's configuration in a scenario: the namespace has only loopback. Both families
+/// stay enabled, as applications leave them: strata-ice then picks one for host
+/// candidates.
+pub(super) fn loopback_config() -> Configuration {
+    let mut config = Configuration::default();
+    config.ice.policy.include_loopback = true;
+    config
+}
+
 /// A Strata peer and the page's peer, with the plumbing between them.
-struct Session {
-    page: PageHandle,
-    pc: PeerConnection,
+pub(super) struct Session {
+    pub(super) page: PageHandle,
+    pub(super) pc: PeerConnection,
     trickle: bool,
     /// Strata's candidates, waiting to go to the page.
     candidates: mpsc::UnboundedReceiver<IceCandidateInit>,
@@ -118,11 +127,11 @@ struct Session {
 }
 
 impl Session {
-    async fn start(page: PageHandle, trickle: bool) -> anyhow::Result<Self> {
-        let mut config = Configuration::default();
-        // The scenario's namespace has only loopback. Both families stay enabled, as
-        // applications leave them: strata-ice then picks one for host candidates.
-        config.ice.policy.include_loopback = true;
+    pub(super) async fn start(
+        page: PageHandle,
+        trickle: bool,
+        config: Configuration,
+    ) -> anyhow::Result<Self> {
         let (pc, events) = PeerConnection::new(config).await?;
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
         let (incoming_tx, incoming) = mpsc::unbounded_channel();
@@ -235,14 +244,14 @@ impl Session {
     }
 
     /// The description the page sends next (its offer or its answer).
-    async fn page_description(&mut self) -> anyhow::Result<SessionDescription> {
+    pub(super) async fn page_description(&mut self) -> anyhow::Result<SessionDescription> {
         let message = self.page_event("description").await?;
         serde_json::from_value(message["description"].clone()).context("the page's description")
     }
 
     /// The local description to hand to the page: at once when trickling (candidates
     /// follow), else once it holds every candidate.
-    async fn description_to_send(&mut self) -> anyhow::Result<Value> {
+    pub(super) async fn description_to_send(&mut self) -> anyhow::Result<Value> {
         if !self.trickle {
             tokio::time::timeout(STEP, self.pc.gathering_complete())
                 .await
@@ -309,7 +318,7 @@ impl Session {
     }
 
     /// The channel the page opened with `label`, as Strata received it.
-    async fn incoming_channel(&mut self, label: &str) -> anyhow::Result<DataChannel> {
+    pub(super) async fn incoming_channel(&mut self, label: &str) -> anyhow::Result<DataChannel> {
         let deadline = tokio::time::Instant::now() + STEP;
         loop {
             tokio::select! {
@@ -416,7 +425,7 @@ async fn wait_open(channel: &DataChannel) -> anyhow::Result<()> {
     }
 }
 
-async fn next_message(channel: &DataChannel) -> anyhow::Result<Message> {
+pub(super) async fn next_message(channel: &DataChannel) -> anyhow::Result<Message> {
     loop {
         match tokio::time::timeout(STEP, channel.recv()).await {
             Ok(Some(ChannelEvent::Message(message))) => return Ok(message),

@@ -5,6 +5,7 @@ use std::time::Duration;
 use strata_interop::runner::{Requirement, Scenario};
 
 mod chromium_datachannel;
+mod chromium_datachannel_under_loss;
 mod in_page_datachannel;
 mod libdatachannel_echo;
 mod signal_demo_chat;
@@ -73,6 +74,12 @@ pub(crate) const ALL: &[Scenario] = &[
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(1),
         run: chromium_datachannel::strata_offers_non_trickle,
+    },
+    Scenario {
+        name: "chromium_offers_strata_answers_under_loss",
+        needs: &[Requirement::Chromium],
+        timeout: Duration::from_mins(2),
+        run: chromium_datachannel_under_loss::chromium_offers,
     },
     Scenario {
         name: "libdatachannel_echo",

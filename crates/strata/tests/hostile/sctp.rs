@@ -3,9 +3,10 @@
 //! reading) and answers heartbeats, and otherwise sends whatever chunks the test builds,
 //! valid or not.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use strata_datachannel::sctp_guard;
 use strata_dtls_srtp::DtlsTransport;
@@ -34,7 +35,13 @@ struct State {
     next_tsn: u32,
     /// The next stream sequence number per stream.
     ssn: HashMap<u16, u16>,
+    /// DATA chunks Strata has not acknowledged yet, by TSN offset from our initial TSN:
+    /// resent until it does, since datagrams can be lost even on loopback.
+    unacked: BTreeMap<u32, Vec<u8>>,
 }
+
+/// How often unacknowledged DATA is resent.
+const RESEND_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The endpoint: cloneable, every clone the same association.
 #[derive(Clone)]
@@ -60,6 +67,7 @@ impl RawSctp {
                 their_tsn: None,
                 next_tsn: OUR_INITIAL_TSN,
                 ssn: HashMap::new(),
+                unacked: BTreeMap::new(),
             })),
             deaf: Arc::default(),
             dcep_acks: Arc::default(),
@@ -70,6 +78,8 @@ impl RawSctp {
         tokio::spawn(async move {
             reader.read_loop(established_tx).await;
         });
+        let resender = sctp.clone();
+        tokio::spawn(async move { resender.resend_loop().await });
         tokio::time::timeout(PATIENCE, established.wait_for(|e| *e))
             .await
             .expect("SCTP established within the patience bound")
@@ -137,6 +147,12 @@ impl RawSctp {
                         }
                         acknowledge = true;
                     }
+                    // SACK: what Strata has is no longer resent.
+                    3 if chunk.len() >= 8 => {
+                        let acked = be32(&chunk[4..]).wrapping_sub(OUR_INITIAL_TSN);
+                        let mut state = self.state();
+                        state.unacked = state.unacked.split_off(&acked.wrapping_add(1));
+                    }
                     // HEARTBEAT: echo its information as HEARTBEAT-ACK.
                     4 => replies.push(chunk_bytes(5, 0, &chunk[4..])),
                     // ABORT.
@@ -153,6 +169,21 @@ impl RawSctp {
             }
             if !replies.is_empty() {
                 self.send_chunks(replies).await;
+            }
+        }
+    }
+
+    /// Resends what Strata has not acknowledged, until the transport closes.
+    async fn resend_loop(self) {
+        let mut tick = tokio::time::interval(RESEND_INTERVAL);
+        loop {
+            tick.tick().await;
+            let pending: Vec<Vec<u8>> = self.state().unacked.values().take(512).cloned().collect();
+            if !pending.is_empty() {
+                self.send_chunks(pending).await;
+            }
+            if self.aborted.load(Ordering::Relaxed) {
+                return;
             }
         }
     }
@@ -213,7 +244,11 @@ impl RawSctp {
         if flags & END != 0 {
             state.ssn.insert(stream, ssn.wrapping_add(1));
         }
-        data_chunk(tsn, stream, ssn, ppid, flags, payload)
+        let chunk = data_chunk(tsn, stream, ssn, ppid, flags, payload);
+        state
+            .unacked
+            .insert(tsn.wrapping_sub(OUR_INITIAL_TSN), chunk.clone());
+        chunk
     }
 
     /// One whole message on `stream`, fragmented into DATA chunks of at most `fragment`

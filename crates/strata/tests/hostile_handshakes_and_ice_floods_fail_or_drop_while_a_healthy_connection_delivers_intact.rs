@@ -24,7 +24,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Source sockets in the STUN flood, and requests from each.
 const FLOOD_SOURCES: usize = 200;
 const FLOOD_PER_SOURCE: usize = 50;
-/// Growth of the resident set each test allows (measured about 20 MiB).
+/// Growth of the resident set each test allows (measured 9 to 12 MiB).
 const MEMORY_BOUND_MIB: u64 = 96;
 
 fn victim_config() -> Configuration {

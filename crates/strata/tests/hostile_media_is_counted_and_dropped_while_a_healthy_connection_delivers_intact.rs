@@ -19,7 +19,7 @@ use strata_interop::netns::run_isolated;
 /// Packets with random SSRCs in the flood.
 const SSRC_FLOOD: u32 = 10_000;
 /// Growth of the resident set the test allows (the whole process: the healthy pair's
-/// transfer, the victim and the hostile peer; measured about 25 MiB).
+/// transfer, the victim and the hostile peer; measured about 13 MiB).
 const MEMORY_BOUND_MIB: u64 = 96;
 
 /// A one-packet VP8 keyframe on the announced SSRC (`content` starts with an even byte:

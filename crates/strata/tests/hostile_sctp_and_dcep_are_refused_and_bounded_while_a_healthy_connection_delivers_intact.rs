@@ -23,7 +23,7 @@ use strata_interop::netns::run_isolated;
 const OPEN_FLOOD: u16 = 4500;
 /// The victim's advertised `max-message-size`.
 const VICTIM_MAX_MESSAGE: usize = 64 * 1024;
-/// Growth of the resident set each test allows (measured at most about 40 MiB; the
+/// Growth of the resident set each test allows (measured at most about 26 MiB; the
 /// never-reading case holds its channel's 16 MiB send buffer).
 const MEMORY_BOUND_MIB: u64 = 128;
 

@@ -2,8 +2,13 @@
 //! media plane (SRTP and the RTP/RTCP session), takes commands from the handles, and
 //! reports events.
 
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use futures_util::FutureExt as _;
 
 use strata_datachannel::{
     self as dc, Association, AssociationConfig, AssociationEvent, AssociationEvents,
@@ -27,7 +32,7 @@ use crate::config::Configuration;
 use crate::data_channel::{Binder, ChannelOptions, DataChannel};
 use crate::description::{IceCandidateInit, SessionDescription};
 use crate::error::Error;
-use crate::events::{IceGatheringState, PeerConnectionEvent, PeerConnectionState};
+use crate::events::{Failure, IceGatheringState, PeerConnectionEvent, PeerConnectionState};
 use crate::media::{MediaDeliveryStats, MediaPlane, TrackId};
 use crate::track::{TrackKind, TrackLocal, TrackLocalInit};
 
@@ -38,6 +43,10 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A full queue makes [`TrackLocal::write_sample`] wait: the application paces itself to
 /// what the connection sends, and nothing is dropped.
 const MEDIA_COMMAND_QUEUE: usize = 256;
+
+/// Panics of the connection's tasks waiting for the driver. The first one fails the
+/// connection; later ones, should the queue be full, add nothing and are dropped.
+const FAILURE_QUEUE: usize = 4;
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
@@ -56,6 +65,17 @@ pub(crate) enum Command {
     RemoteDescription(Reply<Option<SessionDescription>>),
     Stats(Reply<PeerConnectionStats>),
     Close(Reply<()>),
+    /// Panics inside the driver itself, or inside a task it spawns (tests only).
+    #[cfg(test)]
+    InjectPanic(PanicSite),
+}
+
+/// Where [`Command::InjectPanic`] panics.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PanicSite {
+    Driver,
+    SpawnedTask,
 }
 
 /// What a track handle asks the driver to do: on a queue of its own, so that media never
@@ -158,6 +178,19 @@ pub(crate) struct Driver {
     tasks: TaskTracker,
     /// Cancelled when the connection closes: stops the tasks, and is the closed flag.
     cancel: CancellationToken,
+    /// Panics of spawned tasks, reported by [`Driver::spawn_guarded`].
+    failures: mpsc::Receiver<Failure>,
+    failures_tx: mpsc::Sender<Failure>,
+    /// Why the connection failed, once a task panicked.
+    failure: Option<Failure>,
+}
+
+impl Drop for Driver {
+    /// However the driver ends (closed, or unwinding from a panic), the tasks it spawned
+    /// stop with it.
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
 }
 
 /// The SCTP association runs over the DTLS transport through this adapter.
@@ -213,6 +246,7 @@ impl Driver {
         let (media_commands_tx, media_commands) = mpsc::channel(MEDIA_COMMAND_QUEUE);
         let media = MediaPlane::new(Instant::now(), media_commands_tx.downgrade())?;
         let media_channel = ice.media_channel();
+        let (failures_tx, failures) = mpsc::channel(FAILURE_QUEUE);
         Ok(Self {
             config,
             certificate,
@@ -234,11 +268,44 @@ impl Driver {
             media_channel,
             tasks: TaskTracker::new(),
             cancel: CancellationToken::new(),
+            failures,
+            failures_tx,
+            failure: None,
         })
     }
 
-    /// Runs until closed or until every handle is dropped.
-    pub(crate) async fn run(mut self) {
+    /// Runs until closed or until every handle is dropped. A panic of the driver itself
+    /// does not end the connection silently: the state becomes
+    /// [`Failed`](PeerConnectionState::Failed), [`PeerConnectionEvent::Failed`] says why,
+    /// and the layers are dropped (their tasks cancelled, the socket released).
+    pub(crate) async fn run(self) {
+        let shared = Arc::clone(&self.shared);
+        let events = self.events.clone();
+        // Boxed: the loop's state is large, and this is one allocation per connection.
+        if let Err(payload) = AssertUnwindSafe(Box::pin(self.run_until_closed()))
+            .catch_unwind()
+            .await
+        {
+            let failure = Failure::Panicked {
+                task: "driver",
+                message: panic_message(payload.as_ref()),
+            };
+            tracing::error!(%failure, "peer connection failed");
+            {
+                let mut states = shared.states();
+                states.connection = PeerConnectionState::Failed;
+                states.ice_connection = IceConnectionState::Failed;
+            }
+            let _ = events
+                .send(PeerConnectionEvent::ConnectionStateChange(
+                    PeerConnectionState::Failed,
+                ))
+                .await;
+            let _ = events.send(PeerConnectionEvent::Failed(failure)).await;
+        }
+    }
+
+    async fn run_until_closed(mut self) {
         let close_reply = loop {
             tokio::select! {
                 command = self.commands.recv() => match command {
@@ -254,6 +321,7 @@ impl Driver {
                     self.media.handle_datagram(Instant::now(), datagram);
                 }
                 () = media_timer(self.media.poll_timeout()) => self.media.handle_timeout(Instant::now()),
+                Some(failure) = self.failures.recv() => self.fail(failure).await,
             }
             self.flush_media().await;
         };
@@ -331,7 +399,39 @@ impl Driver {
                 // Handled by the run loop; a stray one is answered.
                 let _ = reply.send(Ok(()));
             }
+            #[cfg(test)]
+            Command::InjectPanic(site) => match site {
+                PanicSite::Driver => panic!("injected into the driver"),
+                PanicSite::SpawnedTask => self.spawn_guarded("injected", async {
+                    panic!("injected into a spawned task");
+                }),
+            },
         }
+    }
+
+    /// Spawns one of the connection's tasks: tracked, and watched for panics, which fail
+    /// the connection with the task's name and the panic message.
+    fn spawn_guarded(&self, task: &'static str, future: impl Future<Output = ()> + Send + 'static) {
+        let failures = self.failures_tx.clone();
+        self.tasks.spawn(async move {
+            if let Err(payload) = AssertUnwindSafe(future).catch_unwind().await {
+                let _ = failures.try_send(Failure::Panicked {
+                    task,
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        });
+    }
+
+    /// A task panicked: the connection fails (once) and says why.
+    async fn fail(&mut self, failure: Failure) {
+        if self.failure.is_some() {
+            return;
+        }
+        tracing::error!(%failure, "peer connection failed");
+        self.failure = Some(failure.clone());
+        self.update_connection_state().await;
+        self.emit(PeerConnectionEvent::Failed(failure)).await;
     }
 
     async fn set_local_description(
@@ -574,7 +674,7 @@ impl Driver {
     }
 
     fn spawn_create(&self, association: Arc<Association>, binder: Binder) {
-        self.tasks.spawn(async move {
+        self.spawn_guarded("data channel creation", async move {
             if binder.abandoned() {
                 return;
             }
@@ -695,7 +795,7 @@ impl Driver {
         let channel = self.ice.dtls_channel();
         let (done, result) = oneshot::channel();
         let cancel = self.cancel.clone();
-        self.tasks.spawn(async move {
+        self.spawn_guarded("dtls handshake", async move {
             tokio::select! {
                 () = cancel.cancelled() => {}
                 outcome = handshake(channel, config) => { let _ = done.send(outcome); }
@@ -764,7 +864,15 @@ impl Driver {
                 self.sctp = None;
             }
             Some(_) => {}
-            None => self.sctp = None,
+            // The association always reports `Closed` before its events end; their end
+            // without it means its task died.
+            None => {
+                self.sctp = None;
+                self.fail(Failure::LayerStopped {
+                    layer: "data channel association",
+                })
+                .await;
+            }
         }
     }
 
@@ -850,7 +958,10 @@ impl Driver {
         let ice = self.ice_state();
         if self.cancel.is_cancelled() {
             PeerConnectionState::Closed
-        } else if matches!(self.dtls, Dtls::Failed) || ice == IceConnectionState::Failed {
+        } else if self.failure.is_some()
+            || matches!(self.dtls, Dtls::Failed)
+            || ice == IceConnectionState::Failed
+        {
             PeerConnectionState::Failed
         } else if ice == IceConnectionState::Disconnected {
             PeerConnectionState::Disconnected
@@ -932,6 +1043,17 @@ fn max_message_size(size: strata_sdp::MaxMessageSize) -> dc::MaxMessageSize {
     }
 }
 
+/// What a panic carried, when it was a message.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&'static str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "(no message)".to_owned()
+    }
+}
+
 /// The handshake's outcome when one is running; never ready otherwise.
 async fn handshake_result(dtls: &mut Dtls) -> Result<DtlsTransport, strata_dtls_srtp::Error> {
     match dtls {
@@ -966,5 +1088,111 @@ async fn media_timer(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A driver on a loopback-only configuration, its command sender and its events.
+    async fn driver() -> (
+        Arc<Shared>,
+        mpsc::Sender<Command>,
+        mpsc::Receiver<PeerConnectionEvent>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let mut config = Configuration::default();
+        config.ice.policy.include_loopback = true;
+        config.ice.policy.ipv6 = false;
+        config.ice.mdns = false;
+        let (commands_tx, commands) = mpsc::channel(8);
+        let (events_tx, events) = mpsc::channel(64);
+        let shared = Arc::new(Shared::new());
+        let driver = Driver::new(config, Arc::clone(&shared), commands, events_tx)
+            .await
+            .expect("driver");
+        let task = tokio::spawn(driver.run());
+        (shared, commands_tx, events, task)
+    }
+
+    /// The next `Failed` event, and whether the state change to `Failed` came first.
+    async fn failure(events: &mut mpsc::Receiver<PeerConnectionEvent>) -> (bool, Failure) {
+        let mut state_failed = false;
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+                .await
+                .expect("an event within ten seconds")
+                .expect("events until the failure");
+            match event {
+                PeerConnectionEvent::ConnectionStateChange(PeerConnectionState::Failed) => {
+                    state_failed = true;
+                }
+                PeerConnectionEvent::Failed(failure) => return (state_failed, failure),
+                _ => {}
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_the_driver_fails_the_connection_with_the_reason() {
+        let (shared, commands, mut events, task) = driver().await;
+        commands
+            .send(Command::InjectPanic(PanicSite::Driver))
+            .await
+            .unwrap_or_else(|_| panic!("the driver takes commands"));
+        let (state_failed, failure) = failure(&mut events).await;
+        assert!(state_failed, "the state change comes before the reason");
+        assert_eq!(
+            failure,
+            Failure::Panicked {
+                task: "driver",
+                message: "injected into the driver".to_owned(),
+            }
+        );
+        assert_eq!(shared.states().connection, PeerConnectionState::Failed);
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the driver task ends")
+            .expect("the driver task ends without propagating the panic");
+        // Commands now find the connection gone instead of waiting forever.
+        let (reply, answer) = oneshot::channel();
+        assert!(commands.send(Command::Stats(reply)).await.is_err());
+        drop(answer);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_a_spawned_task_fails_the_connection_with_the_reason() {
+        let (shared, commands, mut events, task) = driver().await;
+        commands
+            .send(Command::InjectPanic(PanicSite::SpawnedTask))
+            .await
+            .unwrap_or_else(|_| panic!("the driver takes commands"));
+        let (state_failed, failure) = failure(&mut events).await;
+        assert!(state_failed, "the state change comes before the reason");
+        assert_eq!(
+            failure,
+            Failure::Panicked {
+                task: "injected",
+                message: "injected into a spawned task".to_owned(),
+            }
+        );
+        assert_eq!(shared.states().connection, PeerConnectionState::Failed);
+
+        // The driver itself lives on: it answers, and closes cleanly.
+        let (reply, answer) = oneshot::channel();
+        commands
+            .send(Command::Stats(reply))
+            .await
+            .unwrap_or_else(|_| panic!("the driver takes commands"));
+        assert!(answer.await.expect("an answer").is_ok());
+        let (reply, answer) = oneshot::channel();
+        commands
+            .send(Command::Close(reply))
+            .await
+            .unwrap_or_else(|_| panic!("the driver takes commands"));
+        answer.await.expect("closed").expect("closed cleanly");
+        task.await.expect("the driver task ends");
+        assert_eq!(shared.states().connection, PeerConnectionState::Closed);
     }
 }

@@ -24,6 +24,30 @@ pub enum PeerConnectionState {
     Closed,
 }
 
+/// Why a connection failed, when the cause is Strata itself rather than the network or the
+/// peer (those show as ICE or DTLS failures).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// A task of the connection panicked: a bug in Strata or in a crate below it. The
+    /// connection does not go on silently without that task; it fails.
+    #[error("the connection's {task} task panicked: {message}")]
+    Panicked {
+        /// Which task: `driver` (the connection itself), `dtls handshake`,
+        /// `data channel creation`.
+        task: &'static str,
+        /// The panic message, when it was a string.
+        message: String,
+    },
+    /// A layer's own task stopped without closing, which only a panic inside it (in
+    /// Strata or an upstream crate) does.
+    #[error("the {layer} stopped without closing")]
+    LayerStopped {
+        /// Which layer: `data channel association`.
+        layer: &'static str,
+    },
+}
+
 /// Where candidate gathering is (W3C `RTCIceGatheringState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IceGatheringState {
@@ -55,6 +79,11 @@ pub enum PeerConnectionEvent {
     IceConnectionStateChange(IceConnectionState),
     /// The aggregate state changed.
     ConnectionStateChange(PeerConnectionState),
+    /// The connection failed for a reason of Strata's own, reported right after
+    /// [`ConnectionStateChange`](Self::ConnectionStateChange) to
+    /// [`Failed`](PeerConnectionState::Failed). The connection stays failed; close it and
+    /// create a new one.
+    Failed(Failure),
     /// The offer/answer state changed.
     SignalingStateChange(SignalingState),
     /// The peer opened a data channel.

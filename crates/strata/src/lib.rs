@@ -160,7 +160,8 @@ pub use description::{IceCandidateInit, SdpType, SessionDescription};
 pub use driver::PeerConnectionStats;
 pub use error::Error;
 pub use events::{
-    IceConnectionState, IceGatheringState, PeerConnectionEvent, PeerConnectionState, SignalingState,
+    Failure, IceConnectionState, IceGatheringState, PeerConnectionEvent, PeerConnectionState,
+    SignalingState,
 };
 pub use media::MediaDeliveryStats;
 pub use peer_connection::{PeerConnection, PeerConnectionEvents, WeakPeerConnection};

@@ -99,18 +99,26 @@
 
 mod chat_message;
 mod error;
+mod media_link;
+mod media_room;
 mod options;
 mod peer;
 mod peer_link;
+mod playback;
+mod recording;
 mod room;
+mod room_options;
 mod server_url;
 mod signaling;
+mod track_echo;
 
 pub use chat_message::{
     CHAT_LABEL, MAX_CHAT_MESSAGE, MAX_NAME_CHARS, decode_chat, display_name, encode_chat,
     join_metadata, printable,
 };
 pub use error::Error;
+pub use media_link::{MediaLink, MediaLinkEvent, MediaLinkEventKind};
+pub use media_room::{MediaRoom, MediaRoomStats, RoomConfig, RoomEvent};
 pub use options::PeerOptions;
 pub use peer::{
     CHANNEL_QUEUE, CONNECT_TIMEOUT, GATHERING_TIMEOUT, HIGH_WATER, LOW_WATER, PeerEvents, echo,
@@ -120,12 +128,16 @@ pub use peer_link::{
     FLUSH_TIMEOUT, LinkEvent, LinkEventKind, LinkId, LinkSetup, OUTGOING_QUEUE, Outgoing, PeerLink,
     Refused, SIGNALING_QUEUE, is_polite,
 };
+pub use playback::{MediaFile, MediaFiles, PLAYBACK_STREAM, PlaybackStats, play_file};
+pub use recording::{CallRecorder, RECORD_QUEUE, RecordingPaths, RecordingStats, forward_samples};
 pub use room::{ChatConfig, ChatEnd, ChatStats, LINK_EVENT_QUEUE, run_chat};
+pub use room_options::RoomOptions;
 pub use server_url::ServerUrl;
 pub use signaling::{
     LineReader, MAX_CHAT_LINE, MAX_SIGNAL_LINE, description_line, parse_description,
     read_description, write_line,
 };
+pub use track_echo::{EchoStats, echo_track};
 
 /// The process's exit status for a program's outcome: success, or failure with the error
 /// and its causes printed to stderr after the program's name.
@@ -144,7 +156,7 @@ pub fn exit_code(program: &str, outcome: anyhow::Result<()>) -> std::process::Ex
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
-            "warn,offer=info,answer=info,chat=info,strata_examples=info",
+            "warn,offer=info,answer=info,chat=info,reflect=info,record=info,play_from_disk=info,strata_examples=info",
         )
     });
     tracing_subscriber::fmt()

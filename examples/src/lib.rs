@@ -16,6 +16,16 @@
 //!   and other `chat` processes alike. Every stdin line goes to every peer; every line a
 //!   peer sends is printed on stdout as `name: text`; who joins, connects and leaves is
 //!   reported on stderr. See [Chatting in a room](#chatting-in-a-room).
+//! - **`reflect`** joins a room the same way and sends every audio and video track each
+//!   participant sends back to that participant, unchanged (no transcoding), forwarding
+//!   the participant's keyframe requests to the sender. See [Media](#media).
+//! - **`record`** joins a room, waits for a participant to join and offer, and records its
+//!   first Opus track to an Ogg/Opus file and its first VP8 or VP9 track to an IVF file,
+//!   timed by the RTP timestamps; the files are closed cleanly when the tracks end, the
+//!   participant leaves, or on Ctrl-C.
+//! - **`play-from-disk`** joins a room, calls the first participant (already there or
+//!   the next to join) and sends an IVF file and an Ogg/Opus file as live tracks, each
+//!   frame when its timestamp comes; it exits once both files have played.
 //!
 //! Signaling is copy-paste and not trickled: each description is printed once gathering
 //! is complete, with every candidate in it, so one line each way is all the peers need.
@@ -69,6 +79,24 @@
 //! other interfaces. On a host with nothing but loopback (a network namespace, a
 //! container without a network) give `--include-loopback`, as the tests do.
 //!
+//! # Media
+//!
+//! The server serves a camera page at `/camera` (it prints its URL with a room token).
+//! Open it, allow the camera and microphone, and start `reflect` in the same room: your
+//! picture comes back a second time, through Strata.
+//!
+//! ```text
+//! cargo run -p strata-examples --bin reflect -- --server 'http://127.0.0.1:8080/#room=demo&token=eyJ...'
+//! cargo run -p strata-examples --bin record -- --server '...' --audio call.opus --video call.ivf
+//! cargo run -p strata-examples --bin play-from-disk -- --server '...' --video in.ivf --audio in.opus
+//! ```
+//!
+//! Start `record` before the participant to record (it never offers, so it waits for one
+//! that joins after it). `play-from-disk` into `record` gives back the same frames, bit
+//! for bit, at the same distances in time. The media programs take `--server`, `--room`,
+//! `--token` and `--name` as `chat` does (also `STRATA_EXAMPLE_SERVER`, `..._ROOM`,
+//! `..._TOKEN`, `..._NAME`), and the same connection flags.
+//!
 //! # The pieces, for programs of your own
 //!
 //! The plumbing the programs share lives in this library: [`PeerOptions`] (the
@@ -77,7 +105,9 @@
 //! event pump ([`spawn_event_pump`]). `chat` adds [`ServerUrl`] (the `--server` forms),
 //! the demo page's message format ([`encode_chat`], [`decode_chat`]), one
 //! perfect-negotiation [`PeerLink`] per participant, and the room that runs them
-//! ([`run_chat`]).
+//! ([`run_chat`]). The media programs share [`RoomOptions`], [`MediaRoom`] (the room as
+//! [`RoomEvent`]s) with one [`MediaLink`] per connection, [`echo_track`] (`reflect`),
+//! [`CallRecorder`] (`record`) and [`MediaFiles`] with [`play_file`] (`play-from-disk`).
 //!
 //! ```
 //! use strata::{SdpType, SessionDescription};

@@ -7,10 +7,12 @@ use strata_interop::runner::{Requirement, Scenario};
 mod chromium_datachannel;
 mod in_page_datachannel;
 mod libdatachannel_echo;
+mod media_call;
 mod signal_demo_chat;
 
 /// Pages the scenarios load, by name.
 pub(crate) const PAGES: &[(&str, &str)] = &[
+    ("camera_call", include_str!("../../pages/camera_call.html")),
     (
         "chromium_peer",
         include_str!("../../pages/chromium_peer.html"),
@@ -73,6 +75,18 @@ pub(crate) const ALL: &[Scenario] = &[
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(1),
         run: chromium_datachannel::strata_offers_non_trickle,
+    },
+    Scenario {
+        name: "chromium_camera_echoed_by_strata_reflect",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(1),
+        run: media_call::reflect_echoes_chromium,
+    },
+    Scenario {
+        name: "strata_play_from_disk_to_chromium",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(1),
+        run: media_call::play_from_disk_to_chromium,
     },
     Scenario {
         name: "libdatachannel_echo",

@@ -1,5 +1,5 @@
 //! What can go wrong in the examples' own plumbing: signaling lines, standard input, the
-//! `chat` program's server URL and the chat messages peers send.
+//! `chat` program's server URL, the chat messages peers send, and media files.
 
 use strata::SdpType;
 
@@ -77,4 +77,32 @@ pub enum Error {
     /// Writing the chat to standard output failed (transport failure).
     #[error("cannot write to standard output")]
     Output(#[source] std::io::Error),
+    /// A media file could not be opened, created or written (the system's or the
+    /// user's path).
+    #[error("{}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A media file is corrupt, or could not be written in its format.
+    #[error("{}", path.display())]
+    MediaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        source: strata_media::Error,
+    },
+    /// A media file in a format or codec the program does not handle (the user's input).
+    #[error("{}: {reason}", path.display())]
+    UnsupportedFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A track stopped taking samples: its connection closed.
+    #[error("cannot send media")]
+    Send(#[source] strata::Error),
 }

@@ -16,6 +16,16 @@
 //!   and other `chat` processes alike. Every stdin line goes to every peer; every line a
 //!   peer sends is printed on stdout as `name: text`; who joins, connects and leaves is
 //!   reported on stderr. See [Chatting in a room](#chatting-in-a-room).
+//! - **`reflect`** joins a room the same way and sends every audio and video track each
+//!   participant sends back to that participant, unchanged (no transcoding), forwarding
+//!   the participant's keyframe requests to the sender. See [Media](#media).
+//! - **`record`** joins a room, waits for a participant to join and offer, and records its
+//!   first Opus track to an Ogg/Opus file and its first VP8 or VP9 track to an IVF file,
+//!   timed by the RTP timestamps; the files are closed cleanly when the tracks end, the
+//!   participant leaves, or on Ctrl-C.
+//! - **`play-from-disk`** joins a room, calls the first participant (already there or
+//!   the next to join) and sends an IVF file and an Ogg/Opus file as live tracks, each
+//!   frame when its timestamp comes; it exits once both files have played.
 //!
 //! Signaling is copy-paste and not trickled: each description is printed once gathering
 //! is complete, with every candidate in it, so one line each way is all the peers need.
@@ -69,6 +79,24 @@
 //! other interfaces. On a host with nothing but loopback (a network namespace, a
 //! container without a network) give `--include-loopback`, as the tests do.
 //!
+//! # Media
+//!
+//! The server serves a camera page at `/camera` (it prints its URL with a room token).
+//! Open it, allow the camera and microphone, and start `reflect` in the same room: your
+//! picture comes back a second time, through Strata.
+//!
+//! ```text
+//! cargo run -p strata-examples --bin reflect -- --server 'http://127.0.0.1:8080/#room=demo&token=eyJ...'
+//! cargo run -p strata-examples --bin record -- --server '...' --audio call.opus --video call.ivf
+//! cargo run -p strata-examples --bin play-from-disk -- --server '...' --video in.ivf --audio in.opus
+//! ```
+//!
+//! Start `record` before the participant to record (it never offers, so it waits for one
+//! that joins after it). `play-from-disk` into `record` gives back the same frames, bit
+//! for bit, at the same distances in time. The media programs take `--server`, `--room`,
+//! `--token` and `--name` as `chat` does (also `STRATA_EXAMPLE_SERVER`, `..._ROOM`,
+//! `..._TOKEN`, `..._NAME`), and the same connection flags.
+//!
 //! # The pieces, for programs of your own
 //!
 //! The plumbing the programs share lives in this library: [`PeerOptions`] (the
@@ -77,7 +105,9 @@
 //! event pump ([`spawn_event_pump`]). `chat` adds [`ServerUrl`] (the `--server` forms),
 //! the demo page's message format ([`encode_chat`], [`decode_chat`]), one
 //! perfect-negotiation [`PeerLink`] per participant, and the room that runs them
-//! ([`run_chat`]).
+//! ([`run_chat`]). The media programs share [`RoomOptions`], [`MediaRoom`] (the room as
+//! [`RoomEvent`]s) with one [`MediaLink`] per connection, [`echo_track`] (`reflect`),
+//! [`CallRecorder`] (`record`) and [`MediaFiles`] with [`play_file`] (`play-from-disk`).
 //!
 //! ```
 //! use strata::{SdpType, SessionDescription};
@@ -99,18 +129,26 @@
 
 mod chat_message;
 mod error;
+mod media_link;
+mod media_room;
 mod options;
 mod peer;
 mod peer_link;
+mod playback;
+mod recording;
 mod room;
+mod room_options;
 mod server_url;
 mod signaling;
+mod track_echo;
 
 pub use chat_message::{
     CHAT_LABEL, MAX_CHAT_MESSAGE, MAX_NAME_CHARS, decode_chat, display_name, encode_chat,
     join_metadata, printable,
 };
 pub use error::Error;
+pub use media_link::{MediaLink, MediaLinkEvent, MediaLinkEventKind};
+pub use media_room::{MediaRoom, MediaRoomStats, RoomConfig, RoomEvent};
 pub use options::PeerOptions;
 pub use peer::{
     CHANNEL_QUEUE, CONNECT_TIMEOUT, GATHERING_TIMEOUT, HIGH_WATER, LOW_WATER, PeerEvents, echo,
@@ -120,12 +158,16 @@ pub use peer_link::{
     FLUSH_TIMEOUT, LinkEvent, LinkEventKind, LinkId, LinkSetup, OUTGOING_QUEUE, Outgoing, PeerLink,
     Refused, SIGNALING_QUEUE, is_polite,
 };
+pub use playback::{MediaFile, MediaFiles, PLAYBACK_STREAM, PlaybackStats, play_file};
+pub use recording::{CallRecorder, RECORD_QUEUE, RecordingPaths, RecordingStats, forward_samples};
 pub use room::{ChatConfig, ChatEnd, ChatStats, LINK_EVENT_QUEUE, run_chat};
+pub use room_options::RoomOptions;
 pub use server_url::ServerUrl;
 pub use signaling::{
     LineReader, MAX_CHAT_LINE, MAX_SIGNAL_LINE, description_line, parse_description,
     read_description, write_line,
 };
+pub use track_echo::{EchoStats, echo_track};
 
 /// The process's exit status for a program's outcome: success, or failure with the error
 /// and its causes printed to stderr after the program's name.
@@ -144,7 +186,7 @@ pub fn exit_code(program: &str, outcome: anyhow::Result<()>) -> std::process::Ex
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
-            "warn,offer=info,answer=info,chat=info,strata_examples=info",
+            "warn,offer=info,answer=info,chat=info,reflect=info,record=info,play_from_disk=info,strata_examples=info",
         )
     });
     tracing_subscriber::fmt()

@@ -1,4 +1,4 @@
-//! Strata's `offer`, `answer` and `chat` examples (package `strata-examples`), built for
+//! Strata's `offer`, `answer`, `chat`, `reflect`, `record` and `play-from-disk` examples (package `strata-examples`), built for
 //! the scenarios that run them as peers.
 //!
 //! [`build`] runs `cargo build --locked -p strata-examples -p strata-interop --bins` in the
@@ -23,7 +23,23 @@ pub struct ExampleBinaries {
     pub answer: PathBuf,
     /// `chat`: joins a room through a `strata` server and chats over data channels.
     pub chat: PathBuf,
+    /// `reflect`: sends every track of every participant in a room back to them.
+    pub reflect: PathBuf,
+    /// `record`: records the audio and video a participant sends to Ogg/Opus and IVF.
+    pub record: PathBuf,
+    /// `play-from-disk`: sends an IVF and an Ogg/Opus file to a participant.
+    pub play_from_disk: PathBuf,
 }
+
+/// The variables `cargo run` sets for the program it runs (by prefix), which must not
+/// reach the nested build.
+const CARGO_RUN_VARIABLES: &[&str] = &[
+    "CARGO_MANIFEST_",
+    "CARGO_PKG_",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+];
 
 /// Builds the examples (or finds them up to date) and returns where they are.
 pub fn build() -> anyhow::Result<ExampleBinaries> {
@@ -48,13 +64,23 @@ pub fn build() -> anyhow::Result<ExampleBinaries> {
         .args(profile_args())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    // `cargo run` gave this harness its own package's variables (CARGO_MANIFEST_DIR,
+    // CARGO_PKG_NAME, ...). Build scripts that watch them (ring's) would see them change
+    // and rebuild, here and again in the next outer build.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if CARGO_RUN_VARIABLES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
     let mut child = command
         .spawn()
         .context("cannot run cargo to build the strata-examples binaries")?;
     let stdout = child.stdout.take().context("cargo stdout not captured")?;
-    let mut offer = None;
-    let mut answer = None;
-    let mut chat = None;
+    let mut built = std::collections::HashMap::new();
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line?;
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
@@ -67,30 +93,30 @@ pub fn build() -> anyhow::Result<ExampleBinaries> {
         {
             continue;
         }
-        let name = message["target"]["name"].as_str();
-        let executable = message["executable"].as_str().map(PathBuf::from);
-        match name {
-            Some("offer") => offer = executable,
-            Some("answer") => answer = executable,
-            Some("chat") => chat = executable,
-            _ => {}
+        if let (Some(name), Some(executable)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) {
+            built.insert(name.to_owned(), PathBuf::from(executable));
         }
     }
     let status = child.wait()?;
     if !status.success() {
         bail!("`cargo build -p strata-examples --bins` failed ({status})");
     }
-    match (offer, answer, chat) {
-        (Some(offer), Some(answer), Some(chat)) => Ok(ExampleBinaries {
-            offer,
-            answer,
-            chat,
-        }),
-        _ => bail!(
-            "cargo built strata-examples but did not name all of its `offer`, `answer` and \
-             `chat` executables"
-        ),
-    }
+    let mut take = |name: &str| {
+        built.remove(name).with_context(|| {
+            format!("cargo built strata-examples but did not name its `{name}` executable")
+        })
+    };
+    Ok(ExampleBinaries {
+        offer: take("offer")?,
+        answer: take("answer")?,
+        chat: take("chat")?,
+        reflect: take("reflect")?,
+        record: take("record")?,
+        play_from_disk: take("play-from-disk")?,
+    })
 }
 
 /// The profile flags matching this executable's own build: `target/<dir>/...` where

@@ -143,6 +143,13 @@ impl PipedPeer {
         }
     }
 
+    /// Sends it SIGINT (what Ctrl-C in a terminal sends), to test a clean interruption.
+    pub fn interrupt(&self) -> anyhow::Result<()> {
+        let pid = self.child.id().context("the process has already exited")?;
+        nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGINT)
+            .with_context(|| format!("cannot interrupt {}", self.name))
+    }
+
     /// The last `lines` lines it wrote to stderr.
     pub fn log_tail(&self, lines: usize) -> String {
         self.log.last(lines)

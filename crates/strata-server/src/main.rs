@@ -67,6 +67,10 @@ fn print_banner(server: &Server) {
                 "  open this URL in two browser tabs to chat:\n\n    http://{addr}/#room={}&token={token}\n",
                 server.demo_room()
             );
+            println!(
+                "  or this one for a video call (run `reflect` with the first URL to see yourself):\n\n    http://{addr}/camera#room={}&token={token}\n",
+                server.demo_room()
+            );
         }
         Err(error) => eprintln!("strata: cannot mint the demo token: {error}"),
     }

@@ -35,6 +35,9 @@ use crate::rate_limit::TokenBucket;
 
 /// The demo page served at `/`.
 const DEMO_PAGE: &str = include_str!("../demo/index.html");
+/// The camera page served at `/camera`: audio and video with everyone in a room (and
+/// with Strata's `reflect` example, which sends each participant's media back).
+const CAMERA_PAGE: &str = include_str!("../demo/camera.html");
 
 /// How long one frame may take to reach a client's socket before the client counts as
 /// gone.
@@ -172,6 +175,7 @@ impl Server {
         });
         let router = Router::new()
             .route("/", get(demo_page))
+            .route("/camera", get(camera_page))
             .route("/ws", get(upgrade))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics))
@@ -277,6 +281,14 @@ async fn demo_page() -> Response {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         DEMO_PAGE,
+    )
+        .into_response()
+}
+
+async fn camera_page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        CAMERA_PAGE,
     )
         .into_response()
 }

@@ -1,4 +1,4 @@
-//! `/healthz`, `/metrics` and `/` answer what operators and newcomers expect.
+//! `/healthz`, `/metrics`, `/` and `/camera` answer what operators and newcomers expect.
 
 mod harness;
 
@@ -15,6 +15,9 @@ async fn operations_endpoints_serve_health_metrics_and_the_demo_page() {
     let page = http(&server, "GET", "/", None, None).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("RTCPeerConnection") && page.body.contains("createDataChannel"));
+    let camera = http(&server, "GET", "/camera", None, None).await;
+    assert_eq!(camera.status, 200);
+    assert!(camera.body.contains("getUserMedia") && camera.body.contains("addTrack"));
 
     let t = token(&server, "r", None, Permissions::PARTICIPANT);
     let (mut a, _) = Raw::joined(&server, "r", &t, "a").await;

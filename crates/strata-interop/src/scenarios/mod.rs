@@ -8,10 +8,12 @@ mod chromium_datachannel;
 mod chromium_datachannel_under_loss;
 mod in_page_datachannel;
 mod libdatachannel_echo;
+mod media_call;
 mod signal_demo_chat;
 
 /// Pages the scenarios load, by name.
 pub(crate) const PAGES: &[(&str, &str)] = &[
+    ("camera_call", include_str!("../../pages/camera_call.html")),
     (
         "chromium_peer",
         include_str!("../../pages/chromium_peer.html"),
@@ -80,6 +82,18 @@ pub(crate) const ALL: &[Scenario] = &[
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(2),
         run: chromium_datachannel_under_loss::chromium_offers,
+    },
+    Scenario {
+        name: "chromium_camera_echoed_by_strata_reflect",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(1),
+        run: media_call::reflect_echoes_chromium,
+    },
+    Scenario {
+        name: "strata_play_from_disk_to_chromium",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(1),
+        run: media_call::play_from_disk_to_chromium,
     },
     Scenario {
         name: "libdatachannel_echo",

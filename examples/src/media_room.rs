@@ -104,7 +104,8 @@ struct Linked {
     link: MediaLink,
 }
 
-/// A joined room; see the [module docs](self).
+/// A joined room: participants as [`RoomEvent`]s, a connection per participant the
+/// program connects to.
 pub struct MediaRoom {
     me: PeerId,
     client: Client,
@@ -244,7 +245,7 @@ impl MediaRoom {
         self.links.remove(peer);
     }
 
-    /// Leaves the room and closes every connection (bounded by [`LEAVE_TIMEOUT`]).
+    /// Leaves the room and closes every connection (within 15 s).
     pub async fn leave(mut self) -> MediaRoomStats {
         self.links.clear();
         let stats = self.stats;

@@ -44,7 +44,7 @@ pub struct RecordingStats {
     pub tracks_ignored: u64,
 }
 
-/// One call's recording; see the [module docs](self).
+/// One call's recording: the first audio track to Ogg/Opus, the first video track to IVF.
 #[derive(Debug)]
 pub struct CallRecorder {
     paths: RecordingPaths,

@@ -565,25 +565,49 @@ fn add_sending_attributes(
     }
 }
 
-/// Fills an offer's media section for `transceiver` (JSEP §5.2.1).
+/// The id an offer gives `extension`: the one `in_use` (the extensions of the peer's
+/// current description, all sections) maps its URI to, else our own unless the peer
+/// uses it for another URI, else the smallest one-byte id nobody uses (JSEP §5.2.2: a
+/// subsequent offer keeps negotiated ids; the BUNDLE shares one id space). `None` when
+/// every one-byte id is taken.
+fn offer_extension_id(extension: &HeaderExtension, in_use: &[ExtMap]) -> Option<u16> {
+    if let Some(negotiated) = in_use.iter().find(|e| e.uri == extension.uri) {
+        return Some(negotiated.id);
+    }
+    let taken = |id: u16| in_use.iter().any(|e| e.id == id);
+    if !taken(extension.id) {
+        return Some(extension.id);
+    }
+    (1..=14).find(|&id| !taken(id))
+}
+
+/// Fills an offer's media section for `transceiver` (JSEP §5.2.1), keeping the header
+/// extension ids of `in_use`, the peer's current description's (§5.2.2).
 pub(crate) fn fill_offer_section(
     media: &mut MediaDescription,
     transceiver: &Transceiver,
     capabilities: &MediaCapabilities,
+    in_use: &[ExtMap],
 ) {
     media.formats.clear();
     let kind = transceiver.kind().clone();
+    let mut chosen: Vec<ExtMap> = in_use.to_vec();
     for extension in capabilities
         .header_extensions
         .iter()
         .filter(|e| e.applies_to(&kind))
     {
-        media.extmaps.push(ExtMap {
-            id: extension.id,
+        let Some(id) = offer_extension_id(extension, &chosen) else {
+            continue;
+        };
+        let extmap = ExtMap {
+            id,
             direction: None,
             uri: extension.uri.clone(),
             attributes: None,
-        });
+        };
+        chosen.push(extmap.clone());
+        media.extmaps.push(extmap);
     }
     media.direction = Some(transceiver.direction());
     media.rtcp_mux = true;

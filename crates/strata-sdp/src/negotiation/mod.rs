@@ -627,6 +627,7 @@ impl Negotiator {
             version,
             setup_for_answer: None,
             remote_offer: None,
+            negotiated: self.current_remote.as_ref(),
             transceivers: &self.transceivers,
         });
         self.created_offer = Some((sdp.clone(), plan));
@@ -668,6 +669,7 @@ impl Negotiator {
             version,
             setup_for_answer: Some(setup),
             remote_offer: Some(&pending.sdp),
+            negotiated: None,
             transceivers: &self.transceivers,
         });
         self.session_version = version;

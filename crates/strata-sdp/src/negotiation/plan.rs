@@ -198,6 +198,9 @@ pub(crate) struct RenderInput<'a> {
     pub(crate) setup_for_answer: Option<Setup>,
     /// The offer being answered.
     pub(crate) remote_offer: Option<&'a SessionDescription>,
+    /// For an offer: the peer's current description, whose header extension ids the
+    /// offer keeps (the BUNDLE shares one id space, and peers refuse reassignments).
+    pub(crate) negotiated: Option<&'a SessionDescription>,
     pub(crate) transceivers: &'a [Transceiver],
 }
 
@@ -267,16 +270,27 @@ pub(crate) fn render(input: &RenderInput<'_>) -> SessionDescription {
                 let mut media = MediaDescription::new(kind.clone(), 9, proto, Vec::new());
                 transport_attributes(&mut media, input);
                 if let Some(transceiver) = input.transceivers.get(transceiver.0 as usize) {
-                    match offered(index) {
-                        Some(offer_section) => media::fill_answer_section(
+                    if let Some(offer_section) = offered(index) {
+                        media::fill_answer_section(
                             &mut media,
                             offer_section,
                             transceiver,
                             &input.config.media,
-                        ),
-                        None => {
-                            media::fill_offer_section(&mut media, transceiver, &input.config.media);
-                        }
+                        );
+                    } else {
+                        let in_use: Vec<_> = input
+                            .negotiated
+                            .iter()
+                            .flat_map(|remote| &remote.media)
+                            .flat_map(|section| &section.extmaps)
+                            .cloned()
+                            .collect();
+                        media::fill_offer_section(
+                            &mut media,
+                            transceiver,
+                            &input.config.media,
+                            &in_use,
+                        );
                     }
                 }
                 if media.formats.is_empty() {

@@ -406,6 +406,10 @@ fn parse_media_line(line: usize, value: &str) -> Result<MediaDescription, Error>
         if !is_token(format) {
             return Err(bad("format is not a token"));
         }
+        // A repeated payload type would be answered twice, and its `a=rtpmap` with it.
+        if formats.iter().any(|listed| listed == format) {
+            return Err(bad("format listed twice"));
+        }
         formats.push(format.to_owned());
     }
     if formats.is_empty() {
@@ -1097,6 +1101,9 @@ mod tests {
             "m=audio 70000 RTP/AVP 0\r\n",
             "m=audio 9 RTP/AVP\r\n",
             "m=audio 9/x RTP/AVP 0\r\n",
+            // Found by the `sdp_answer_remote_offer` fuzz target: the answer repeated
+            // payload type 100 and no longer parsed.
+            "m=video 9 UDP/TLS/RTP/SAVPF 96 100 97 100\r\n",
         ];
         for case in cases {
             let (line, kind) = syntax_error(&format!("{MINIMAL}{case}"));

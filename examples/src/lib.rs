@@ -108,6 +108,7 @@
 //! ([`run_chat`]). The media programs share [`RoomOptions`], [`MediaRoom`] (the room as
 //! [`RoomEvent`]s) with one [`MediaLink`] per connection, [`echo_track`] (`reflect`),
 //! [`CallRecorder`] (`record`) and [`MediaFiles`] with [`play_file`] (`play-from-disk`).
+//! `game_sync` and `mesh_chat` start with [`join_transport_room`].
 //!
 //! ```
 //! use strata::{SdpType, SessionDescription};
@@ -168,6 +169,26 @@ pub use signaling::{
     read_description, write_line,
 };
 pub use track_echo::{EchoStats, echo_track};
+
+/// Creates a [`strata::Transport`], joins its room and says so on stderr (with the peer
+/// id the room knows it by): the start of `game_sync` and `mesh_chat`.
+pub async fn join_transport_room(
+    config: strata::TransportConfig,
+) -> anyhow::Result<(strata::Transport, strata::TransportEvents)> {
+    use anyhow::Context as _;
+    let (room, server) = (config.room.clone(), config.signaling_url.clone());
+    let (transport, events) = strata::Transport::new(config)?;
+    transport
+        .start()
+        .await
+        .with_context(|| format!("joining {room} at {server}"))?;
+    let me = transport
+        .peer_id()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    eprintln!("joined room {room} as {me}");
+    Ok((transport, events))
+}
 
 /// The process's exit status for a program's outcome: success, or failure with the error
 /// and its causes printed to stderr after the program's name.

@@ -1116,6 +1116,28 @@ mod tests {
         (shared, commands_tx, events, task)
     }
 
+    /// A driver whose panic at `site` has been reported: the state went to `Failed` before
+    /// the `Failed` event carrying the reason, which is returned with the driver's handles.
+    async fn failed_by(
+        site: PanicSite,
+    ) -> (
+        Arc<Shared>,
+        mpsc::Sender<Command>,
+        mpsc::Receiver<PeerConnectionEvent>,
+        tokio::task::JoinHandle<()>,
+        Failure,
+    ) {
+        let (shared, commands, mut events, task) = driver().await;
+        commands
+            .send(Command::InjectPanic(site))
+            .await
+            .unwrap_or_else(|_| panic!("the driver takes commands"));
+        let (state_failed, failure) = failure(&mut events).await;
+        assert!(state_failed, "the state change comes before the reason");
+        assert_eq!(shared.states().connection, PeerConnectionState::Failed);
+        (shared, commands, events, task, failure)
+    }
+
     /// The next `Failed` event, and whether the state change to `Failed` came first.
     async fn failure(events: &mut mpsc::Receiver<PeerConnectionEvent>) -> (bool, Failure) {
         let mut state_failed = false;
@@ -1136,13 +1158,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_in_the_driver_fails_the_connection_with_the_reason() {
-        let (shared, commands, mut events, task) = driver().await;
-        commands
-            .send(Command::InjectPanic(PanicSite::Driver))
-            .await
-            .unwrap_or_else(|_| panic!("the driver takes commands"));
-        let (state_failed, failure) = failure(&mut events).await;
-        assert!(state_failed, "the state change comes before the reason");
+        let (_shared, commands, _events, task, failure) = failed_by(PanicSite::Driver).await;
         assert_eq!(
             failure,
             Failure::Panicked {
@@ -1150,7 +1166,6 @@ mod tests {
                 message: "injected into the driver".to_owned(),
             }
         );
-        assert_eq!(shared.states().connection, PeerConnectionState::Failed);
         tokio::time::timeout(Duration::from_secs(10), task)
             .await
             .expect("the driver task ends")
@@ -1163,13 +1178,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_in_a_spawned_task_fails_the_connection_with_the_reason() {
-        let (shared, commands, mut events, task) = driver().await;
-        commands
-            .send(Command::InjectPanic(PanicSite::SpawnedTask))
-            .await
-            .unwrap_or_else(|_| panic!("the driver takes commands"));
-        let (state_failed, failure) = failure(&mut events).await;
-        assert!(state_failed, "the state change comes before the reason");
+        let (shared, commands, _events, task, failure) = failed_by(PanicSite::SpawnedTask).await;
         assert_eq!(
             failure,
             Failure::Panicked {
@@ -1177,7 +1186,6 @@ mod tests {
                 message: "injected into a spawned task".to_owned(),
             }
         );
-        assert_eq!(shared.states().connection, PeerConnectionState::Failed);
 
         // The driver itself lives on: it answers, and closes cleanly.
         let (reply, answer) = oneshot::channel();

@@ -10,7 +10,7 @@ mod peers;
 
 use std::time::Duration;
 
-use hostile::peer::{SSRC, VP8, Victim, connect_ice, rtp};
+use hostile::peer::{SSRC, VP8, Victim, connect_dtls, connect_ice, rtp};
 use hostile::{Healthy, Memory, PanicWatch};
 use peers::loopback;
 use peers::media::next_sample;
@@ -122,11 +122,7 @@ fn a_binding_flood_with_wrong_credentials_is_dropped_and_the_connection_stays_up
     run_isolated(|| async {
         let mut memory = Memory::start();
         let healthy = Healthy::connect(true).await.start();
-        let (mut victim, ice) = connect_ice(loopback()).await;
-        let mut hostile = ice.complete_dtls().await;
-        victim
-            .wait_for(|s| s == PeerConnectionState::Connected)
-            .await;
+        let (mut victim, mut hostile) = connect_dtls(loopback()).await;
 
         let stats = victim
             .pc

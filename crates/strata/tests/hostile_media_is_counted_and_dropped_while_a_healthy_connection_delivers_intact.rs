@@ -7,7 +7,7 @@
 mod hostile;
 mod peers;
 
-use hostile::peer::{SSRC, VP8, connect_ice, rtp};
+use hostile::peer::{SSRC, VP8, connect_dtls, rtp};
 use hostile::{Healthy, Memory, PanicWatch};
 use peers::loopback;
 use peers::media::{next_sample, next_sample_within};
@@ -35,11 +35,7 @@ fn malformed_srtp_srtcp_lying_rtcp_and_an_ssrc_flood_are_counted_and_dropped() {
     run_isolated(|| async {
         let mut memory = Memory::start();
         let healthy = Healthy::connect(true).await.start();
-        let (mut victim, ice) = connect_ice(loopback()).await;
-        let mut hostile = ice.complete_dtls().await;
-        victim
-            .wait_for(|s| s == PeerConnectionState::Connected)
-            .await;
+        let (mut victim, mut hostile) = connect_dtls(loopback()).await;
 
         // One honest frame first, so the track exists.
         hostile.send_rtp(&keyframe(1, b"first")).await;

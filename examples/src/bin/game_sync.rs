@@ -21,9 +21,9 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use clap::Parser;
-use strata::{ChannelMode, Message, PeerId, Transport, TransportConfig, TransportEvent};
+use strata::{ChannelMode, Message, PeerId, TransportConfig, TransportEvent};
+use strata_examples::join_transport_room;
 
 /// Age samples kept per reporting second and over the run; beyond them samples are
 /// dropped (and counted), so a flood cannot grow memory.
@@ -151,19 +151,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     config.include_loopback |= args.include_loopback;
     config.channel = ChannelMode::UnreliableUnordered { max_retransmits: 0 };
-    let (transport, mut events) = Transport::new(config)?;
-    transport
-        .start()
-        .await
-        .with_context(|| format!("joining {} at {}", args.room, args.server))?;
-    eprintln!(
-        "joined room {} as {}",
-        args.room,
-        transport
-            .peer_id()
-            .map(|p| p.to_string())
-            .unwrap_or_default()
-    );
+    let (transport, mut events) = join_transport_room(config).await?;
 
     let mut send = tokio::time::interval(Duration::from_secs(1) / args.rate.max(1));
     send.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -12,10 +12,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
-use strata::{Transport, TransportConfig, TransportEvent};
-use strata_examples::{LineReader, MAX_CHAT_LINE, decode_chat, encode_chat, printable};
+use strata::{TransportConfig, TransportEvent};
+use strata_examples::{
+    LineReader, MAX_CHAT_LINE, decode_chat, encode_chat, join_transport_room, printable,
+};
 use tokio::io::{AsyncWriteExt, BufReader};
 
 /// Chat with everyone in a room of a `strata` server through a Transport mesh.
@@ -55,19 +56,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.name = args.name;
     config.peer_id = args.id;
     config.include_loopback = args.include_loopback;
-    let (transport, mut events) = Transport::new(config)?;
-    transport
-        .start()
-        .await
-        .with_context(|| format!("joining {} at {}", args.room, args.server))?;
-    eprintln!(
-        "joined room {} as {}",
-        args.room,
-        transport
-            .peer_id()
-            .map(|p| p.to_string())
-            .unwrap_or_default()
-    );
+    let (transport, mut events) = join_transport_room(config).await?;
     let mut input = LineReader::new(BufReader::new(tokio::io::stdin()));
     let mut stdout = tokio::io::stdout();
     loop {

@@ -64,20 +64,7 @@ async fn run(env: Env, offerer: Offerer, trickle: bool) -> anyhow::Result<String
         Offerer::Strata => session.strata_offers().await,
         Offerer::Chromium => session.chromium_offers().await,
     };
-    let summary = match outcome {
-        Ok(summary) => summary,
-        Err(error) => {
-            let report = browser.report(&session.page);
-            session.pc.close().await;
-            browser.close().await;
-            return Err(error.context(report));
-        }
-    };
-    session.page.send(json!({ "op": "finish" })).await?;
-    let verdict = browser.passing_verdict(&mut session.page, STEP).await;
-    session.pc.close().await;
-    browser.close().await;
-    let detail = verdict?.detail;
+    let (summary, detail) = session.conclude(browser, outcome, STEP).await?;
     let echoed = detail["echoed"].as_u64().unwrap_or(0);
     ensure!(
         echoed >= summary.sent,
@@ -127,6 +114,38 @@ pub(super) struct Session {
 }
 
 impl Session {
+    /// Ends the session with the scenario's `outcome`: on success the page is asked to
+    /// finish and its verdict's detail comes back with the outcome; on failure the
+    /// browser's report is added to the error. Strata's peer and the browser are closed
+    /// either way.
+    pub(super) async fn conclude<T>(
+        mut self,
+        browser: Browser,
+        outcome: anyhow::Result<T>,
+        verdict_within: Duration,
+    ) -> anyhow::Result<(T, Value)> {
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                let report = browser.report(&self.page);
+                self.pc.close().await;
+                browser.close().await;
+                return Err(error.context(report));
+            }
+        };
+        let verdict = match self.page.send(json!({ "op": "finish" })).await {
+            Ok(()) => {
+                browser
+                    .passing_verdict(&mut self.page, verdict_within)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        self.pc.close().await;
+        browser.close().await;
+        Ok((outcome, verdict?.detail))
+    }
+
     pub(super) async fn start(
         page: PageHandle,
         trickle: bool,

@@ -73,23 +73,9 @@ async fn run(env: Env) -> anyhow::Result<String> {
     config.ice.impairment = Some(lossy_path());
     let mut session = Session::start(page, true, config).await?;
     let outcome = exchange(&mut session).await;
-    let summary = match outcome {
-        Ok(summary) => summary,
-        Err(error) => {
-            let report = browser.report(&session.page);
-            session.pc.close().await;
-            browser.close().await;
-            return Err(error.context(report));
-        }
-    };
-    session.page.send(json!({ "op": "finish" })).await?;
-    let verdict = browser.passing_verdict(&mut session.page, VERDICT).await;
-    session.pc.close().await;
-    browser.close().await;
+    let (summary, detail) = session.conclude(browser, outcome, VERDICT).await?;
     // The page echoes every message it receives.
-    let page_received = verdict?.detail["echoed"]
-        .as_u64()
-        .context("the page's echo count")? as usize;
+    let page_received = detail["echoed"].as_u64().context("the page's echo count")? as usize;
     ensure!(
         page_received > 0 && summary.echoed <= page_received,
         "Strata received {} echoes of {page_received} messages the page got",

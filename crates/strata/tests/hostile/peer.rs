@@ -67,6 +67,17 @@ pub(crate) struct HostilePeer {
     pub(crate) media: PacketChannel,
 }
 
+/// [`connect_ice`] and the hostile peer's DTLS handshake, until the Strata side reports
+/// `Connected`: the starting point of the cases that misbehave after the handshakes.
+pub(crate) async fn connect_dtls(config: strata::Configuration) -> (Victim, HostilePeer) {
+    let (mut victim, ice) = connect_ice(config).await;
+    let hostile = ice.complete_dtls().await;
+    victim
+        .wait_for(|s| s == PeerConnectionState::Connected)
+        .await;
+    (victim, hostile)
+}
+
 /// Creates a Strata connection with `config`, and a hostile peer that offers to it and
 /// connects ICE.
 pub(crate) async fn connect_ice(config: strata::Configuration) -> (Victim, HostileIce) {

@@ -65,6 +65,7 @@ async fn write_until_cut_off(
         Some(code) => code,
         None => reader.await.unwrap(),
     };
+    eprintln!("{written} bytes written of {total} before the connection was closed");
     (code, written)
 }
 

@@ -408,6 +408,7 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>) {
             shared.config.rate_limit_per_sec,
             shared.config.rate_limit_burst,
         ),
+        refused: false,
     };
     driver.run().instrument(span).await;
     let mut rooms = shared.lock();
@@ -423,6 +424,8 @@ struct Connection {
     rx: mpsc::Receiver<Outbound>,
     cancel: CancellationToken,
     bucket: TokenBucket,
+    /// The frame being handled was answered with an error by this task.
+    refused: bool,
 }
 
 impl Connection {
@@ -507,6 +510,13 @@ impl Connection {
                         Message::Close(_) => return,
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
+                    // A refused frame costs its sender the rest of its turn: a client
+                    // pipelining garbage (or requests beyond its rate) would otherwise
+                    // have up to tokio's whole cooperative budget of frames handled
+                    // before another connection's next frame.
+                    if std::mem::take(&mut self.refused) {
+                        tokio::task::yield_now().await;
+                    }
                 }
                 () = &mut idle => {
                     let quiet = last_seen.elapsed();
@@ -589,6 +599,7 @@ impl Connection {
     }
 
     async fn reply_error(&mut self, id: Option<RequestId>, error: ErrorObject) -> bool {
+        self.refused = true;
         self.shared.lock().hub.count_error(error.code);
         let frame = strata_signal::Response::error(id, error).encode();
         self.send(Message::Text(frame.into())).await
@@ -605,6 +616,7 @@ impl Connection {
             Ok(frame) => frame,
             Err(refusal) => {
                 if !refusal.reply {
+                    self.refused = true;
                     self.shared.lock().hub.count_error(refusal.error.code);
                     return true;
                 }

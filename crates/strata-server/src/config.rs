@@ -23,9 +23,12 @@ pub struct ServerConfig {
     pub hub: HubConfig,
     /// Most WebSocket connections at once; more are refused with 503.
     pub max_connections: usize,
-    /// Largest text frame a client may send; larger frames are answered with
-    /// `too_large`, frames above four times this close the connection.
+    /// Largest frame a client may send; larger frames are answered with `too_large`,
+    /// messages above four times this close the connection with 1009 (message too big).
     pub max_frame_bytes: usize,
+    /// How long a client may take to send an HTTP request head (the WebSocket upgrade
+    /// included); a socket that stays silent or trickles a request longer is closed.
+    pub handshake_timeout: Duration,
     /// Requests per second each connection may send on average.
     pub rate_limit_per_sec: f64,
     /// Requests a connection may send in a burst.
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             },
             max_connections: 20_000,
             max_frame_bytes: strata_signal::MAX_FRAME_BYTES,
+            handshake_timeout: Duration::from_secs(10),
             rate_limit_per_sec: 50.0,
             rate_limit_burst: 200.0,
             idle_timeout: Duration::from_mins(1),
@@ -98,6 +102,9 @@ pub struct Args {
     /// Largest frame a client may send, in bytes.
     #[arg(long, env = "STRATA_MAX_FRAME_BYTES", default_value_t = strata_signal::MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
+    /// Seconds a client may take to send an HTTP request head (the upgrade included).
+    #[arg(long, env = "STRATA_HANDSHAKE_TIMEOUT", default_value_t = 10)]
+    pub handshake_timeout_secs: u64,
     /// Requests per second per connection.
     #[arg(long, env = "STRATA_RATE_LIMIT", default_value_t = 50.0)]
     pub rate_limit: f64,
@@ -135,6 +142,7 @@ impl Args {
             },
             max_connections: self.max_connections,
             max_frame_bytes: self.max_frame_bytes,
+            handshake_timeout: Duration::from_secs(self.handshake_timeout_secs),
             rate_limit_per_sec: self.rate_limit,
             rate_limit_burst: self.rate_burst,
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
@@ -174,7 +182,10 @@ impl ServerConfig {
         if self.send_queue == 0 {
             return invalid("send_queue", "must be at least 1");
         }
-        if self.idle_timeout.is_zero() || self.ping_interval.is_zero() {
+        if self.idle_timeout.is_zero()
+            || self.ping_interval.is_zero()
+            || self.handshake_timeout.is_zero()
+        {
             return invalid("idle_timeout", "timeouts must be positive");
         }
         if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 16) {

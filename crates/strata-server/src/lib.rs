@@ -32,6 +32,24 @@
 //!
 //! Every admin request carries `Authorization: Bearer <admin token>`.
 //!
+//! # Protection, and how the server closes connections
+//!
+//! Bad frames are answered with the protocol's error codes (see `strata_signal`'s
+//! error table) and the connection stays open. The server closes a connection itself
+//! only for these reasons, each with a WebSocket close code and counted in `/metrics`:
+//!
+//! | close | when | counted in |
+//! |---|---|---|
+//! | 1000 normal | the room was closed through the admin API (after `room_closed`) | — |
+//! | 1001 going away | shutdown (after `room_closed{shutdown}`); silence past `idle_timeout` after an unanswered ping | `strata_idle_disconnects_total` |
+//! | 1008 policy | kicked (after `kicked`), replaced by a new connection with the same identity, or too slow: `send_queue` frames waiting for a client that does not read | `strata_slow_client_disconnects_total` |
+//! | 1009 message too big | one message beyond four times `max_frame_bytes`, refused from its frame header or from its fragments so far, never buffered whole | `strata_oversize_disconnects_total` |
+//!
+//! Frames between `max_frame_bytes` and four times it (text or binary, whole or
+//! fragmented) are answered `too_large`. Before the upgrade, a client has
+//! `handshake_timeout` to send each HTTP request head; a socket silent for longer is
+//! closed without a response.
+//!
 //! # Security defaults
 //!
 //! Joining needs a room token (HS256 JWT, see [`auth`]) unless dev mode is switched on

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub dropped_frames: AtomicU64,
     /// Connections closed for silence.
     pub idle_disconnects: AtomicU64,
+    /// Connections closed (1009) for a message beyond the hard size limit.
+    pub oversize_disconnects: AtomicU64,
 }
 
 fn get(counter: &AtomicU64) -> u64 {
@@ -35,87 +37,100 @@ pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Every gauge and counter but the errors: name, type, help, value.
+fn series(metrics: &Metrics, hub: &Hub) -> [(&'static str, &'static str, &'static str, u64); 13] {
+    let stats = hub.stats();
+    [
+        (
+            "strata_connections",
+            "gauge",
+            "WebSocket connections open now.",
+            hub.connection_count() as u64,
+        ),
+        (
+            "strata_connections_accepted_total",
+            "counter",
+            "WebSocket connections accepted.",
+            get(&metrics.connections_accepted),
+        ),
+        (
+            "strata_connections_refused_total",
+            "counter",
+            "WebSocket upgrades refused (limit reached or shutting down).",
+            get(&metrics.connections_refused),
+        ),
+        (
+            "strata_rooms",
+            "gauge",
+            "Rooms that exist now.",
+            hub.room_count() as u64,
+        ),
+        (
+            "strata_participants",
+            "gauge",
+            "Participants in rooms now.",
+            hub.participant_count() as u64,
+        ),
+        (
+            "strata_joins_total",
+            "counter",
+            "Joins admitted.",
+            stats.joins,
+        ),
+        (
+            "strata_messages_received_total",
+            "counter",
+            "Text frames received from clients.",
+            get(&metrics.frames_received),
+        ),
+        (
+            "strata_messages_relayed_total",
+            "counter",
+            "Offers, answers, candidates and messages delivered to a peer.",
+            stats.relayed,
+        ),
+        (
+            "strata_frames_sent_total",
+            "counter",
+            "Frames written to client sockets.",
+            get(&metrics.frames_sent),
+        ),
+        (
+            "strata_slow_client_disconnects_total",
+            "counter",
+            "Connections closed because their send queue was full.",
+            get(&metrics.slow_client_disconnects),
+        ),
+        (
+            "strata_dropped_frames_total",
+            "counter",
+            "Frames dropped because a send queue was full.",
+            get(&metrics.dropped_frames),
+        ),
+        (
+            "strata_idle_disconnects_total",
+            "counter",
+            "Connections closed after the idle timeout.",
+            get(&metrics.idle_disconnects),
+        ),
+        (
+            "strata_oversize_disconnects_total",
+            "counter",
+            "Connections closed (1009) for a message beyond four times the frame limit.",
+            get(&metrics.oversize_disconnects),
+        ),
+    ]
+}
+
 /// Renders every counter in the Prometheus text exposition format (version 0.0.4).
 pub fn render(metrics: &Metrics, hub: &Hub) -> String {
     let mut out = String::with_capacity(2048);
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+    for (name, kind, help, value) in series(metrics, hub) {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
-    };
-    metric(
-        "strata_connections",
-        "gauge",
-        "WebSocket connections open now.",
-        hub.connection_count() as u64,
-    );
-    metric(
-        "strata_connections_accepted_total",
-        "counter",
-        "WebSocket connections accepted.",
-        get(&metrics.connections_accepted),
-    );
-    metric(
-        "strata_connections_refused_total",
-        "counter",
-        "WebSocket upgrades refused (limit reached or shutting down).",
-        get(&metrics.connections_refused),
-    );
-    metric(
-        "strata_rooms",
-        "gauge",
-        "Rooms that exist now.",
-        hub.room_count() as u64,
-    );
-    metric(
-        "strata_participants",
-        "gauge",
-        "Participants in rooms now.",
-        hub.participant_count() as u64,
-    );
-    metric(
-        "strata_joins_total",
-        "counter",
-        "Joins admitted.",
-        hub.stats().joins,
-    );
-    metric(
-        "strata_messages_received_total",
-        "counter",
-        "Text frames received from clients.",
-        get(&metrics.frames_received),
-    );
-    metric(
-        "strata_messages_relayed_total",
-        "counter",
-        "Offers, answers, candidates and messages delivered to a peer.",
-        hub.stats().relayed,
-    );
-    metric(
-        "strata_frames_sent_total",
-        "counter",
-        "Frames written to client sockets.",
-        get(&metrics.frames_sent),
-    );
-    metric(
-        "strata_slow_client_disconnects_total",
-        "counter",
-        "Connections closed because their send queue was full.",
-        get(&metrics.slow_client_disconnects),
-    );
-    metric(
-        "strata_dropped_frames_total",
-        "counter",
-        "Frames dropped because a send queue was full.",
-        get(&metrics.dropped_frames),
-    );
-    metric(
-        "strata_idle_disconnects_total",
-        "counter",
-        "Connections closed after the idle timeout.",
-        get(&metrics.idle_disconnects),
-    );
+    }
     let _ = writeln!(
         out,
         "# HELP strata_errors_total Error responses sent, by code.\n# TYPE strata_errors_total counter"

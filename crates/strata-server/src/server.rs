@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::serve::ListenerExt as _;
 use futures_util::SinkExt as _;
 use serde::Deserialize;
 use strata_signal::{
@@ -42,6 +41,9 @@ const CAMERA_PAGE: &str = include_str!("../demo/camera.html");
 /// How long one frame may take to reach a client's socket before the client counts as
 /// gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pause after a failed `accept` (out of descriptors, say) before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Frames larger than `max_frame_bytes` times this close the connection at the WebSocket
 /// layer (reading them already costs memory); smaller oversize frames get `too_large`.
@@ -184,18 +186,9 @@ impl Server {
             .route("/admin/rooms/{room}/kick/{peer}", post(admin_kick))
             .route("/admin/tokens", post(admin_mint_token))
             .with_state(Arc::clone(&shared));
-        let stopping = shared.stopping.clone();
-        shared.tracker.spawn(async move {
-            // Signaling frames are small and latency-bound: no Nagle delay.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let serve = axum::serve(listener, router)
-                .with_graceful_shutdown(async move { stopping.cancelled().await });
-            if let Err(error) = serve.await {
-                warn!(%error, "HTTP server stopped with an error");
-            }
-        });
+        shared
+            .tracker
+            .spawn(accept_loop(listener, router, Arc::clone(&shared)));
         info!(%addr, dev_mode = shared.config.dev_mode, "strata signaling server listening");
         Ok(Self { shared, addr })
     }
@@ -268,6 +261,55 @@ impl Server {
             self.shared.tracker.wait().await;
         }
         info!("shut down");
+    }
+}
+
+/// Accepts TCP connections and serves HTTP/1 on each until shutdown starts.
+///
+/// Our own loop rather than `axum::serve`, for one bound that does not have: a client
+/// gets [`ServerConfig::handshake_timeout`] to send each request head (the WebSocket
+/// upgrade included). A socket that connects and then goes silent, or trickles half a
+/// request, is closed then instead of holding a descriptor and a task for ever.
+async fn accept_loop(listener: TcpListener, router: Router, shared: Arc<Shared>) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(shared.config.handshake_timeout);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shared.stopping.cancelled() => return,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(error) => {
+                // Out of descriptors or the like: the condition outlives one attempt,
+                // so back off briefly instead of spinning.
+                warn!(%error, "accept failed");
+                tokio::select! {
+                    () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                    () = shared.stopping.cancelled() => return,
+                }
+            }
+        };
+        // Signaling frames are small and latency-bound: no Nagle delay.
+        let _ = tcp.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn = http
+            .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+            .with_upgrades();
+        let stopping = shared.stopping.clone();
+        let hard_stop = shared.hard_stop.clone();
+        shared.tracker.spawn(async move {
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                () = stopping.cancelled() => conn.as_mut().graceful_shutdown(),
+            }
+            tokio::select! {
+                _ = conn => {}
+                () = hard_stop.cancelled() => {}
+            }
+        });
     }
 }
 
@@ -366,6 +408,7 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>) {
             shared.config.rate_limit_per_sec,
             shared.config.rate_limit_burst,
         ),
+        refused: false,
     };
     driver.run().instrument(span).await;
     let mut rooms = shared.lock();
@@ -381,6 +424,8 @@ struct Connection {
     rx: mpsc::Receiver<Outbound>,
     cancel: CancellationToken,
     bucket: TokenBucket,
+    /// The frame being handled was answered with an error by this task.
+    refused: bool,
 }
 
 impl Connection {
@@ -426,7 +471,21 @@ impl Connection {
                     return;
                 }
                 inbound = self.socket.recv() => {
-                    let Some(Ok(message)) = inbound else { return };
+                    let message = match inbound {
+                        Some(Ok(message)) => message,
+                        Some(Err(error)) => {
+                            if is_too_big(error) {
+                                // RFC 6455 section 7.4.1: 1009 for a message too big to
+                                // process. The WebSocket layer refused it from the frame
+                                // header or from the fragments so far, before holding
+                                // more than the hard limit.
+                                bump(&self.shared.metrics.oversize_disconnects);
+                                self.close(close_code::SIZE, "message too big").await;
+                            }
+                            return;
+                        }
+                        None => return,
+                    };
                     last_seen = Instant::now();
                     pinged = false;
                     match message {
@@ -435,17 +494,28 @@ impl Connection {
                                 return;
                             }
                         }
-                        Message::Binary(_) => {
-                            let error = ErrorObject::new(
+                        Message::Binary(data) => {
+                            let error = if data.len() > self.shared.config.max_frame_bytes {
+                                too_large(data.len(), self.shared.config.max_frame_bytes)
+                            } else {
+                                ErrorObject::new(
                                 ErrorCode::INVALID_REQUEST,
-                                "binary frames are not part of the protocol; send text",
-                            );
+                                    "binary frames are not part of the protocol; send text",
+                                )
+                            };
                             if !self.reply_error(None, error).await {
                                 return;
                             }
                         }
                         Message::Close(_) => return,
                         Message::Ping(_) | Message::Pong(_) => {}
+                    }
+                    // A refused frame costs its sender the rest of its turn: a client
+                    // pipelining garbage (or requests beyond its rate) would otherwise
+                    // have up to tokio's whole cooperative budget of frames handled
+                    // before another connection's next frame.
+                    if std::mem::take(&mut self.refused) {
+                        tokio::task::yield_now().await;
                     }
                 }
                 () = &mut idle => {
@@ -529,6 +599,7 @@ impl Connection {
     }
 
     async fn reply_error(&mut self, id: Option<RequestId>, error: ErrorObject) -> bool {
+        self.refused = true;
         self.shared.lock().hub.count_error(error.code);
         let frame = strata_signal::Response::error(id, error).encode();
         self.send(Message::Text(frame.into())).await
@@ -538,20 +609,14 @@ impl Connection {
     async fn handle_text(&mut self, text: &str) -> bool {
         bump(&self.shared.metrics.frames_received);
         if text.len() > self.shared.config.max_frame_bytes {
-            let error = ErrorObject::new(
-                ErrorCode::TOO_LARGE,
-                format!(
-                    "frame is {} bytes, at most {} allowed",
-                    text.len(),
-                    self.shared.config.max_frame_bytes
-                ),
-            );
+            let error = too_large(text.len(), self.shared.config.max_frame_bytes);
             return self.reply_error(None, error).await;
         }
         let frame = match parse_request(text) {
             Ok(frame) => frame,
             Err(refusal) => {
                 if !refusal.reply {
+                    self.refused = true;
                     self.shared.lock().hub.count_error(refusal.error.code);
                     return true;
                 }
@@ -589,6 +654,24 @@ impl Connection {
         }
         true
     }
+}
+
+/// The `too_large` answer to a frame of `len` bytes.
+fn too_large(len: usize, max: usize) -> ErrorObject {
+    ErrorObject::new(
+        ErrorCode::TOO_LARGE,
+        format!("frame is {len} bytes, at most {max} allowed"),
+    )
+}
+
+/// Whether a read failed because the message passed the WebSocket layer's size limit
+/// (the hard limit, [`HARD_FRAME_FACTOR`] times `max_frame_bytes`).
+fn is_too_big(error: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    error
+        .into_inner()
+        .downcast_ref::<WsError>()
+        .is_some_and(|e| matches!(e, WsError::Capacity(_)))
 }
 
 fn fresh_peer_id() -> PeerId {

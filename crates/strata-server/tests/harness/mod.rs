@@ -203,7 +203,19 @@ pub async fn http(
     bearer: Option<&str>,
     body: Option<&str>,
 ) -> HttpResponse {
-    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    http_at(server.local_addr(), method, path, bearer, body).await
+}
+
+/// One HTTP/1.1 request with `Connection: close` to a server at `addr` (in-process or a
+/// child process).
+pub async fn http_at(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
     let body = body.unwrap_or("");
     let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let request = format!(
@@ -256,4 +268,113 @@ pub fn metric(text: &str, name: &str) -> u64 {
         .trim()
         .parse()
         .unwrap()
+}
+
+/// Polls `/metrics` at `addr` until `done` holds for its text; returns that text. Panics
+/// with the last text if it does not within `within`.
+pub async fn await_metrics(
+    addr: std::net::SocketAddr,
+    within: Duration,
+    mut done: impl FnMut(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let text = http_at(addr, "GET", "/metrics", None, None).await.body;
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "metrics never reached the expected state:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Counts panics on any thread of this test process (and still prints them).
+pub fn record_panics() -> &'static std::sync::atomic::AtomicUsize {
+    static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            previous(info);
+        }));
+    });
+    &PANICS
+}
+
+/// A `GET /ws` upgrade written by hand over `stream`; panics unless the answer is 101.
+pub async fn raw_upgrade(stream: &mut TcpStream) {
+    let request = "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut byte))
+            .await
+            .expect("no upgrade answer")
+            .unwrap();
+        assert_eq!(n, 1, "closed during the upgrade");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+}
+
+/// WebSocket opcodes a test writes by hand.
+pub mod opcode {
+    pub const CONTINUATION: u8 = 0x0;
+    pub const TEXT: u8 = 0x1;
+    pub const BINARY: u8 = 0x2;
+    pub const CLOSE: u8 = 0x8;
+}
+
+/// The header of a masked client frame (RFC 6455 section 5.2) announcing `len` payload
+/// bytes, with the all-zero masking key (so the payload goes out as is).
+pub fn frame_header(opcode: u8, fin: bool, len: u64) -> Vec<u8> {
+    let mut header = vec![if fin { 0x80 } else { 0 } | opcode];
+    match len {
+        0..=125 => header.push(0x80 | len as u8),
+        126..=0xffff => {
+            header.push(0x80 | 0x7e);
+            header.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            header.push(0x80 | 0x7f);
+            header.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    header.extend_from_slice(&[0, 0, 0, 0]);
+    header
+}
+
+/// Reads server frames (unmasked) until a close frame; its status code, or `None` if the
+/// connection ended without one. Other frames are skipped.
+pub async fn read_close_code(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Option<u16> {
+    loop {
+        let mut head = [0u8; 2];
+        stream.read_exact(&mut head).await.ok()?;
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut ext = [0u8; 2];
+                stream.read_exact(&mut ext).await.ok()?;
+                u64::from(u16::from_be_bytes(ext))
+            }
+            127 => {
+                let mut ext = [0u8; 8];
+                stream.read_exact(&mut ext).await.ok()?;
+                u64::from_be_bytes(ext)
+            }
+            short => u64::from(short),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).ok()?];
+        stream.read_exact(&mut payload).await.ok()?;
+        if head[0] & 0x0f == opcode::CLOSE {
+            return payload
+                .get(..2)
+                .map(|code| u16::from_be_bytes([code[0], code[1]]));
+        }
+    }
 }

@@ -11,74 +11,21 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
-use strata_jitter::{ClockRate, Config, JitterBuffer, Packet, Ssrc};
+use strata_jitter::{ClockRate, Config, JitterBuffer, Packet};
 
-const PACKETS: usize = 100_000;
+#[path = "../tests/throughput_workload/mod.rs"]
+mod throughput_workload;
 
-/// One packet of the workload: sequence number, timestamp, marker, frame start, arrival.
-#[derive(Clone, Copy)]
-struct Arrival {
-    seq: u16,
-    ts: u32,
-    marker: bool,
-    frame_start: bool,
-    at_us: u64,
-}
+use throughput_workload::{PACKETS, audio_workload, strata_packets, video_workload};
 
-/// Audio: one packet every 20 ms, 960 ticks at 48 kHz.
-fn audio_workload() -> Vec<Arrival> {
-    (0..PACKETS)
-        .map(|i| Arrival {
-            seq: 40_000u16.wrapping_add(i as u16),
-            ts: (i as u32).wrapping_mul(960),
-            marker: false,
-            frame_start: true,
-            at_us: i as u64 * 20_000,
-        })
-        .collect()
-}
+/// Set to run each workload through our buffer a few times and exit, without criterion:
+/// the mode for counting instructions under callgrind (`--toggle-collect=*run_strata*`).
+/// `audio` or `video` runs only that workload; any other value runs both.
+const ONCE_VARIABLE: &str = "STRATA_JITTER_THROUGHPUT_ONCE";
 
-/// Video: 30 frames/s of 5 packets 1 ms apart, with every 7th pair of neighbours swapped.
-fn video_workload() -> Vec<Arrival> {
-    let mut packets: Vec<Arrival> = (0..PACKETS)
-        .map(|i| {
-            let frame = i / 5;
-            let part = i % 5;
-            Arrival {
-                seq: 40_000u16.wrapping_add(i as u16),
-                ts: (frame as u32).wrapping_mul(3000),
-                marker: part == 4,
-                frame_start: part == 0,
-                at_us: frame as u64 * 33_333 + part as u64 * 1000,
-            }
-        })
-        .collect();
-    for i in (0..PACKETS - 1).step_by(7) {
-        let (a, b) = (packets[i].at_us, packets[i + 1].at_us);
-        packets.swap(i, i + 1);
-        packets[i].at_us = a;
-        packets[i + 1].at_us = b;
-    }
-    packets
-}
-
-fn strata_packets(workload: &[Arrival], start: Instant) -> Vec<(Instant, Packet)> {
-    static PAYLOAD: [u8; 160] = [0x5A; 160];
-    workload
-        .iter()
-        .map(|a| {
-            let mut packet = Packet::new(Ssrc(1), a.seq, a.ts, Bytes::from_static(&PAYLOAD))
-                .with_marker(a.marker);
-            if a.frame_start {
-                packet = packet.starting_keyframe();
-            }
-            (start + Duration::from_micros(a.at_us), packet)
-        })
-        .collect()
-}
-
+// Kept out of line so that callgrind can count exactly its instructions.
+#[inline(never)]
 fn run_strata(config: &Config, packets: Vec<(Instant, Packet)>) -> usize {
     let mut buffer = JitterBuffer::new(config.clone()).expect("valid config");
     let mut popped = 0;
@@ -101,7 +48,7 @@ mod peer {
     use rtp::packet::Packet;
     use webrtc_media::io::sample_builder::SampleBuilder;
 
-    use super::Arrival;
+    use super::throughput_workload::Arrival;
 
     pub(super) fn packets(workload: &[Arrival], video: bool) -> Vec<Packet> {
         workload
@@ -250,7 +197,40 @@ fn cpu_time_report() {
 
 criterion_group!(benches, throughput);
 
+/// Three passes of each workload through our buffer, the setup outside `run_strata`, and
+/// the outputs' digests (the ones pinned by the `throughput_workloads_keep_their_outputs`
+/// test).
+fn once(only: &str) {
+    let start = Instant::now();
+    for (name, workload, config) in [
+        (
+            "audio in order",
+            audio_workload(),
+            Config::audio(ClockRate::OPUS),
+        ),
+        ("video with reordering", video_workload(), Config::video()),
+    ] {
+        if matches!(only, "audio" | "video") && !name.starts_with(only) {
+            continue;
+        }
+        let ours = strata_packets(&workload, start);
+        let mut popped = 0;
+        for _ in 0..3 {
+            popped += run_strata(&config, ours.clone());
+        }
+        let summary = throughput_workload::summarize(&config, &workload);
+        println!(
+            "{name}: {popped} outputs in 3 passes; digest {:#018x} ({} outputs, {} media)",
+            summary.digest, summary.outputs, summary.media
+        );
+    }
+}
+
 fn main() {
+    if let Some(only) = std::env::var_os(ONCE_VARIABLE) {
+        once(&only.to_string_lossy());
+        return;
+    }
     cpu_time_report();
     benches();
     Criterion::default().configure_from_args().final_summary();

@@ -132,6 +132,7 @@ impl JitterBuffer {
 
     /// The next output, if any. See the drain rule on the type.
     #[must_use]
+    #[inline]
     pub fn poll_output(&mut self) -> Option<Output> {
         let output = self.outputs.pop_front();
         if output.is_some() && self.outputs.len() + 1 == self.config.max_pending_outputs {

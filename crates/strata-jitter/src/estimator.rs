@@ -72,10 +72,12 @@ impl DelayEstimator {
     pub(crate) fn add(&mut self, arrival: i64, transit: i64) {
         if let Some(last) = self.last_transit {
             // J += (|D| - J) / 16, in fixed point (RFC 3550 §A.8).
-            let d = transit.saturating_sub(last).saturating_abs();
+            // |transit - last|, saturated at `i64::MAX` (as `saturating_sub` then
+            // `saturating_abs` would), without the two saturation checks.
+            let d = i64::try_from(transit.abs_diff(last)).unwrap_or(i64::MAX);
             self.jitter_x16 = self
                 .jitter_x16
-                .saturating_add(d.saturating_sub((self.jitter_x16 + 8) >> 4));
+                .saturating_add(d.saturating_sub(self.jitter_x16.saturating_add(8) >> 4));
         }
         self.last_transit = Some(transit);
 
@@ -93,8 +95,10 @@ impl DelayEstimator {
         if self.histogram.covers(base) {
             self.histogram.insert(transit);
         } else {
-            self.histogram
-                .rebuild(base - HEADROOM_BUCKETS * BUCKET_MICROS, &self.samples);
+            self.histogram.rebuild(
+                base.saturating_sub(HEADROOM_BUCKETS * BUCKET_MICROS),
+                &self.samples,
+            );
         }
         self.histogram.settle();
     }
@@ -107,6 +111,7 @@ impl DelayEstimator {
         }
     }
 
+    #[inline]
     fn pop_oldest(&mut self) {
         if let Some((arrival, transit)) = self.samples.pop_front() {
             self.histogram.remove(transit);
@@ -196,8 +201,16 @@ impl QuantileHistogram {
     }
 
     fn bucket(&self, transit: i64) -> usize {
-        let offset = transit.saturating_sub(self.anchor).max(0) / BUCKET_MICROS;
-        (offset as usize).min(self.counts.len() - 1)
+        // `transit - anchor` clamped at 0; as an unsigned difference it cannot overflow,
+        // and a difference beyond `i64::MAX` lands in the last bucket either way.
+        let offset = if transit > self.anchor {
+            transit.abs_diff(self.anchor) / BUCKET_MICROS.unsigned_abs()
+        } else {
+            0
+        };
+        usize::try_from(offset).map_or(self.counts.len() - 1, |offset| {
+            offset.min(self.counts.len() - 1)
+        })
     }
 
     fn rebuild(&mut self, anchor: i64, samples: &VecDeque<(i64, i64)>) {
@@ -299,6 +312,20 @@ mod tests {
             estimator.add(i, 10 * MS);
         }
         assert_eq!(estimator.sample_count(), MAX_SAMPLES);
+    }
+
+    #[test]
+    fn extreme_transits_saturate_instead_of_overflowing() {
+        let mut estimator = DelayEstimator::new(10_000 * MS, 0.99, 1_000 * MS);
+        for (i, transit) in [i64::MIN, i64::MAX, i64::MIN, 0, i64::MAX, i64::MAX]
+            .into_iter()
+            .enumerate()
+        {
+            estimator.add(i as i64, transit);
+        }
+        assert_eq!(estimator.base(), Some(i64::MIN));
+        assert!(estimator.jitter_micros() > 0);
+        assert!(estimator.quantile_transit().is_none());
     }
 
     proptest! {

@@ -116,6 +116,12 @@ impl NackTracker {
         }
     }
 
+    /// Whether [`round`](Self::round) at `now` may have something to do (when not, it
+    /// would return an empty round and change nothing).
+    pub(crate) fn is_due(&self, now: i64) -> bool {
+        now >= self.next_due
+    }
+
     /// When [`round`](Self::round) may next have something to do.
     pub(crate) fn next_due(&self) -> Option<i64> {
         (!self.missing.is_empty() && self.next_due != i64::MAX).then_some(self.next_due)

@@ -136,8 +136,18 @@ impl TickScale {
     }
 
     /// `ticks` as signed microseconds, saturating.
+    #[inline]
     pub(crate) fn micros(self, ticks: i64) -> i64 {
-        // Rounded to nearest; `>>` floors, also for negative values.
+        // Rounded to nearest; `>>` floors, also for negative values. With the factor split
+        // into whole microseconds `w` and a 32-bit fraction `f`, `(t * (w * 2^32 + f) +
+        // 2^31) >> 32 == t * w + ((t * f + 2^31) >> 32)` exactly (`t * w * 2^32` is a
+        // multiple of 2^32), and for `|t| < 2^31` (hours of media time) every term fits
+        // in 64 bits.
+        if ticks.unsigned_abs() < 1 << 31 {
+            let whole = (self.micros_per_tick_q32 >> 32) as i64;
+            let fraction = (self.micros_per_tick_q32 & 0xFFFF_FFFF) as i64;
+            return ticks * whole + ((ticks * fraction + (1 << 31)) >> 32);
+        }
         let scaled = (i128::from(ticks) * self.micros_per_tick_q32 + (1 << 31)) >> 32;
         scaled.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
@@ -218,6 +228,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn clock_conversion_matches_exact_rounding_at_every_magnitude(
+            hz in 1u32..=u32::MAX,
+            ticks in any::<i64>(),
+            small in -(1i64 << 33)..(1i64 << 33),
+        ) {
+            let scale = TickScale::new(ClockRate::new(hz).unwrap());
+            for ticks in [ticks, small] {
+                let exact = (i128::from(ticks) * ((1_000_000_i128 << 32) / i128::from(hz))
+                    + (1 << 31))
+                    >> 32;
+                let exact = exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+                prop_assert_eq!(scale.micros(ticks), exact);
+            }
+        }
+
         #[test]
         fn unwrapping_recovers_any_step_smaller_than_half_the_space(
             start in any::<u16>(), steps in proptest::collection::vec(-32_000i64..32_000, 1..200)

@@ -696,7 +696,9 @@ impl Stream {
         self.nack.forget_before(self.next_seq);
         let mut wakeup = media_wakeup;
         if ctx.config.nack.enabled {
-            self.nack_round(ctx);
+            if self.nack.is_due(ctx.now) {
+                self.nack_round(ctx);
+            }
             if let Some(due) = self.nack.next_due() {
                 wakeup = wakeup.min(due);
             }

@@ -63,6 +63,10 @@ const TOTAL: usize = 4 << 20;
 const MESSAGE: usize = 64 * 1024;
 /// Messages on the unreliable channel.
 const COUNT: u64 = 3000;
+/// Once the unreliable sender is done: silence this long means everything has arrived.
+const QUIET: Duration = Duration::from_secs(3);
+/// While it sends: silence this long is a stall.
+const STALL: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reliable_channel_delivers_every_byte_in_order_under_loss() {
@@ -121,11 +125,20 @@ async fn unreliable_unordered_channel_delivers_what_arrives_without_stalling() {
         channel
     });
     let mut seen = BTreeSet::new();
-    // Lost messages are never waited for: once sending ends, what is coming arrives
-    // within a few round trips.
-    while let Ok(message) =
-        tokio::time::timeout(Duration::from_secs(3), next_message(&mut remote)).await
-    {
+    loop {
+        // Lost messages are never waited for: once sending ends, what is coming arrives
+        // within a few round trips. While the sender is still at it, a long silence is a
+        // stall (the generous bound leaves room for retransmission timeouts on a loaded
+        // machine, where the sender itself may wait for a CPU).
+        let patience = if sender.is_finished() { QUIET } else { STALL };
+        let message = match tokio::time::timeout(patience, next_message(&mut remote)).await {
+            Ok(message) => message,
+            Err(_) if sender.is_finished() => break,
+            Err(_) => panic!(
+                "nothing arrived for {STALL:?} while the sender was sending ({} so far): a stall",
+                seen.len()
+            ),
+        };
         let Message::Binary(data) = message else {
             panic!("text")
         };

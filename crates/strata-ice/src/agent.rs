@@ -28,6 +28,7 @@ use crate::error::{Error, Upstream};
 use crate::mux::{STUN_QUEUE, StunConn, StunMux};
 use crate::socket::{self, Datagram, Socket};
 use crate::srflx;
+use crate::stun_auth::{self, LocalKey};
 use crate::url::{IceServer, Scheme, Transport};
 
 /// DTLS records or RTP/RTCP packets waiting for their layer to read them.
@@ -244,6 +245,9 @@ pub struct IceStats {
     pub unverified_dropped: u64,
     /// Datagrams dropped because the layer above did not keep up (bounded queues).
     pub queue_dropped: u64,
+    /// STUN Binding requests refused before webrtc-ice: malformed, or not authenticated
+    /// with our credentials (RFC 8445 §7.3; see [`stun_auth`](crate::stun_auth)).
+    pub stun_rejected: u64,
 }
 
 #[derive(Default)]
@@ -255,6 +259,7 @@ struct Counters {
     unknown_dropped: AtomicU64,
     unverified_dropped: AtomicU64,
     queue_dropped: AtomicU64,
+    stun_rejected: AtomicU64,
 }
 
 /// Where DTLS and media datagrams go.
@@ -310,8 +315,33 @@ pub(crate) struct Shared {
     stun: mpsc::Sender<Datagram>,
     pub(crate) srflx_waiters: Mutex<HashMap<[u8; 12], oneshot::Sender<Bytes>>>,
     gathering: Mutex<Gathering>,
-    local: Mutex<Credentials>,
+    local: Mutex<LocalCredentials>,
     counters: Counters,
+}
+
+/// Our credentials, as incoming checks may be keyed with them.
+struct LocalCredentials {
+    current: Credentials,
+    /// The generation before the last ICE restart: checks the peer sent before it
+    /// learned the new one are still let through to webrtc-ice, which decides.
+    previous: Option<Credentials>,
+    /// Credentials being handed to webrtc-ice by a restart in progress.
+    installing: Option<Credentials>,
+}
+
+impl LocalCredentials {
+    fn check(&self, stun: &[u8]) -> Result<(), stun_auth::Rejection> {
+        let keys: Vec<LocalKey<'_>> = [Some(&self.current), self.installing.as_ref()]
+            .into_iter()
+            .chain([self.previous.as_ref()])
+            .flatten()
+            .map(|credentials| LocalKey {
+                ufrag: &credentials.ufrag,
+                pwd: &credentials.pwd,
+            })
+            .collect();
+        stun_auth::check(stun, &keys)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -372,7 +402,11 @@ impl IceAgent {
             stun: stun_tx,
             srflx_waiters: Mutex::new(HashMap::new()),
             gathering: Mutex::new(Gathering::default()),
-            local: Mutex::new(local),
+            local: Mutex::new(LocalCredentials {
+                current: local,
+                previous: None,
+                installing: None,
+            }),
             counters: Counters::default(),
         });
         install_handlers(&shared);
@@ -382,7 +416,7 @@ impl IceAgent {
 
     /// Our current username fragment and password (they change on [`restart`](Self::restart)).
     pub fn local_credentials(&self) -> Credentials {
-        lock(&self.shared.local).clone()
+        lock(&self.shared.local).current.clone()
     }
 
     /// The address the socket is bound to (unspecified IP, real port).
@@ -495,18 +529,27 @@ impl IceAgent {
     /// [`set_remote_credentials`](Self::set_remote_credentials).
     pub async fn restart(&self) -> Result<Credentials, Error> {
         let fresh = Credentials::random();
-        self.shared
+        lock(&self.shared.local).installing = Some(fresh.clone());
+        let restarted = self
+            .shared
             .agent
             .restart(fresh.ufrag.clone(), fresh.pwd.clone())
-            .await
-            .map_err(|e| match e {
-                webrtc_ice::Error::ErrRestartWhenGathering => {
-                    Error::Misuse("cannot restart ICE while gathering")
-                }
-                webrtc_ice::Error::ErrClosed => Error::Closed,
-                other => Error::Agent(Upstream::new(other)),
-            })?;
-        *lock(&self.shared.local) = fresh.clone();
+            .await;
+        {
+            let mut local = lock(&self.shared.local);
+            local.installing = None;
+            if restarted.is_ok() {
+                let old = std::mem::replace(&mut local.current, fresh.clone());
+                local.previous = Some(old);
+            }
+        }
+        restarted.map_err(|e| match e {
+            webrtc_ice::Error::ErrRestartWhenGathering => {
+                Error::Misuse("cannot restart ICE while gathering")
+            }
+            webrtc_ice::Error::ErrClosed => Error::Closed,
+            other => Error::Agent(Upstream::new(other)),
+        })?;
         self.gather()?;
         Ok(fresh)
     }
@@ -549,6 +592,7 @@ impl IceAgent {
             unknown_dropped: load(&c.unknown_dropped),
             unverified_dropped: load(&c.unverified_dropped),
             queue_dropped: load(&c.queue_dropped),
+            stun_rejected: load(&c.stun_rejected),
         }
     }
 
@@ -692,6 +736,9 @@ impl Shared {
             PacketKind::Stun => {
                 if let Some(reply) = self.srflx_reply(&datagram.data) {
                     let _ = reply.send(datagram.data);
+                } else if let Err(rejection) = lock(&self.local).check(&datagram.data) {
+                    tracing::trace!(from = %datagram.peer, ?rejection, "STUN request refused");
+                    self.counters.stun_rejected.fetch_add(1, Ordering::Relaxed);
                 } else if self.stun.try_send(datagram).is_err() {
                     self.counters.queue_dropped.fetch_add(1, Ordering::Relaxed);
                 }

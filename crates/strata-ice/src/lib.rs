@@ -63,6 +63,9 @@
 //! - **Closing never hangs.** webrtc-ice's close can deadlock; we stop waiting for it after a
 //!   bound and stop our own tasks regardless.
 //! - **Remote credentials are checked** against RFC 8445 §5.3 before use.
+//! - **Incoming checks are authenticated before webrtc-ice sees them** ([`stun_auth`]): a
+//!   Binding request that does not carry our ufrag and a `MESSAGE-INTEGRITY` keyed with our
+//!   password is dropped on the socket's reader and counted ([`IceStats::stun_rejected`]).
 
 mod agent;
 mod config;
@@ -71,6 +74,7 @@ mod error;
 mod mux;
 mod socket;
 mod srflx;
+pub mod stun_auth;
 pub mod url;
 
 pub use agent::{

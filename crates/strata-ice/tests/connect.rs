@@ -41,6 +41,8 @@ fn agents_connect_over_loopback_and_carry_dtls_and_media_separately() {
         let stats = b.agent.stats();
         assert!(stats.packets_received >= 200, "{stats:?}");
         assert_eq!(stats.unknown_dropped, 0);
+        // The peer's checks carried our credentials: none was refused.
+        assert_eq!(stats.stun_rejected, 0, "{stats:?}");
     });
 }
 
@@ -334,6 +336,58 @@ fn dual_stack_agents_connect_every_time_over_host_candidates_of_one_family() {
             }
             a.agent.close().await;
             b.agent.close().await;
+        }
+    });
+}
+
+#[test]
+fn an_ice_restart_reconnects_on_fresh_credentials_without_refusing_a_genuine_check() {
+    run_isolated(|| async {
+        let (mut a, mut b) = connected_pair(loopback_config(), loopback_config()).await;
+        let (a_old, b_old) = (a.agent.local_credentials(), b.agent.local_credentials());
+        // Both sides restart, as an offer and its answer carrying new credentials do
+        // (RFC 8445 §9); the regathered candidates travel through the pair's signaling.
+        let a_fresh = a.agent.restart().await.expect("a restarts");
+        let b_fresh = b.agent.restart().await.expect("b restarts");
+        assert_ne!(a_fresh, a_old);
+        assert_eq!(a.agent.local_credentials(), a_fresh);
+        b.agent.set_remote_credentials(a_fresh).await.unwrap();
+        a.agent
+            .set_remote_credentials(b_fresh.clone())
+            .await
+            .unwrap();
+        assert_ne!(b_fresh, b_old);
+
+        // Checking again, then connected again, on both sides.
+        for side in [&mut a, &mut b] {
+            let reconnected = tokio::time::timeout(
+                PATIENCE,
+                side.events.wait_for(|history| {
+                    history
+                        .iter()
+                        .filter(|e| **e == IceEvent::StateChanged(IceConnectionState::Connected))
+                        .count()
+                        >= 2
+                }),
+            )
+            .await
+            .is_ok_and(|pumped| pumped.is_ok());
+            assert!(
+                reconnected,
+                "no second Connected after the restart: {:?}",
+                side.events.borrow()
+            );
+        }
+        a.agent.dtls_channel().send(&dtls_record(9)).await.unwrap();
+        let record = tokio::time::timeout(PATIENCE, b.agent.dtls_channel().recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&record[..], &dtls_record(9)[..]);
+        // Every check either side sent, before and after, was keyed right.
+        for side in [&a, &b] {
+            let stats = side.agent.stats();
+            assert_eq!(stats.stun_rejected, 0, "{stats:?}");
         }
     });
 }

@@ -145,6 +145,7 @@ fn a_binding_flood_with_wrong_credentials_is_dropped_and_the_connection_stays_up
             .trim()
             .to_owned();
         let received_before = stats.ice.packets_received;
+        let rejected_before = stats.ice.stun_rejected;
 
         // Requests from many addresses: an unknown user; the victim's user with a
         // MESSAGE-INTEGRITY that cannot verify; no integrity at all; an attribute whose
@@ -189,10 +190,16 @@ fn a_binding_flood_with_wrong_credentials_is_dropped_and_the_connection_stays_up
             .await
             .expect("the victim's driver is alive");
         let ice = &stats.ice;
-        // Every request reached the socket and was dropped: none changed the pair.
+        // Every request reached the socket and was refused there, before webrtc-ice
+        // (no forged request authenticates): none changed the pair.
         assert!(
             ice.packets_received - received_before >= sent * 9 / 10,
             "{ice:?} after {sent} requests"
+        );
+        let rejected = ice.stun_rejected - rejected_before;
+        assert!(
+            (sent * 9 / 10..=sent).contains(&rejected),
+            "{rejected} of {sent} forged requests refused: {ice:?}"
         );
         assert_eq!(stats.selected_pair, Some(pair), "the flood moved nothing");
         assert_eq!(victim.pc.connection_state(), PeerConnectionState::Connected);

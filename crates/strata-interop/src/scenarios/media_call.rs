@@ -7,6 +7,9 @@
 //!   offers an audio and a video section). The page's camera and microphone come back
 //!   through Strata: video `framesDecoded` and audio `packetsReceived` on the page's
 //!   inbound streams must keep rising.
+//! - [`chromium_adds_video_mid_call`]: as above, then the page adds a second camera
+//!   track to the live call. The renegotiation must bring it to `reflect`, whose echo
+//!   comes back as a second inbound video stream: both must keep decoding.
 //! - [`play_from_disk_to_chromium`]: `play-from-disk` sends the VP8 and Opus fixture
 //!   files to the page, which must decode the frames (`framesDecoded` rising) and
 //!   receive the audio.
@@ -55,6 +58,41 @@ async fn reflect_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
         .await?;
     finish(page, reflect).await?;
     Ok(format!("Chromium decoded Strata's echo: {echo}"))
+}
+
+pub(crate) fn chromium_adds_video_mid_call(env: Env) -> ScenarioFuture {
+    Box::pin(async move {
+        let call = Call::start(&env).await?;
+        let outcome = added_video_echo(&env, &call).await;
+        call.stop().await;
+        outcome
+    })
+}
+
+async fn added_video_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
+    let mut page = call.join_page("alice").await?;
+    let reflect = call.example(&env.examples()?.reflect, "reflect", &[])?;
+    reflect
+        .wait_for_stderr("reflecting to alice", 1, STEP)
+        .await?;
+    let before = call
+        .decoding(&mut page, "the echo of the first camera", 1, 15, 25)
+        .await?;
+    page.send(json!({ "cmd": "add-video" })).await?;
+    call.message(&mut page, "the second camera track", |m| {
+        m["type"] == "added-video"
+    })
+    .await?;
+    // The renegotiated section reaches reflect, which echoes it on a track of its own.
+    reflect.wait_for_stderr("sends Video", 2, STEP).await?;
+    let after = call
+        .decoding(&mut page, "the echoes of both cameras", 2, 30, 50)
+        .await?;
+    finish(page, reflect).await?;
+    Ok(format!(
+        "Chromium decoded one echo ({before}), then both after adding a camera mid-call \
+         ({after})"
+    ))
 }
 
 pub(crate) fn play_from_disk_to_chromium(env: Env) -> ScenarioFuture {

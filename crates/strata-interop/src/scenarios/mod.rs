@@ -90,6 +90,12 @@ pub(crate) const ALL: &[Scenario] = &[
         run: media_call::reflect_echoes_chromium,
     },
     Scenario {
+        name: "chromium_adds_video_mid_call",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(1),
+        run: media_call::chromium_adds_video_mid_call,
+    },
+    Scenario {
         name: "strata_play_from_disk_to_chromium",
         needs: &[Requirement::Chromium, Requirement::StrataExamples],
         timeout: Duration::from_mins(1),

@@ -131,13 +131,13 @@ async fn unreliable_unordered_channel_delivers_what_arrives_without_stalling() {
         // stall (the generous bound leaves room for retransmission timeouts on a loaded
         // machine, where the sender itself may wait for a CPU).
         let patience = if sender.is_finished() { QUIET } else { STALL };
-        let message = match tokio::time::timeout(patience, next_message(&mut remote)).await {
-            Ok(message) => message,
-            Err(_) if sender.is_finished() => break,
-            Err(_) => panic!(
+        let Ok(message) = tokio::time::timeout(patience, next_message(&mut remote)).await else {
+            assert!(
+                sender.is_finished(),
                 "nothing arrived for {STALL:?} while the sender was sending ({} so far): a stall",
                 seen.len()
-            ),
+            );
+            break;
         };
         let Message::Binary(data) = message else {
             panic!("text")

@@ -146,6 +146,8 @@ mod description;
 mod driver;
 mod error;
 mod events;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod media;
 mod peer_connection;
 mod track;

@@ -17,6 +17,9 @@ pub const CHANNEL_LABEL: &str = "chat";
 
 /// The largest configuration file read, in bytes.
 pub const MAX_CONFIG_FILE: u64 = 1024 * 1024;
+/// The longest timeout or interval a configuration may give (one day): deadlines are
+/// computed as instants plus these, and must not overflow.
+pub const MAX_DURATION_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Configuration of a [`Transport`](super::Transport).
 ///
@@ -386,6 +389,42 @@ impl TransportConfig {
         self.clone().into_valid().map(drop)
     }
 
+    /// Counts and durations: at least 1, and durations at most [`MAX_DURATION_MS`].
+    fn check_ranges(&self) -> Result<(), Error> {
+        let positive = [
+            ("max_peers", self.max_peers as u64),
+            ("max_message_size", self.max_message_size as u64),
+            ("ice_timeout_ms", self.ice_timeout_ms),
+            ("connection_timeout_ms", self.connection_timeout_ms),
+            ("stale_peer_timeout_ms", self.stale_peer_timeout_ms),
+            ("probe_interval_ms", self.probe_interval_ms),
+            (
+                "reconnect.initial_delay_ms",
+                self.reconnect.initial_delay_ms,
+            ),
+            ("reconnect.max_delay_ms", self.reconnect.max_delay_ms),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(invalid(field, "must be at least 1"));
+            }
+        }
+        let durations = [
+            ("ice_timeout_ms", self.ice_timeout_ms),
+            ("connection_timeout_ms", self.connection_timeout_ms),
+            ("stale_peer_timeout_ms", self.stale_peer_timeout_ms),
+            ("probe_interval_ms", self.probe_interval_ms),
+            ("reconnect.max_delay_ms", self.reconnect.max_delay_ms),
+        ];
+        for (field, value) in durations {
+            // Deadlines are instants plus these: an unbounded value would overflow them.
+            if value > MAX_DURATION_MS {
+                return Err(invalid(field, "must be at most one day (86400000 ms)"));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn into_valid(self) -> Result<ValidConfig, Error> {
         let url = &self.signaling_url;
         let rest = url
@@ -407,24 +446,7 @@ impl TransportConfig {
             .map(PeerId::new)
             .transpose()
             .map_err(|e| invalid("peer_id", e.to_string()))?;
-        let positive = [
-            ("max_peers", self.max_peers as u64),
-            ("max_message_size", self.max_message_size as u64),
-            ("ice_timeout_ms", self.ice_timeout_ms),
-            ("connection_timeout_ms", self.connection_timeout_ms),
-            ("stale_peer_timeout_ms", self.stale_peer_timeout_ms),
-            ("probe_interval_ms", self.probe_interval_ms),
-            (
-                "reconnect.initial_delay_ms",
-                self.reconnect.initial_delay_ms,
-            ),
-            ("reconnect.max_delay_ms", self.reconnect.max_delay_ms),
-        ];
-        for (field, value) in positive {
-            if value == 0 {
-                return Err(invalid(field, "must be at least 1"));
-            }
-        }
+        self.check_ranges()?;
         if self.max_peers > super::MAX_PEERS_LIMIT {
             return Err(invalid(
                 "max_peers",
@@ -443,7 +465,7 @@ impl TransportConfig {
         if !(0.0..=1.0).contains(&self.quality.max_loss) {
             return Err(invalid("quality.max_loss", "must be within 0.0..=1.0"));
         }
-        if self.stale_peer_timeout_ms < 2 * self.probe_interval_ms {
+        if self.stale_peer_timeout_ms < self.probe_interval_ms.saturating_mul(2) {
             return Err(invalid(
                 "stale_peer_timeout_ms",
                 "must be at least twice probe_interval_ms",
@@ -491,9 +513,70 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Fuzz-target body: any file contents, as JSON and as TOML, parse and validate without
+/// panicking, and a configuration that validates survives a JSON round trip unchanged,
+/// still valid, with bounded retry delays.
+///
+/// # Panics
+///
+/// When a valid configuration does not round-trip: a bug.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for parsed in [
+        TransportConfig::from_json_str(text),
+        TransportConfig::from_toml_str(text),
+    ] {
+        let Ok(config) = parsed else { continue };
+        if let Err(error) = config.validate() {
+            drop(error.to_string());
+            continue;
+        }
+        let json = serde_json::to_string(&config).expect("a valid configuration encodes");
+        let again = TransportConfig::from_json_str(&json).expect("its JSON parses");
+        assert_eq!(again, config);
+        again.validate().expect("still valid");
+        for attempt in [0, 1, 31, u32::MAX] {
+            let delay = config.reconnect.delay(attempt);
+            assert!(delay <= Duration::from_millis(MAX_DURATION_MS));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_files_neither_panic_nor_lose_a_valid_configuration() {
+        for text in [
+            "",
+            "{}",
+            r#"{"signaling_url": "ws://h/ws", "room": "r"}"#,
+            r#"{"signaling_url": "ws://h/ws", "room": "r", "probe_interval_ms": 18446744073709551615}"#,
+            r#"{"signaling_url": "ws://h/ws", "room": "r", "reconnect": {"multiplier": 1e308}}"#,
+            "signaling_url = 'ws://h/ws'\nroom = 'r'\nquality = { max_loss = nan }\n",
+            "signaling_url = 'ws://h/ws'\nroom = 'r'\nreconnect = { multiplier = inf }\n",
+            "signaling_url = 'ws://h/ws'\nroom = 'r'\nmax_peers = -1\n",
+        ] {
+            fuzz_config(text.as_bytes());
+        }
+        fuzz_config(&[0xff, 0xfe]);
+    }
+
+    #[test]
+    fn the_checked_in_seed_files_are_valid_configurations() {
+        let json = include_str!("../../fuzz-seeds/transport_config/p2p_config.json");
+        let toml = include_str!("../../fuzz-seeds/transport_config/p2p_config.toml");
+        for config in [
+            TransportConfig::from_json_str(json),
+            TransportConfig::from_toml_str(toml),
+        ] {
+            config.unwrap().validate().unwrap();
+        }
+    }
 
     fn base() -> TransportConfig {
         TransportConfig::new("ws://127.0.0.1:8080/ws", "room")
@@ -570,6 +653,22 @@ mod tests {
                 Box::new(|c| c.reconnect.multiplier = 0.5),
             ),
             ("quality.max_loss", Box::new(|c| c.quality.max_loss = 2.0)),
+            (
+                "quality.max_loss",
+                Box::new(|c| c.quality.max_loss = f64::NAN),
+            ),
+            (
+                "connection_timeout_ms",
+                Box::new(|c| c.connection_timeout_ms = u64::MAX),
+            ),
+            (
+                "probe_interval_ms",
+                Box::new(|c| c.probe_interval_ms = MAX_DURATION_MS + 1),
+            ),
+            (
+                "reconnect.max_delay_ms",
+                Box::new(|c| c.reconnect.max_delay_ms = u64::MAX),
+            ),
             (
                 "stale_peer_timeout_ms",
                 Box::new(|c| c.stale_peer_timeout_ms = 1_000),

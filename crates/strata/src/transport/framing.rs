@@ -226,7 +226,7 @@ fn whole(kind: u8, body: Bytes) -> Result<Message, FrameError> {
 }
 
 /// Any bytes, as frames of one channel, never panic; what completes is within the limit.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn fuzz_reassembler(data: &[u8]) {
     let mut reassembler = Reassembler::new(4096);
     for frame in data.split(|&b| b == 0xff) {

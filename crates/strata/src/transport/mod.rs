@@ -117,15 +117,19 @@ use strata_signal::client::{Client, ClientConfig};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use config::fuzz_config;
 pub use config::{
-    CHANNEL_LABEL, ChannelMode, IceServerEntry, MAX_CONFIG_FILE, QualityThresholds,
-    ReconnectConfig, TransportConfig, Urls,
+    CHANNEL_LABEL, ChannelMode, IceServerEntry, MAX_CONFIG_FILE, MAX_DURATION_MS,
+    QualityThresholds, ReconnectConfig, TransportConfig, Urls,
 };
 pub use events::{
     BroadcastStats, DisconnectReason, PeerInfo, PeerState, TransportEvent, TransportEvents,
     TransportStats,
 };
 pub use framing::FRAMED_PROTOCOL;
+#[cfg(feature = "fuzzing")]
+pub(crate) use framing::fuzz_reassembler;
 pub use link::LINK_COMMAND_QUEUE;
 pub use peer_slot::SEND_STALL_LIMIT;
 pub use strata_signal::PeerId;

@@ -148,6 +148,7 @@ mod error;
 mod events;
 mod media;
 mod peer_connection;
+mod setup;
 mod track;
 pub mod transport;
 
@@ -165,6 +166,7 @@ pub use events::{
 };
 pub use media::MediaDeliveryStats;
 pub use peer_connection::{PeerConnection, PeerConnectionEvents, WeakPeerConnection};
+pub use setup::SetupTimeline;
 pub use strata_dtls_srtp::SrtpStats;
 pub use strata_dtls_srtp::{Certificate, Fingerprint};
 pub use strata_ice::{

@@ -94,6 +94,9 @@ pub struct AssociationStats {
     /// Times a large write woke webrtc-sctp's write loop
     /// ([`PacketGuard::wake_packet`](crate::sctp_guard::PacketGuard::wake_packet)).
     pub write_wakes: u64,
+    /// Chunks we sent again (DATA, INIT, `COOKIE-ECHO`): each one waited for a
+    /// retransmission timeout, at least a second in webrtc-sctp.
+    pub retransmitted_chunks: u64,
 }
 
 pub(crate) enum Command {
@@ -322,6 +325,7 @@ impl Association {
             oversize_inbound: shared.oversize_inbound.load(Ordering::Relaxed),
             signals_dropped: shared.conn.signals_dropped.load(Ordering::Relaxed),
             write_wakes: shared.conn.write_wakes.load(Ordering::Relaxed),
+            retransmitted_chunks: guard.retransmitted_chunks(),
         }
     }
 

@@ -198,18 +198,87 @@ impl RecordValidator {
     }
 }
 
+/// Recognises retransmitted handshake flights in one direction of a connection (RFC 6347
+/// §4.2.4): a datagram whose plaintext handshake fragment is not past the furthest one
+/// already seen (by message sequence, then fragment offset), or that carries a second
+/// `ChangeCipherSpec`. Counts datagrams, not flights: a flight resent in two datagrams
+/// counts twice. Sans-IO; never fails (malformed input is simply not counted).
+#[derive(Debug, Default, Clone)]
+pub struct FlightTracker {
+    /// The furthest plaintext handshake fragment seen: (message sequence, offset).
+    furthest: Option<(u16, u32)>,
+    change_cipher_spec_seen: bool,
+    repeated: u64,
+}
+
+impl FlightTracker {
+    /// A tracker with nothing seen yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Notes one datagram; returns whether it repeated part of an earlier flight.
+    pub fn note(&mut self, datagram: &[u8]) -> bool {
+        let mut repeated = false;
+        let mut rest = datagram;
+        while let Some(header) = rest.get(..RECORD_HEADER_LEN) {
+            let content_type = header[0];
+            let epoch = u16::from_be_bytes([header[3], header[4]]);
+            let length = usize::from(u16::from_be_bytes([header[11], header[12]]));
+            let Some(body) = rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + length) else {
+                break;
+            };
+            match content_type {
+                CONTENT_CHANGE_CIPHER_SPEC => {
+                    repeated |= std::mem::replace(&mut self.change_cipher_spec_seen, true);
+                }
+                CONTENT_HANDSHAKE if epoch == 0 => {
+                    if let Some(fragment) = body.get(..HANDSHAKE_HEADER_LEN) {
+                        let position = (
+                            u16::from_be_bytes([fragment[4], fragment[5]]),
+                            u24(&fragment[6..9]),
+                        );
+                        if self.furthest.is_some_and(|furthest| position <= furthest) {
+                            repeated = true;
+                        } else {
+                            self.furthest = Some(position);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            rest = &rest[RECORD_HEADER_LEN + length..];
+        }
+        if repeated {
+            self.repeated += 1;
+        }
+        repeated
+    }
+
+    /// Datagrams that repeated an earlier flight.
+    pub fn repeated(&self) -> u64 {
+        self.repeated
+    }
+}
+
 fn u24(bytes: &[u8]) -> u32 {
     u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]])
 }
 
 /// Fuzz-target body: any sequence of datagrams is checked without panicking, and a
-/// datagram that passes keeps every record inside its bounds.
+/// datagram that passes keeps every record inside its bounds; a [`FlightTracker`] notes
+/// every datagram without panicking and counts at most one repeat per datagram.
 #[cfg(any(test, feature = "fuzzing"))]
 pub fn fuzz_validate(data: &[u8]) {
     let mut validator = RecordValidator::new();
+    let mut flights = FlightTracker::new();
+    let mut datagrams = 0;
     for datagram in data.split(|b| *b == 0xff) {
         let _ = validator.check(datagram);
+        flights.note(datagram);
+        datagrams += 1;
     }
+    assert!(flights.repeated() <= datagrams);
 }
 
 #[cfg(test)]
@@ -365,5 +434,31 @@ mod tests {
                 let _ = validator.check(datagram);
             }
         }
+    }
+
+    #[test]
+    fn flight_tracker_counts_resent_handshake_datagrams_but_not_later_fragments() {
+        let mut tracker = FlightTracker::new();
+        let hello = record(CONTENT_HANDSHAKE, 0, &fragment(1, 4, 0, 0, &[0; 4]));
+        assert!(!tracker.note(&hello));
+        assert!(
+            tracker.note(&hello),
+            "the same message again is a retransmission"
+        );
+        // A certificate in two fragments, in two datagrams: both new.
+        let first = record(CONTENT_HANDSHAKE, 0, &fragment(11, 8, 1, 0, &[0; 4]));
+        let second = record(CONTENT_HANDSHAKE, 0, &fragment(11, 8, 1, 4, &[0; 4]));
+        assert!(!tracker.note(&first));
+        assert!(!tracker.note(&second));
+        assert!(tracker.note(&first));
+        // The final flight: ChangeCipherSpec and an encrypted Finished, then again.
+        let mut last = record(CONTENT_CHANGE_CIPHER_SPEC, 0, &[1]);
+        last.extend(record(CONTENT_HANDSHAKE, 1, &[0xaa; 40]));
+        assert!(!tracker.note(&last));
+        assert!(tracker.note(&last));
+        // Application data and truncated input are never retransmissions.
+        assert!(!tracker.note(&record(CONTENT_APPLICATION_DATA, 1, &[1, 2, 3])));
+        assert!(!tracker.note(&hello[..5]));
+        assert_eq!(tracker.repeated(), 3);
     }
 }

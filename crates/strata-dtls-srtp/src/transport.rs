@@ -16,7 +16,7 @@ use webrtc_util::{Conn, KeyingMaterialExporter};
 use crate::certificate::{Certificate, Fingerprint, HashFunction};
 use crate::error::{Error, Upstream};
 use crate::keying::{EXPORTER_LABEL, SrtpKeyingMaterial, SrtpProfile};
-use crate::record::RecordValidator;
+use crate::record::{FlightTracker, RecordValidator};
 
 /// Our side of the DTLS handshake, from `a=setup` (RFC 8842): `active` is the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,20 @@ impl DtlsConfig {
 pub struct DtlsStats {
     /// Datagrams refused before `dtls` saw them (see [`crate::record`]).
     pub malformed_dropped: u64,
+    /// Handshake datagrams we sent again (a flight's retransmission timer fired, or the
+    /// peer repeated its flight); see [`FlightTracker`](crate::record::FlightTracker).
+    pub handshake_datagrams_resent: u64,
+    /// Handshake datagrams the peer sent again: each means it waited a retransmission
+    /// timeout for an answer from us, or one of our flights was lost.
+    pub peer_handshake_datagrams_resent: u64,
+}
+
+/// Counters shared by the connection `dtls` drives and the transport.
+#[derive(Debug, Default)]
+struct Counters {
+    malformed: AtomicU64,
+    sent: Mutex<FlightTracker>,
+    received: Mutex<FlightTracker>,
 }
 
 /// What the fingerprint check concluded, for a typed error when the handshake fails.
@@ -89,11 +103,11 @@ pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<Dtl
             "the peer's fingerprint is required to authenticate it",
         ));
     }
-    let malformed = Arc::new(AtomicU64::new(0));
+    let counters = Arc::new(Counters::default());
     let conn = Arc::new(ValidatedConn {
         channel,
         validator: Mutex::new(RecordValidator::new()),
-        malformed: Arc::clone(&malformed),
+        counters: Arc::clone(&counters),
     });
     let check = Arc::new(Mutex::new(PeerCheck::default()));
     let expected = config.remote_fingerprints.clone();
@@ -157,7 +171,7 @@ pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<Dtl
         conn: Arc::new(dtls),
         keying,
         role: config.role,
-        malformed,
+        counters,
     })
 }
 
@@ -182,7 +196,7 @@ pub struct DtlsTransport {
     conn: Arc<DTLSConn>,
     keying: Option<SrtpKeyingMaterial>,
     role: DtlsRole,
-    malformed: Arc<AtomicU64>,
+    counters: Arc<Counters>,
 }
 
 impl fmt::Debug for DtlsTransport {
@@ -222,8 +236,16 @@ impl DtlsTransport {
 
     /// Counters.
     pub fn stats(&self) -> DtlsStats {
+        let repeated = |tracker: &Mutex<FlightTracker>| {
+            tracker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .repeated()
+        };
         DtlsStats {
-            malformed_dropped: self.malformed.load(Ordering::Relaxed),
+            malformed_dropped: self.counters.malformed.load(Ordering::Relaxed),
+            handshake_datagrams_resent: repeated(&self.counters.sent),
+            peer_handshake_datagrams_resent: repeated(&self.counters.received),
         }
     }
 
@@ -245,7 +267,22 @@ fn map_io_error(error: dtls::Error) -> Error {
 struct ValidatedConn {
     channel: PacketChannel,
     validator: Mutex<RecordValidator>,
-    malformed: Arc<AtomicU64>,
+    counters: Arc<Counters>,
+}
+
+impl ValidatedConn {
+    /// Notes a handshake datagram in `tracker` (datagrams that start with application
+    /// data, all of them once established, are not looked at).
+    fn track(&self, tracker: &Mutex<FlightTracker>, datagram: &[u8]) {
+        const APPLICATION_DATA: u8 = 23;
+        if datagram.first() == Some(&APPLICATION_DATA) {
+            return;
+        }
+        tracker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .note(datagram);
+    }
 }
 
 fn closed() -> webrtc_util::Error {
@@ -269,14 +306,15 @@ impl Conn for ValidatedConn {
                 .unwrap_or_else(PoisonError::into_inner)
                 .check(&datagram);
             if let Err(reason) = verdict {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
+                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%reason, "dropped a malformed DTLS datagram");
                 continue;
             }
             if datagram.len() > buf.len() {
-                self.malformed.fetch_add(1, Ordering::Relaxed);
+                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
+            self.track(&self.counters.received, &datagram);
             buf[..datagram.len()].copy_from_slice(&datagram);
             return Ok(datagram.len());
         }
@@ -293,6 +331,7 @@ impl Conn for ValidatedConn {
     }
 
     async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
+        self.track(&self.counters.sent, buf);
         self.channel
             .send(buf)
             .await

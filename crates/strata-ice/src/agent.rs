@@ -772,6 +772,14 @@ impl Shared {
     /// Keeps a DTLS/RTP datagram from an address that is not (yet) the selected one.
     fn hold(&self, kind: PacketKind, datagram: Datagram) {
         let mut pending = lock(&self.pending);
+        // `select` changes the path and drains this queue under the same lock: look at the
+        // path again, or a datagram read just before a selection would be queued after the
+        // drain and wait there, unseen, while its sender waits for a retransmission timer.
+        let path = *self.path.read().unwrap_or_else(PoisonError::into_inner);
+        if path == Some(Path::Direct(datagram.peer)) {
+            self.deliver(kind, datagram.data);
+            return;
+        }
         if pending.len() == PENDING_LIMIT {
             pending.pop_front();
             self.counters
@@ -784,9 +792,11 @@ impl Shared {
     /// A pair was selected: traffic now flows on `path`; held datagrams from its address
     /// are delivered, others are dropped.
     fn select(&self, path: Path) {
+        // Under the pending lock, so `hold` sees either the old path and queues before this
+        // drain, or the new one and delivers; held datagrams go out before later ones.
+        let mut pending = lock(&self.pending);
         *self.path.write().unwrap_or_else(PoisonError::into_inner) = Some(path);
-        let held: Vec<_> = lock(&self.pending).drain(..).collect();
-        for (kind, datagram) in held {
+        for (kind, datagram) in pending.drain(..) {
             if path == Path::Direct(datagram.peer) {
                 self.deliver(kind, datagram.data);
             } else {
@@ -969,6 +979,7 @@ fn agent_config(config: &IceConfig, local: &Credentials, conn: Arc<StunConn>) ->
         failed_timeout: Some(config.failed_timeout),
         keepalive_interval: Some(config.keepalive_interval),
         check_interval: config.check_interval,
+        prflx_acceptance_min_wait: Some(config.peer_reflexive_wait),
         network_types,
         candidate_types,
         include_loopback: config.policy.include_loopback,

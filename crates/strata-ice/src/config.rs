@@ -100,6 +100,16 @@ pub struct IceConfig {
     pub keepalive_interval: Duration,
     /// Interval between connectivity checks while checking (RFC 8445 `Ta`).
     pub check_interval: Duration,
+    /// How long after checks start a pair whose remote end is peer-reflexive (learned
+    /// from the peer's own check, RFC 8445 §7.3.1.3) may be nominated.
+    ///
+    /// webrtc-ice waits a second by default, hoping for a better pair. But a peer whose
+    /// checks arrive before its trickled candidate (the answer and the candidates cross a
+    /// signaling server; the answerer checks at once) is known by that peer-reflexive
+    /// candidate for good: webrtc-ice matches later checks and responses to it by address,
+    /// so the host pair it later signals never becomes valid, and every such connection
+    /// waited the full second. The pair is verified in both directions either way.
+    pub peer_reflexive_wait: Duration,
 }
 
 impl Default for IceConfig {
@@ -116,6 +126,7 @@ impl Default for IceConfig {
             failed_timeout: Duration::from_secs(25),
             keepalive_interval: Duration::from_secs(2),
             check_interval: Duration::from_millis(50),
+            peer_reflexive_wait: Duration::ZERO,
         }
     }
 }

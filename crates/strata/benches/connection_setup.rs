@@ -12,10 +12,19 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
+use loopback_pairs::strata_pair::Breakdown;
 use loopback_pairs::{median_p90, strata_pair};
 
-/// Setups per stack in the interleaved run.
+/// Setups per stack in the interleaved run (`STRATA_BENCH_ROUNDS` overrides).
 const ROUNDS: usize = 40;
+
+fn rounds() -> usize {
+    std::env::var("STRATA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .filter(|&rounds| rounds > 0)
+        .unwrap_or(ROUNDS)
+}
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -26,9 +35,14 @@ fn runtime() -> Runtime {
 }
 
 async fn strata_setup() -> Duration {
+    strata_setup_broken_down().await.0
+}
+
+async fn strata_setup_broken_down() -> (Duration, Breakdown) {
     let (pair, setup) = strata_pair::connect().await;
+    let breakdown = pair.breakdown().await;
     pair.close().await;
-    setup
+    (setup, breakdown)
 }
 
 #[cfg(feature = "compare")]
@@ -46,24 +60,95 @@ fn mean(samples: &[Duration]) -> Duration {
     samples.iter().sum::<Duration>() / u32::try_from(samples.len()).expect("few samples")
 }
 
+/// The median of the present values, in milliseconds, or `-`.
+fn median_ms(mut values: Vec<Duration>) -> String {
+    if values.is_empty() {
+        return "-".to_owned();
+    }
+    values.sort_unstable();
+    format!("{:.2}", millis(values[values.len() / 2]))
+}
+
+fn show(value: Option<Duration>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{:.1}", millis(v)))
+}
+
+/// Where Strata's setup time goes: each step's median offset from `create_offer`, per
+/// side, then every slow sample (over twice the median) with its retransmissions.
+fn print_breakdown(breakdowns: &[Breakdown]) {
+    println!(
+        "\nStrata setup steps, median ms after create_offer ({} samples)",
+        breakdowns.len()
+    );
+    println!("| step | offerer | answerer |");
+    println!("|---|---|---|");
+    let steps = breakdowns[0].steps.len();
+    for index in 0..steps {
+        let name = breakdowns[0].steps[index].0;
+        let side =
+            |pick: fn(&(&'static str, Option<Duration>, Option<Duration>)) -> Option<Duration>| {
+                median_ms(
+                    breakdowns
+                        .iter()
+                        .filter_map(|b| pick(&b.steps[index]))
+                        .collect(),
+                )
+            };
+        println!("| {name} | {} | {} |", side(|s| s.1), side(|s| s.2));
+    }
+    println!(
+        "| offerer's channel open | {} | |",
+        median_ms(breakdowns.iter().map(|b| b.open).collect())
+    );
+    let total = |pick: fn(&Breakdown) -> u64| breakdowns.iter().map(pick).sum::<u64>();
+    println!(
+        "retransmissions over all samples: DTLS handshake datagrams {}, SCTP chunks {}; ICE-layer drops {}",
+        total(|b| b.dtls_resent),
+        total(|b| b.sctp_resent),
+        total(|b| b.ice_dropped),
+    );
+    let mut opens: Vec<Duration> = breakdowns.iter().map(|b| b.open).collect();
+    opens.sort_unstable();
+    let median = opens[opens.len() / 2];
+    for slow in breakdowns.iter().filter(|b| b.open > median * 2) {
+        let steps: Vec<String> = slow
+            .steps
+            .iter()
+            .map(|(name, o, a)| format!("{name} {}/{}", show(*o), show(*a)))
+            .collect();
+        println!(
+            "slow sample: open {:.1} ms; DTLS resent {}, SCTP resent {}, ICE drops {}; steps (offerer/answerer ms): {}",
+            millis(slow.open),
+            slow.dtls_resent,
+            slow.sctp_resent,
+            slow.ice_dropped,
+            steps.join(", ")
+        );
+    }
+}
+
 /// The interleaved run and its table.
 fn interleaved(runtime: &Runtime) {
-    let mut strata = Vec::with_capacity(ROUNDS);
+    let rounds = rounds();
+    let mut strata = Vec::with_capacity(rounds);
+    let mut breakdowns = Vec::with_capacity(rounds);
     #[cfg(feature = "compare")]
-    let mut webrtc_rs = Vec::with_capacity(ROUNDS);
+    let mut webrtc_rs = Vec::with_capacity(rounds);
     runtime.block_on(async {
         // Warm-up: first-use costs (certificate code paths, allocator arenas).
         strata_setup().await;
         #[cfg(feature = "compare")]
         webrtc_rs_setup().await;
-        for _ in 0..ROUNDS {
-            strata.push(strata_setup().await);
+        for _ in 0..rounds {
+            let (setup, breakdown) = strata_setup_broken_down().await;
+            strata.push(setup);
+            breakdowns.push(breakdown);
             #[cfg(feature = "compare")]
             webrtc_rs.push(webrtc_rs_setup().await);
         }
     });
     let (strata_median, strata_p90) = median_p90(&mut strata);
-    println!("\nconnection setup, create_offer → first channel open ({ROUNDS} interleaved rounds)");
+    println!("\nconnection setup, create_offer → first channel open ({rounds} interleaved rounds)");
     println!("| stack | median ms | p90 ms | min ms | max ms | mean ms |");
     println!("|---|---|---|---|---|---|");
     println!(
@@ -71,7 +156,7 @@ fn interleaved(runtime: &Runtime) {
         millis(strata_median),
         millis(strata_p90),
         millis(strata[0]),
-        millis(strata[ROUNDS - 1]),
+        millis(strata[rounds - 1]),
         millis(mean(&strata)),
     );
     #[cfg(feature = "compare")]
@@ -82,7 +167,7 @@ fn interleaved(runtime: &Runtime) {
             millis(median),
             millis(p90),
             millis(webrtc_rs[0]),
-            millis(webrtc_rs[ROUNDS - 1]),
+            millis(webrtc_rs[rounds - 1]),
             millis(mean(&webrtc_rs)),
         );
         println!(
@@ -90,10 +175,12 @@ fn interleaved(runtime: &Runtime) {
             strata_median.as_secs_f64() / median.as_secs_f64()
         );
     }
+    print_breakdown(&breakdowns);
     println!();
 }
 
 fn connection_setup(c: &mut Criterion) {
+    loopback_pairs::trace_from_env();
     let runtime = runtime();
     interleaved(&runtime);
     let mut group = c.benchmark_group("connection_setup");

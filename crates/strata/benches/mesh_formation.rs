@@ -22,8 +22,16 @@ use tokio::task::JoinSet;
 
 use loopback_pairs::{PATIENCE, median_p90, rss_bytes, strata_pair};
 
-/// Rounds of the interleaved run.
+/// Rounds of the interleaved run (`STRATA_BENCH_ROUNDS` overrides).
 const ROUNDS: usize = 5;
+
+fn rounds() -> usize {
+    std::env::var("STRATA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .filter(|&rounds| rounds > 0)
+        .unwrap_or(ROUNDS)
+}
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -106,7 +114,8 @@ fn interleaved(runtime: &Runtime) {
         // Warm-up.
         let (_, warm) = form(&url, "warm-up", 4).await;
         shutdown(warm).await;
-        for round in 0..ROUNDS {
+        let rounds = rounds();
+        for round in 0..rounds {
             let (connected, setup) = strata_pair::connect().await;
             connected.close().await;
             pair.push(setup);
@@ -125,7 +134,7 @@ fn interleaved(runtime: &Runtime) {
         let (sixteen_median, sixteen_p90) = median_p90(&mut sixteen);
         per_peer.sort_unstable();
         let memory = per_peer[per_peer.len() / 2];
-        println!("mesh_formation, interleaved, {ROUNDS} rounds (median / p90):");
+        println!("mesh_formation, interleaved, {rounds} rounds (median / p90):");
         println!("  one strata pair setup   {:8.1} ms", millis(pair_median));
         println!(
             "  8-peer mesh (28 conns)  {:8.1} / {:8.1} ms  = {:.1} pair setups",
@@ -148,6 +157,7 @@ fn interleaved(runtime: &Runtime) {
 }
 
 fn mesh_formation(c: &mut Criterion) {
+    loopback_pairs::trace_from_env();
     let runtime = runtime();
     interleaved(&runtime);
     let server = runtime.block_on(server());

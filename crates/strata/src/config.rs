@@ -18,6 +18,9 @@ pub struct Configuration {
     pub max_message_size: usize,
     /// How long the DTLS handshake may take.
     pub dtls_handshake_timeout: std::time::Duration,
+    /// How long a DTLS handshake flight waits for its answer before it is sent again
+    /// (the `dtls` crate does not back off), default 250 ms.
+    pub dtls_retransmit_interval: std::time::Duration,
     /// Events waiting for the application; the connection pauses when they are not read.
     pub event_queue: usize,
 }
@@ -29,6 +32,7 @@ impl Default for Configuration {
             certificate: None,
             max_message_size: 256 * 1024,
             dtls_handshake_timeout: std::time::Duration::from_secs(10),
+            dtls_retransmit_interval: std::time::Duration::from_millis(250),
             event_queue: 256,
         }
     }

@@ -34,6 +34,7 @@ use crate::description::{IceCandidateInit, SessionDescription};
 use crate::error::Error;
 use crate::events::{Failure, IceGatheringState, PeerConnectionEvent, PeerConnectionState};
 use crate::media::{MediaDeliveryStats, MediaPlane, TrackId};
+use crate::setup::{SetupStep, SetupTimeline};
 use crate::track::{TrackKind, TrackLocal, TrackLocalInit};
 
 /// How long closing waits for the layers below before abandoning them.
@@ -107,6 +108,8 @@ pub struct PeerConnectionStats {
     /// What the media plane dropped between the network, SRTP, the session and the
     /// track handles.
     pub media_delivery: MediaDeliveryStats,
+    /// When each step of the connection's setup happened.
+    pub setup: SetupTimeline,
 }
 
 /// States the handles read without asking the driver.
@@ -183,6 +186,7 @@ pub(crate) struct Driver {
     failures_tx: mpsc::Sender<Failure>,
     /// Why the connection failed, once a task panicked.
     failure: Option<Failure>,
+    setup: SetupTimeline,
 }
 
 impl Drop for Driver {
@@ -225,6 +229,11 @@ impl Driver {
     ) -> Result<Self, Error> {
         if config.max_message_size == 0 {
             return Err(Error::InvalidConfig("max_message_size must be positive"));
+        }
+        if config.dtls_retransmit_interval.is_zero() {
+            return Err(Error::InvalidConfig(
+                "dtls_retransmit_interval must be positive",
+            ));
         }
         let certificate = match config.certificate.take() {
             Some(certificate) => certificate,
@@ -271,6 +280,7 @@ impl Driver {
             failures,
             failures_tx,
             failure: None,
+            setup: SetupTimeline::default(),
         })
     }
 
@@ -328,6 +338,13 @@ impl Driver {
         self.shut_down().await;
         if let Some(reply) = close_reply {
             let _ = reply.send(Ok(()));
+        }
+    }
+
+    /// Records a step of the connection's first setup (once), and logs it.
+    fn step(&mut self, step: SetupStep) {
+        if self.setup.mark(step, Instant::now()) {
+            tracing::debug!(?step, port = self.ice.local_addr().port(), "setup step");
         }
     }
 
@@ -454,6 +471,7 @@ impl Driver {
             None => self.negotiator.create_offer()?,
         };
         let applied = self.negotiator.set_local_description(&description)?;
+        self.step(SetupStep::LocalDescription);
         self.signaling_changed().await;
         if self.shared.states().ice_gathering == IceGatheringState::New {
             self.ice.gather()?;
@@ -476,6 +494,7 @@ impl Driver {
         };
         let parsed = Description::parse(kind, &description.sdp)?;
         let applied = self.negotiator.set_remote_description(parsed)?;
+        self.step(SetupStep::RemoteDescription);
         self.signaling_changed().await;
         if applied.ice_restart {
             // The peer restarted ICE: our answer needs fresh credentials too.
@@ -709,6 +728,7 @@ impl Driver {
             media: self.media.session_stats(),
             srtp: self.media.srtp_stats(),
             media_delivery: self.media.delivery_stats(),
+            setup: self.setup,
         }
     }
 
@@ -739,6 +759,7 @@ impl Driver {
                 }
             } else {
                 self.ice_started = true;
+                self.step(SetupStep::IceChecking);
                 self.ice.start(role, remote)
             };
             if let Err(error) = started {
@@ -792,6 +813,7 @@ impl Driver {
         };
         let mut config = DtlsConfig::new(self.certificate.clone(), role, fingerprints);
         config.handshake_timeout = self.config.dtls_handshake_timeout;
+        config.retransmit_interval = self.config.dtls_retransmit_interval;
         let channel = self.ice.dtls_channel();
         let (done, result) = oneshot::channel();
         let cancel = self.cancel.clone();
@@ -802,12 +824,14 @@ impl Driver {
             }
         });
         self.dtls = Dtls::Handshaking(result);
+        self.step(SetupStep::DtlsStarted);
     }
 
     async fn handshake_done(&mut self, result: Result<DtlsTransport, strata_dtls_srtp::Error>) {
         match result {
             Ok(transport) => {
                 tracing::debug!(role = ?transport.role(), "DTLS established");
+                self.step(SetupStep::DtlsConnected);
                 self.media.set_keys(transport.srtp_keying());
                 self.dtls = Dtls::Established(Arc::new(transport));
             }
@@ -837,6 +861,7 @@ impl Driver {
         config.remote_max_message_size = max_message_size(data.remote_max_message_size);
         match Association::new(DtlsDatagrams(dtls), config) {
             Ok((association, events)) => {
+                self.step(SetupStep::SctpStarted);
                 let association = Arc::new(association);
                 for binder in std::mem::take(&mut self.pending_channels) {
                     self.spawn_create(Arc::clone(&association), binder);
@@ -858,7 +883,9 @@ impl Driver {
                 ))
                 .await;
             }
-            Some(AssociationEvent::Established) => tracing::debug!("SCTP association established"),
+            Some(AssociationEvent::Established) => {
+                self.step(SetupStep::SctpEstablished);
+            }
             Some(AssociationEvent::Closed(reason)) => {
                 tracing::debug!(?reason, "SCTP association closed");
                 self.sctp = None;
@@ -911,6 +938,12 @@ impl Driver {
                     .await;
             }
             IceEvent::StateChanged(state) => {
+                if matches!(
+                    state,
+                    IceConnectionState::Connected | IceConnectionState::Completed
+                ) {
+                    self.step(SetupStep::IceConnected);
+                }
                 self.shared.states().ice_connection = state;
                 self.emit(PeerConnectionEvent::IceConnectionStateChange(state))
                     .await;

@@ -150,6 +150,7 @@ mod events;
 pub mod fuzzing;
 mod media;
 mod peer_connection;
+mod setup;
 mod track;
 pub mod transport;
 
@@ -167,6 +168,7 @@ pub use events::{
 };
 pub use media::MediaDeliveryStats;
 pub use peer_connection::{PeerConnection, PeerConnectionEvents, WeakPeerConnection};
+pub use setup::SetupTimeline;
 pub use strata_dtls_srtp::SrtpStats;
 pub use strata_dtls_srtp::{Certificate, Fingerprint};
 pub use strata_ice::{

@@ -43,6 +43,7 @@ const ABORT: u8 = 6;
 const SHUTDOWN: u8 = 7;
 const SHUTDOWN_ACK: u8 = 8;
 const ERROR: u8 = 9;
+const COOKIE_ECHO: u8 = 10;
 const SHUTDOWN_COMPLETE: u8 = 14;
 const RECONFIG: u8 = 130;
 const FORWARD_TSN: u8 = 192;
@@ -173,6 +174,12 @@ pub struct PacketGuard {
     ports: Option<[u8; 4]>,
     dropped: MalformedCounts,
     deprecated_ppid_chunks: u64,
+    /// The highest TSN of ours sent so far.
+    highest_sent_tsn: Option<u32>,
+    /// INIT and `COOKIE-ECHO` chunks sent so far.
+    inits_sent: u64,
+    cookie_echoes_sent: u64,
+    retransmitted_chunks: u64,
 }
 
 struct Chunk<'a> {
@@ -198,13 +205,22 @@ impl PacketGuard {
         self.deprecated_ppid_chunks
     }
 
+    /// Chunks we sent again: DATA whose TSN was already sent, and every INIT and
+    /// `COOKIE-ECHO` after the first (the handshake timer fired). During connection setup,
+    /// each one means a packet was lost or dropped and the peer waited a retransmission
+    /// timeout (at least a second in webrtc-sctp) for it.
+    pub fn retransmitted_chunks(&self) -> u64 {
+        self.retransmitted_chunks
+    }
+
     /// Our verification tag, once our INIT or `INIT-ACK` went out.
     pub fn local_verification_tag(&self) -> Option<u32> {
         self.my_tag
     }
 
     /// Learns from a packet we send: our verification tag (INIT/`INIT-ACK`) and the
-    /// cumulative TSN we acknowledge (SACK). Never fails; our own packets are trusted.
+    /// cumulative TSN we acknowledge (SACK), and counts retransmitted chunks. Never fails;
+    /// our own packets are trusted.
     pub fn inspect_outbound(&mut self, packet: &[u8]) {
         let Ok(chunks) = split_chunks(packet) else {
             return;
@@ -213,6 +229,27 @@ impl PacketGuard {
             match chunk.kind {
                 INIT | INIT_ACK if chunk.value.len() >= 4 => {
                     self.my_tag = Some(be32(chunk.value, 0));
+                    if chunk.kind == INIT {
+                        self.inits_sent += 1;
+                        if self.inits_sent > 1 {
+                            self.retransmitted_chunks += 1;
+                        }
+                    }
+                }
+                COOKIE_ECHO => {
+                    self.cookie_echoes_sent += 1;
+                    if self.cookie_echoes_sent > 1 {
+                        self.retransmitted_chunks += 1;
+                    }
+                }
+                DATA if chunk.value.len() >= 4 => {
+                    let tsn = be32(chunk.value, 0);
+                    match self.highest_sent_tsn {
+                        Some(highest) if serial_ahead(highest, tsn).is_none() => {
+                            self.retransmitted_chunks += 1;
+                        }
+                        _ => self.highest_sent_tsn = Some(tsn),
+                    }
                 }
                 SACK if chunk.value.len() >= 4 => {
                     let cumulative = be32(chunk.value, 0);

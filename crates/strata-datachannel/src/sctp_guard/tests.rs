@@ -300,3 +300,29 @@ fn a_wake_packet_repeats_the_acknowledged_tsn_and_passes_the_guard() {
     );
     assert!(guard.inspect_inbound(&wake).is_ok());
 }
+
+#[test]
+fn resent_data_inits_and_cookie_echoes_are_counted_as_retransmissions() {
+    let mut guard = PacketGuard::new();
+    guard.inspect_outbound(&packet(0, &[init(INIT, MY_TAG, 7)]));
+    assert_eq!(guard.retransmitted_chunks(), 0);
+    // The INIT timer fired.
+    guard.inspect_outbound(&packet(0, &[init(INIT, MY_TAG, 7)]));
+    assert_eq!(guard.retransmitted_chunks(), 1);
+    let cookie = chunk(COOKIE_ECHO, &[1, 2, 3, 4]);
+    guard.inspect_outbound(&packet(PEER_TAG, &[cookie.clone()]));
+    assert_eq!(guard.retransmitted_chunks(), 1);
+    guard.inspect_outbound(&packet(PEER_TAG, &[cookie]));
+    assert_eq!(guard.retransmitted_chunks(), 2);
+    // New TSNs are not retransmissions, across the wrap of the TSN space too; an old
+    // one is.
+    for tsn in [u32::MAX - 1, u32::MAX, 0, 1] {
+        guard.inspect_outbound(&packet(PEER_TAG, &[data(tsn, 51, b"x")]));
+    }
+    assert_eq!(guard.retransmitted_chunks(), 2);
+    guard.inspect_outbound(&packet(
+        PEER_TAG,
+        &[data(u32::MAX, 51, b"x"), data(1, 51, b"x")],
+    ));
+    assert_eq!(guard.retransmitted_chunks(), 4);
+}

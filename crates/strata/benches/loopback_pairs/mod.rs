@@ -25,6 +25,18 @@ pub(crate) fn message(len: usize) -> bytes::Bytes {
     bytes::Bytes::from(vec![0x5a; len])
 }
 
+/// With `RUST_LOG` set, logs to stderr with the time since start (e.g.
+/// `RUST_LOG=strata=debug` shows each connection's setup steps).
+pub(crate) fn trace_from_env() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 /// The process's resident set size in bytes (`VmRSS` of `/proc/self/status`).
 pub(crate) fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");

@@ -268,6 +268,10 @@ fn u24(bytes: &[u8]) -> u32 {
 /// Fuzz-target body: any sequence of datagrams is checked without panicking, and a
 /// datagram that passes keeps every record inside its bounds; a [`FlightTracker`] notes
 /// every datagram without panicking and counts at most one repeat per datagram.
+///
+/// # Panics
+///
+/// When the tracker counts more repeats than datagrams: a bug.
 #[cfg(any(test, feature = "fuzzing"))]
 pub fn fuzz_validate(data: &[u8]) {
     let mut validator = RecordValidator::new();

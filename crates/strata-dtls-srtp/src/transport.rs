@@ -270,19 +270,17 @@ struct ValidatedConn {
     counters: Arc<Counters>,
 }
 
-impl ValidatedConn {
-    /// Notes a handshake datagram in `tracker` (datagrams that start with application
-    /// data, all of them once established, are not looked at).
-    fn track(&self, tracker: &Mutex<FlightTracker>, datagram: &[u8]) {
-        const APPLICATION_DATA: u8 = 23;
-        if datagram.first() == Some(&APPLICATION_DATA) {
-            return;
-        }
-        tracker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .note(datagram);
+/// Notes a handshake datagram in `tracker` (datagrams that start with application data,
+/// all of them once established, are not looked at).
+fn track(tracker: &Mutex<FlightTracker>, datagram: &[u8]) {
+    const APPLICATION_DATA: u8 = 23;
+    if datagram.first() == Some(&APPLICATION_DATA) {
+        return;
     }
+    tracker
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .note(datagram);
 }
 
 fn closed() -> webrtc_util::Error {
@@ -314,7 +312,7 @@ impl Conn for ValidatedConn {
                 self.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            self.track(&self.counters.received, &datagram);
+            track(&self.counters.received, &datagram);
             buf[..datagram.len()].copy_from_slice(&datagram);
             return Ok(datagram.len());
         }
@@ -331,7 +329,7 @@ impl Conn for ValidatedConn {
     }
 
     async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
-        self.track(&self.counters.sent, buf);
+        track(&self.counters.sent, buf);
         self.channel
             .send(buf)
             .await

@@ -73,6 +73,9 @@ fn show(value: Option<Duration>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{:.1}", millis(v)))
 }
 
+/// One setup step: its name, and when the offerer and the answerer reached it.
+type Step = (&'static str, Option<Duration>, Option<Duration>);
+
 /// Where Strata's setup time goes: each step's median offset from `create_offer`, per
 /// side, then every slow sample (over twice the median) with its retransmissions.
 fn print_breakdown(breakdowns: &[Breakdown]) {
@@ -85,15 +88,14 @@ fn print_breakdown(breakdowns: &[Breakdown]) {
     let steps = breakdowns[0].steps.len();
     for index in 0..steps {
         let name = breakdowns[0].steps[index].0;
-        let side =
-            |pick: fn(&(&'static str, Option<Duration>, Option<Duration>)) -> Option<Duration>| {
-                median_ms(
-                    breakdowns
-                        .iter()
-                        .filter_map(|b| pick(&b.steps[index]))
-                        .collect(),
-                )
-            };
+        let side = |pick: fn(&Step) -> Option<Duration>| {
+            median_ms(
+                breakdowns
+                    .iter()
+                    .filter_map(|b| pick(&b.steps[index]))
+                    .collect(),
+            )
+        };
         println!("| {name} | {} | {} |", side(|s| s.1), side(|s| s.2));
     }
     println!(

@@ -310,7 +310,7 @@ fn resent_data_inits_and_cookie_echoes_are_counted_as_retransmissions() {
     guard.inspect_outbound(&packet(0, &[init(INIT, MY_TAG, 7)]));
     assert_eq!(guard.retransmitted_chunks(), 1);
     let cookie = chunk(COOKIE_ECHO, &[1, 2, 3, 4]);
-    guard.inspect_outbound(&packet(PEER_TAG, &[cookie.clone()]));
+    guard.inspect_outbound(&packet(PEER_TAG, std::slice::from_ref(&cookie)));
     assert_eq!(guard.retransmitted_chunks(), 1);
     guard.inspect_outbound(&packet(PEER_TAG, &[cookie]));
     assert_eq!(guard.retransmitted_chunks(), 2);

@@ -99,10 +99,12 @@ pub struct AssociationStats {
     pub retransmitted_chunks: u64,
 }
 
+/// What a handle asks the driver to do. The options are boxed: the command queue
+/// reserves room for 32 commands when it is created, for every association.
 pub(crate) enum Command {
     Create {
         label: String,
-        options: ChannelOptions,
+        options: Box<ChannelOptions>,
         reply: oneshot::Sender<Result<DataChannel, Error>>,
     },
     Close {
@@ -221,7 +223,7 @@ impl Association {
         dcep.max_unclaimed_bytes = config.max_unclaimed_bytes;
         dcep.unclaimed_timeout = config.unclaimed_timeout;
         dcep.close_timeout = config.channel_close_timeout;
-        let driver = Driver {
+        let mut driver = Driver {
             config,
             core: DcepEndpoint::new(dcep),
             sctp: None,
@@ -239,7 +241,9 @@ impl Association {
             cancel: cancel.clone(),
             shared: Arc::clone(&shared),
         };
-        runtime.spawn(driver.run(conn));
+        // The driver is borrowed by its loop: a by-value `self` would be stored twice in
+        // the task's future (the argument, and the binding it is moved into).
+        runtime.spawn(async move { driver.run(conn).await });
         let association = Self {
             inner: Arc::new(Inner {
                 commands: command_tx,
@@ -267,7 +271,7 @@ impl Association {
         let (reply, response) = oneshot::channel();
         let command = Command::Create {
             label: label.into(),
-            options,
+            options: Box::new(options),
             reply,
         };
         self.inner
@@ -415,7 +419,7 @@ enum Step {
 }
 
 impl Driver {
-    async fn run<T: DatagramTransport>(mut self, conn: Arc<GuardedConn<T>>) {
+    async fn run<T: DatagramTransport>(&mut self, conn: Arc<GuardedConn<T>>) {
         let reason = match self.handshake(Arc::clone(&conn) as _).await {
             Ok(sctp) => {
                 // We enforce the peer's limit ourselves, with a typed error and updates.
@@ -429,10 +433,13 @@ impl Driver {
                 self.reads.clear();
                 self.ops.clear();
                 if reason == AssociationCloseReason::Local {
-                    let _ =
-                        tokio::time::timeout(self.config.shutdown_timeout, sctp.shutdown()).await;
+                    let _ = tokio::time::timeout(
+                        self.config.shutdown_timeout,
+                        Box::pin(sctp.shutdown()),
+                    )
+                    .await;
                 }
-                let _ = sctp.close().await;
+                let _ = Box::pin(sctp.close()).await;
                 reason
             }
             Err(reason) => reason,
@@ -477,13 +484,14 @@ impl Driver {
             local_port: self.config.local_port,
         };
         let client = self.config.role == crate::dcep::DtlsRole::Client;
-        let connect = async move {
+        // Boxed: a one-off, larger than the loop the task runs afterwards.
+        let connect = Box::pin(async move {
             if client {
                 SctpAssociation::client(config).await
             } else {
                 SctpAssociation::server(config).await
             }
-        };
+        });
         tokio::select! {
             biased;
             () = self.cancel.cancelled() => Err(AssociationCloseReason::Local),
@@ -525,7 +533,9 @@ impl Driver {
                     Step::Continue
                 }
                 command = self.commands.recv() => match command {
-                    Some(command) => self.on_command(command).await,
+                    // Boxed: commands are rare, and this keeps the association's
+                    // long-lived task future small.
+                    Some(command) => Box::pin(self.on_command(command)).await,
                     None => Step::Stop(AssociationCloseReason::Local),
                 },
                 () = sleep_until(deadline), if deadline.is_some() => {
@@ -731,7 +741,7 @@ impl Driver {
                 options,
                 reply,
             } => {
-                match self.create(label, options).await {
+                match self.create(label, *options).await {
                     Ok(channel) => {
                         let id = channel.id();
                         self.drain_core();
@@ -1044,6 +1054,25 @@ async fn sleep_until(deadline: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every association keeps its queues for its whole life, idle or not, and a tokio
+    /// queue reserves room for 32 entries when it is created: what they carry must stay
+    /// a few words.
+    #[test]
+    fn queued_types_stay_small() {
+        assert!(size_of::<Command>() <= 48, "{}", size_of::<Command>());
+        assert!(size_of::<ConnSignal>() <= 40, "{}", size_of::<ConnSignal>());
+        assert!(
+            size_of::<AssociationEvent>() <= 48,
+            "{}",
+            size_of::<AssociationEvent>()
+        );
+        assert!(
+            size_of::<ChannelEvent>() <= 48,
+            "{}",
+            size_of::<ChannelEvent>()
+        );
+    }
 
     #[test]
     fn max_retransmits_counts_retransmissions_not_transmissions() {

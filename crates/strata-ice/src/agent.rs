@@ -224,8 +224,9 @@ pub enum IceEvent {
     },
     /// The connection state changed.
     StateChanged(IceConnectionState),
-    /// A (new) candidate pair carries the traffic.
-    SelectedPairChanged(CandidatePair),
+    /// A (new) candidate pair carries the traffic. Boxed: it is the largest event by far,
+    /// and the event queue reserves room for 32 events when it is created.
+    SelectedPairChanged(Box<CandidatePair>),
 }
 
 /// Counters of the socket and the demultiplexer.
@@ -398,7 +399,8 @@ impl IceAgent {
             dial_cancel: Mutex::new(None),
             dtls: Lane::new(),
             media: Lane::new(),
-            pending: Mutex::new(VecDeque::with_capacity(PENDING_LIMIT)),
+            // Grows only if datagrams arrive before a pair is selected.
+            pending: Mutex::new(VecDeque::new()),
             stun: stun_tx,
             srflx_waiters: Mutex::new(HashMap::new()),
             gathering: Mutex::new(Gathering::default()),
@@ -500,17 +502,20 @@ impl IceAgent {
         *lock(&self.shared.dial_cancel) = Some(cancel_tx);
         let shared = Arc::clone(&self.shared);
         self.shared.tasks.spawn(async move {
+            // The checks' futures are boxed: this task lives on as the relay reader,
+            // and would otherwise keep their (much larger) room for the connection's
+            // lifetime.
             let connected = match role {
-                IceRole::Controlling => shared
-                    .agent
-                    .dial(cancel_rx, remote.ufrag, remote.pwd)
-                    .await
-                    .map(|c| c as Arc<dyn Conn + Send + Sync>),
-                IceRole::Controlled => shared
-                    .agent
-                    .accept(cancel_rx, remote.ufrag, remote.pwd)
-                    .await
-                    .map(|c| c as Arc<dyn Conn + Send + Sync>),
+                IceRole::Controlling => {
+                    Box::pin(shared.agent.dial(cancel_rx, remote.ufrag, remote.pwd))
+                        .await
+                        .map(|c| c as Arc<dyn Conn + Send + Sync>)
+                }
+                IceRole::Controlled => {
+                    Box::pin(shared.agent.accept(cancel_rx, remote.ufrag, remote.pwd))
+                        .await
+                        .map(|c| c as Arc<dyn Conn + Send + Sync>)
+                }
             };
             match connected {
                 Ok(conn) => {
@@ -796,7 +801,8 @@ impl Shared {
         // drain, or the new one and delivers; held datagrams go out before later ones.
         let mut pending = lock(&self.pending);
         *self.path.write().unwrap_or_else(PoisonError::into_inner) = Some(path);
-        for (kind, datagram) in pending.drain(..) {
+        // Taken whole, so the queue's memory goes with it once a path is up.
+        for (kind, datagram) in std::mem::take(&mut *pending) {
             if path == Path::Direct(datagram.peer) {
                 self.deliver(kind, datagram.data);
             } else {
@@ -1175,10 +1181,10 @@ fn install_handlers(shared: &Arc<Shared>) {
         .agent
         .on_selected_candidate_pair_change(Box::new(move |local, remote| {
             let weak = weak.clone();
-            let pair = CandidatePair {
+            let pair = Box::new(CandidatePair {
                 local: candidate_info(&**local),
                 remote: candidate_info(&**remote),
-            };
+            });
             let path = path_of(&**local, &**remote);
             Box::pin(async move {
                 if let Some(shared) = weak.upgrade() {
@@ -1241,6 +1247,14 @@ async fn read_relay(shared: Arc<Shared>, conn: Arc<dyn Conn + Send + Sync>) {
 mod tests {
     use super::*;
     use crate::CandidatePolicy;
+
+    /// The event queue lives as long as the agent and reserves room for 32 events when it
+    /// is created: an event stays a few words (the selected pair is boxed).
+    #[test]
+    fn events_stay_a_few_words() {
+        let size = size_of::<IceEvent>();
+        assert!(size <= 56, "IceEvent is {size} bytes");
+    }
 
     #[test]
     fn host_candidates_come_from_ipv4_whenever_the_host_has_a_usable_ipv4_address() {

@@ -52,14 +52,17 @@ const FAILURE_QUEUE: usize = 4;
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
 /// What a handle asks the driver to do.
+///
+/// Payloads larger than a few words are boxed: a command queue allocates room for 32
+/// commands when it is created, and every connection keeps one, idle or not.
 pub(crate) enum Command {
     CreateOffer(Reply<SessionDescription>),
     CreateAnswer(Reply<SessionDescription>),
-    SetLocalDescription(Option<SessionDescription>, Reply<()>),
-    SetRemoteDescription(SessionDescription, Reply<()>),
-    AddIceCandidate(IceCandidateInit, Reply<()>),
-    CreateDataChannel(String, ChannelOptions, Reply<DataChannel>),
-    AddTrack(TrackLocalInit, Reply<TrackLocal>),
+    SetLocalDescription(Option<Box<SessionDescription>>, Reply<()>),
+    SetRemoteDescription(Box<SessionDescription>, Reply<()>),
+    AddIceCandidate(Box<IceCandidateInit>, Reply<()>),
+    CreateDataChannel(Box<(String, ChannelOptions)>, Reply<DataChannel>),
+    AddTrack(Box<TrackLocalInit>, Reply<TrackLocal>),
     RemoveTrack(TrackId, Reply<()>),
     RestartIce(Reply<()>),
     LocalDescription(Reply<Option<SessionDescription>>),
@@ -80,9 +83,10 @@ pub(crate) enum PanicSite {
 }
 
 /// What a track handle asks the driver to do: on a queue of its own, so that media never
-/// holds up signaling commands.
+/// holds up signaling commands. The sample is boxed so that the queue every connection
+/// keeps, media or not, stays small while idle.
 pub(crate) enum MediaCommand {
-    WriteSample(TrackId, Sample, Reply<()>),
+    WriteSample(TrackId, Box<Sample>, Reply<()>),
     RequestKeyframe(Mid, Reply<bool>),
 }
 
@@ -162,7 +166,9 @@ pub(crate) struct Driver {
     certificate: Certificate,
     shared: Arc<Shared>,
     commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<PeerConnectionEvent>,
+    /// Boxed events: the queue allocates room for 32 when created, and most events are
+    /// a word or two while the largest carry a candidate's strings.
+    events: mpsc::Sender<Box<PeerConnectionEvent>>,
     ice: IceAgent,
     ice_events: mpsc::Receiver<IceEvent>,
     negotiator: Negotiator,
@@ -225,7 +231,7 @@ impl Driver {
         mut config: Configuration,
         shared: Arc<Shared>,
         commands: mpsc::Receiver<Command>,
-        events: mpsc::Sender<PeerConnectionEvent>,
+        events: mpsc::Sender<Box<PeerConnectionEvent>>,
     ) -> Result<Self, Error> {
         if config.max_message_size == 0 {
             return Err(Error::InvalidConfig("max_message_size must be positive"));
@@ -288,39 +294,49 @@ impl Driver {
     /// does not end the connection silently: the state becomes
     /// [`Failed`](PeerConnectionState::Failed), [`PeerConnectionEvent::Failed`] says why,
     /// and the layers are dropped (their tasks cancelled, the socket released).
-    pub(crate) async fn run(self) {
+    pub(crate) fn run(self) -> impl Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&self.shared);
         let events = self.events.clone();
-        // Boxed: the loop's state is large, and this is one allocation per connection.
-        if let Err(payload) = AssertUnwindSafe(Box::pin(self.run_until_closed()))
-            .catch_unwind()
-            .await
-        {
-            let failure = Failure::Panicked {
-                task: "driver",
-                message: panic_message(payload.as_ref()),
-            };
-            tracing::error!(%failure, "peer connection failed");
-            {
-                let mut states = shared.states();
-                states.connection = PeerConnectionState::Failed;
-                states.ice_connection = IceConnectionState::Failed;
+        // Boxed before the task starts: the loop's state is large (one allocation per
+        // connection), and the task's own future then holds the box, not a second,
+        // moved-from copy of the driver beside it.
+        // The loop borrows the driver: a by-value `self` would be stored twice in the
+        // loop's state (the argument, and the binding it is moved into).
+        let mut driver = self;
+        let until_closed = Box::pin(async move { driver.run_until_closed().await });
+        async move {
+            if let Err(payload) = AssertUnwindSafe(until_closed).catch_unwind().await {
+                let failure = Failure::Panicked {
+                    task: "driver",
+                    message: panic_message(payload.as_ref()),
+                };
+                tracing::error!(%failure, "peer connection failed");
+                {
+                    let mut states = shared.states();
+                    states.connection = PeerConnectionState::Failed;
+                    states.ice_connection = IceConnectionState::Failed;
+                }
+                let _ = events
+                    .send(Box::new(PeerConnectionEvent::ConnectionStateChange(
+                        PeerConnectionState::Failed,
+                    )))
+                    .await;
+                let _ = events
+                    .send(Box::new(PeerConnectionEvent::Failed(failure)))
+                    .await;
             }
-            let _ = events
-                .send(PeerConnectionEvent::ConnectionStateChange(
-                    PeerConnectionState::Failed,
-                ))
-                .await;
-            let _ = events.send(PeerConnectionEvent::Failed(failure)).await;
         }
     }
 
-    async fn run_until_closed(mut self) {
+    async fn run_until_closed(&mut self) {
         let close_reply = loop {
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(Command::Close(reply)) => break Some(reply),
-                    Some(command) => self.handle_command(command).await,
+                    // Boxed, as is closing below: commands are rare, and their futures
+                    // (negotiation, ICE restarts) would otherwise make every idle
+                    // connection's loop state as large as the largest of them.
+                    Some(command) => Box::pin(self.handle_command(command)).await,
                     None => break None,
                 },
                 Some(event) = self.ice_events.recv() => self.handle_ice_event(event).await,
@@ -335,7 +351,7 @@ impl Driver {
             }
             self.flush_media().await;
         };
-        self.shut_down().await;
+        Box::pin(self.shut_down()).await;
         if let Some(reply) = close_reply {
             let _ = reply.send(Ok(()));
         }
@@ -349,7 +365,7 @@ impl Driver {
     }
 
     async fn emit(&self, event: PeerConnectionEvent) {
-        let _ = self.events.send(event).await;
+        let _ = self.events.send(Box::new(event)).await;
     }
 
     // ----- commands -----
@@ -371,22 +387,23 @@ impl Driver {
                 let _ = reply.send(answer.map_err(Error::from));
             }
             Command::SetLocalDescription(description, reply) => {
-                let result = self.set_local_description(description).await;
+                let result = self.set_local_description(description.map(|d| *d)).await;
                 let _ = reply.send(result);
             }
             Command::SetRemoteDescription(description, reply) => {
-                let result = self.set_remote_description(description).await;
+                let result = self.set_remote_description(*description).await;
                 let _ = reply.send(result);
             }
             Command::AddIceCandidate(candidate, reply) => {
                 let _ = reply.send(self.add_ice_candidate(&candidate));
             }
-            Command::CreateDataChannel(label, options, reply) => {
+            Command::CreateDataChannel(request, reply) => {
+                let (label, options) = *request;
                 let result = self.create_data_channel(label, options).await;
                 let _ = reply.send(result);
             }
             Command::AddTrack(init, reply) => {
-                let result = self.add_track(init).await;
+                let result = self.add_track(*init).await;
                 let _ = reply.send(result);
             }
             Command::RemoveTrack(id, reply) => {
@@ -1061,9 +1078,9 @@ impl Driver {
         // The application may be gone; never wait for it here.
         let _ = self
             .events
-            .try_send(PeerConnectionEvent::ConnectionStateChange(
+            .try_send(Box::new(PeerConnectionEvent::ConnectionStateChange(
                 PeerConnectionState::Closed,
-            ));
+            )));
     }
 }
 
@@ -1132,7 +1149,7 @@ mod tests {
     async fn driver() -> (
         Arc<Shared>,
         mpsc::Sender<Command>,
-        mpsc::Receiver<PeerConnectionEvent>,
+        mpsc::Receiver<Box<PeerConnectionEvent>>,
         tokio::task::JoinHandle<()>,
     ) {
         let mut config = Configuration::default();
@@ -1156,7 +1173,7 @@ mod tests {
     ) -> (
         Arc<Shared>,
         mpsc::Sender<Command>,
-        mpsc::Receiver<PeerConnectionEvent>,
+        mpsc::Receiver<Box<PeerConnectionEvent>>,
         tokio::task::JoinHandle<()>,
         Failure,
     ) {
@@ -1172,14 +1189,14 @@ mod tests {
     }
 
     /// The next `Failed` event, and whether the state change to `Failed` came first.
-    async fn failure(events: &mut mpsc::Receiver<PeerConnectionEvent>) -> (bool, Failure) {
+    async fn failure(events: &mut mpsc::Receiver<Box<PeerConnectionEvent>>) -> (bool, Failure) {
         let mut state_failed = false;
         loop {
             let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
                 .await
                 .expect("an event within ten seconds")
                 .expect("events until the failure");
-            match event {
+            match *event {
                 PeerConnectionEvent::ConnectionStateChange(PeerConnectionState::Failed) => {
                     state_failed = true;
                 }
@@ -1235,5 +1252,53 @@ mod tests {
         answer.await.expect("closed").expect("closed cleanly");
         task.await.expect("the driver task ends");
         assert_eq!(shared.states().connection, PeerConnectionState::Closed);
+    }
+}
+
+/// Every connection keeps its driver's state and its queues for its whole life, idle or
+/// not, and a tokio queue reserves room for 32 entries when it is created: these bounds
+/// fail when the types or futures grow back (the future bounds leave room for debug
+/// builds, whose futures are larger).
+#[cfg(test)]
+mod idle_footprint {
+    use super::*;
+
+    #[test]
+    fn queued_commands_stay_a_few_words() {
+        assert!(size_of::<Command>() <= 24, "{}", size_of::<Command>());
+        assert!(
+            size_of::<MediaCommand>() <= 32,
+            "{}",
+            size_of::<MediaCommand>()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_driver_and_its_futures_stay_within_their_bounds() {
+        let driver_size = size_of::<Driver>();
+        assert!(driver_size <= 7 * 1024, "Driver is {driver_size} bytes");
+        let new_driver = || async {
+            let mut config = Configuration::default();
+            config.ice.policy.include_loopback = true;
+            config.ice.policy.ipv6 = false;
+            config.ice.mdns = false;
+            let (_commands, commands_rx) = mpsc::channel(1);
+            let (events, _events_rx) = mpsc::channel(1);
+            Driver::new(config, Arc::new(Shared::new()), commands_rx, events)
+                .await
+                .expect("driver")
+        };
+        let mut driver = new_driver().await;
+        // The loop, beside the driver it borrows (both live in one box per connection).
+        let loop_size = size_of_val(&driver.run_until_closed());
+        assert!(
+            loop_size <= 4 * 1024,
+            "the loop's state is {loop_size} bytes"
+        );
+        // The task's own future holds the box and what reporting a panic needs.
+        let task = driver.run();
+        let task_size = size_of_val(&task);
+        assert!(task_size <= 1024, "the task's future is {task_size} bytes");
+        drop(task);
     }
 }

@@ -62,13 +62,13 @@ impl WeakPeerConnection {
 /// The events of one peer connection, in order.
 #[derive(Debug)]
 pub struct PeerConnectionEvents {
-    events: mpsc::Receiver<PeerConnectionEvent>,
+    events: mpsc::Receiver<Box<PeerConnectionEvent>>,
 }
 
 impl PeerConnectionEvents {
     /// The next event; `None` once the connection is closed and every event was read.
     pub async fn recv(&mut self) -> Option<PeerConnectionEvent> {
-        self.events.recv().await
+        self.events.recv().await.map(|event| *event)
     }
 }
 
@@ -124,7 +124,7 @@ impl PeerConnection {
         &self,
         description: SessionDescription,
     ) -> Result<(), Error> {
-        self.request(|reply| Command::SetLocalDescription(Some(description), reply))
+        self.request(|reply| Command::SetLocalDescription(Some(Box::new(description)), reply))
             .await
     }
 
@@ -141,13 +141,13 @@ impl PeerConnection {
         &self,
         description: SessionDescription,
     ) -> Result<(), Error> {
-        self.request(|reply| Command::SetRemoteDescription(description, reply))
+        self.request(|reply| Command::SetRemoteDescription(Box::new(description), reply))
             .await
     }
 
     /// Adds a candidate the peer trickled; before or after its description.
     pub async fn add_ice_candidate(&self, candidate: IceCandidateInit) -> Result<(), Error> {
-        self.request(|reply| Command::AddIceCandidate(candidate, reply))
+        self.request(|reply| Command::AddIceCandidate(Box::new(candidate), reply))
             .await
     }
 
@@ -159,7 +159,7 @@ impl PeerConnection {
         options: ChannelOptions,
     ) -> Result<DataChannel, Error> {
         let label = label.into();
-        self.request(|reply| Command::CreateDataChannel(label, options, reply))
+        self.request(|reply| Command::CreateDataChannel(Box::new((label, options)), reply))
             .await
     }
 
@@ -172,7 +172,8 @@ impl PeerConnection {
     /// The track sends once negotiated and connected; write samples encoded in
     /// [`TrackLocal::codec`].
     pub async fn add_track(&self, init: TrackLocalInit) -> Result<TrackLocal, Error> {
-        self.request(|reply| Command::AddTrack(init, reply)).await
+        self.request(|reply| Command::AddTrack(Box::new(init), reply))
+            .await
     }
 
     /// Stops sending a track (W3C `removeTrack` + `stop`): an RTCP BYE for its streams

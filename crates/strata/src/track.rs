@@ -180,7 +180,7 @@ impl TrackLocal {
     pub async fn write_sample(&self, sample: Sample) -> Result<(), Error> {
         let (reply, result) = oneshot::channel();
         self.media
-            .send(MediaCommand::WriteSample(self.id, sample, reply))
+            .send(MediaCommand::WriteSample(self.id, Box::new(sample), reply))
             .await
             .map_err(|_| Error::Closed)?;
         result.await.map_err(|_| Error::Closed)?

@@ -23,6 +23,8 @@ pub struct ExampleBinaries {
     pub answer: PathBuf,
     /// `chat`: joins a room through a `strata` server and chats over data channels.
     pub chat: PathBuf,
+    /// `mesh_chat`: `chat` on a `strata::Transport` mesh.
+    pub mesh_chat: PathBuf,
     /// `reflect`: sends every track of every participant in a room back to them.
     pub reflect: PathBuf,
     /// `record`: records the audio and video a participant sends to Ogg/Opus and IVF.
@@ -113,6 +115,7 @@ pub fn build() -> anyhow::Result<ExampleBinaries> {
         offer: take("offer")?,
         answer: take("answer")?,
         chat: take("chat")?,
+        mesh_chat: take("mesh_chat")?,
         reflect: take("reflect")?,
         record: take("record")?,
         play_from_disk: take("play-from-disk")?,

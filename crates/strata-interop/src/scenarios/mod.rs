@@ -54,6 +54,12 @@ pub(crate) const ALL: &[Scenario] = &[
         run: signal_demo_chat::pages_and_strata_chat,
     },
     Scenario {
+        name: "chromium_signal_demo_chat_with_strata_transport",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(2),
+        run: signal_demo_chat::pages_and_strata_mesh_chat,
+    },
+    Scenario {
         name: "chromium_offers_strata_answers_trickle",
         needs: &[Requirement::Chromium],
         timeout: Duration::from_mins(1),

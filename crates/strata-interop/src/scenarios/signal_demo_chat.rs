@@ -12,6 +12,8 @@
 //!   participant. It joins between them, so it is the newcomer (it opens the channel and
 //!   offers) to alice and the one that waits for the offer from bob. Every participant
 //!   must receive every other participant's line.
+//! - [`pages_and_strata_mesh_chat`]: the same with `mesh_chat`, the `chat` program on a
+//!   `strata::Transport`: browsers and a Transport peer in one room.
 //!
 //! Participants join one at a time (each page reports its join), so the join order, and
 //! with it who offers to whom, is the same in every run.
@@ -39,7 +41,7 @@ const VERDICT: Duration = Duration::from_secs(40);
 const STRATA: &str = "strata";
 
 pub(crate) fn pages(env: Env) -> ScenarioFuture {
-    Box::pin(chat_room(env, false))
+    Box::pin(chat_room(env, None))
 }
 
 pub(crate) fn pages_rejoin_after_server_restart(env: Env) -> ScenarioFuture {
@@ -99,10 +101,23 @@ pub(crate) fn pages_rejoin_after_server_restart(env: Env) -> ScenarioFuture {
 }
 
 pub(crate) fn pages_and_strata_chat(env: Env) -> ScenarioFuture {
-    Box::pin(chat_room(env, true))
+    Box::pin(chat_room(env, Some(StrataPeer::Chat)))
 }
 
-async fn chat_room(env: Env, with_strata: bool) -> anyhow::Result<String> {
+pub(crate) fn pages_and_strata_mesh_chat(env: Env) -> ScenarioFuture {
+    Box::pin(chat_room(env, Some(StrataPeer::MeshChat)))
+}
+
+/// Which Strata program joins the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StrataPeer {
+    /// `chat`: a `PeerConnection` per participant, names shown.
+    Chat,
+    /// `mesh_chat`: one `Transport`; it shows peers by id.
+    MeshChat,
+}
+
+async fn chat_room(env: Env, strata: Option<StrataPeer>) -> anyhow::Result<String> {
     let server = Server::start(ServerConfig {
         listen: "127.0.0.1:0".parse()?,
         ..ServerConfig::default()
@@ -111,7 +126,7 @@ async fn chat_room(env: Env, with_strata: bool) -> anyhow::Result<String> {
     .context("cannot start the strata server")?;
     let token = server.participant_token(ROOM)?;
     let browser = Browser::start(env.chromium()?, PAGES).await?;
-    let outcome = run(&env, &server, &browser, &token, with_strata).await;
+    let outcome = run(&env, &server, &browser, &token, strata).await;
     browser.close().await;
     server.shutdown().await;
     outcome
@@ -122,15 +137,20 @@ async fn run(
     server: &Server,
     browser: &Browser,
     token: &str,
-    with_strata: bool,
+    strata: Option<StrataPeer>,
 ) -> anyhow::Result<String> {
+    let with_strata = strata.is_some();
     let others = if with_strata { 2 } else { 1 };
     let strata_url = format!("http://{}", server.local_addr());
     let config = json!({ "strata": strata_url, "room": ROOM, "token": token, "others": others });
 
     let mut alice = join_page(browser, "alice", &config).await?;
-    let chat = if with_strata {
-        let binary = &env.examples()?.chat;
+    let chat = if let Some(program) = strata {
+        let examples = env.examples()?;
+        let binary = match program {
+            StrataPeer::Chat => &examples.chat,
+            StrataPeer::MeshChat => &examples.mesh_chat,
+        };
         let mut command = Command::new(binary);
         command
             .args([
@@ -152,10 +172,14 @@ async fn run(
     };
     let mut bob = join_page(browser, "bob", &config).await?;
 
-    if let Some(mut chat) = chat {
-        for page in ["alice", "bob"] {
-            chat.wait_for_stderr(&format!("connected to {page} peer-to-peer"), 1, STEP)
-                .await?;
+    if let (Some(mut chat), Some(program)) = (chat, strata) {
+        if program == StrataPeer::Chat {
+            for page in ["alice", "bob"] {
+                chat.wait_for_stderr(&format!("connected to {page} peer-to-peer"), 1, STEP)
+                    .await?;
+            }
+        } else {
+            chat.wait_for_stderr("peer-to-peer", 2, STEP).await?;
         }
         chat.write_line(&format!("hello from {STRATA}")).await?;
         let (alice_verdict, bob_verdict, heard) = tokio::join!(
@@ -164,14 +188,25 @@ async fn run(
             async {
                 let mut heard = BTreeSet::new();
                 for _ in 0..2 {
-                    heard.insert(chat.read_line(STEP).await?);
+                    let line = chat.read_line(STEP).await?;
+                    // `mesh_chat` names the sender by its (random) peer id, `chat` by name.
+                    let line = match program {
+                        StrataPeer::Chat => line,
+                        StrataPeer::MeshChat => line
+                            .split_once(": ")
+                            .map_or(line.clone(), |(_, text)| format!("?: {text}")),
+                    };
+                    heard.insert(line);
                 }
                 anyhow::Ok(heard)
             },
         );
         let heard_by_strata = heard?;
         let expected: BTreeSet<String> = ["alice", "bob"]
-            .map(|page| format!("{page}: hello from {page}"))
+            .map(|page| match program {
+                StrataPeer::Chat => format!("{page}: hello from {page}"),
+                StrataPeer::MeshChat => format!("?: hello from {page}"),
+            })
             .into();
         ensure!(
             heard_by_strata == expected,

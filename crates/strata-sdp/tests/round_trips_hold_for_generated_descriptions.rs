@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use proptest::collection::vec;
+use proptest::collection::{btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
@@ -155,7 +155,8 @@ prop_compose! {
         port in any::<u16>(),
         port_count in option::of(1u16..4),
         proto in prop_oneof![Just(Proto::UdpDtlsSctp), Just(Proto::DtlsSctp), Just(Proto::UdpTlsRtpSavpf), Just(Proto::RtpAvp), "X/[A-Z]{1,4}".prop_map(Proto::Other)],
-        formats in vec(token(), 1..5),
+        // An m= line lists each format once (a repeat is malformed).
+        formats in btree_set(token(), 1..5).prop_map(|set| set.into_iter().collect::<Vec<_>>()),
         title in option::of(text()),
         connections in vec(connection(), 0..2),
         bandwidths in vec(("[A-Z]{1,4}", any::<u64>()).prop_map(|(kind, value)| Bandwidth { kind, value }), 0..2),

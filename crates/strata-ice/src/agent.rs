@@ -332,16 +332,18 @@ struct LocalCredentials {
 
 impl LocalCredentials {
     fn check(&self, stun: &[u8]) -> Result<(), stun_auth::Rejection> {
-        let keys: Vec<LocalKey<'_>> = [Some(&self.current), self.installing.as_ref()]
-            .into_iter()
-            .chain([self.previous.as_ref()])
-            .flatten()
-            .map(|credentials| LocalKey {
+        let keys = [
+            Some(&self.current),
+            self.installing.as_ref(),
+            self.previous.as_ref(),
+        ];
+        stun_auth::check(
+            stun,
+            keys.into_iter().flatten().map(|credentials| LocalKey {
                 ufrag: &credentials.ufrag,
                 pwd: &credentials.pwd,
-            })
-            .collect();
-        stun_auth::check(stun, &keys)
+            }),
+        )
     }
 }
 

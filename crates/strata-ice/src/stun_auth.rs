@@ -71,7 +71,10 @@ pub struct LocalKey<'a> {
 /// Checks one STUN message (already classified as STUN by [`crate::demux`]) against our
 /// credentials. Anything but a Binding request passes unchecked; a Binding request must
 /// be well formed, name one of `keys`' ufrags and carry that key's integrity.
-pub fn check(message: &[u8], keys: &[LocalKey<'_>]) -> Result<(), Rejection> {
+pub fn check<'k>(
+    message: &[u8],
+    keys: impl IntoIterator<Item = LocalKey<'k>>,
+) -> Result<(), Rejection> {
     if message.len() < HEADER_LEN || read_u16(message, 0) != BINDING_REQUEST {
         return Ok(());
     }
@@ -108,28 +111,22 @@ pub fn check(message: &[u8], keys: &[LocalKey<'_>]) -> Result<(), Rejection> {
     if offset != message.len() {
         return Err(Rejection::Malformed);
     }
-    if let Some((at, value)) = fingerprint {
-        let expected = CRC32.checksum(&with_length(message, at, 8)) ^ FINGERPRINT_XOR;
-        if value != expected.to_be_bytes() {
-            return Err(Rejection::WrongFingerprint);
-        }
+    if let Some((at, value)) = fingerprint
+        && value != fingerprint_of(message, at).to_be_bytes()
+    {
+        return Err(Rejection::WrongFingerprint);
     }
     let key = username
-        .and_then(|name| keys.iter().find(|key| names_us(name, key.ufrag)))
+        .and_then(|name| keys.into_iter().find(|key| names_us(name, key.ufrag)))
         .ok_or(Rejection::WrongUsername)?;
     let (at, tag) = integrity.ok_or(Rejection::MissingIntegrity)?;
     if tag.len() != INTEGRITY_LEN {
         return Err(Rejection::Malformed);
     }
-    // HMAC takes keys of any length: the error arm cannot be taken.
-    let mut mac =
-        Hmac::<Sha1>::new_from_slice(key.pwd.as_bytes()).map_err(|_| Rejection::WrongIntegrity)?;
-    mac.update(&with_length(
-        message,
-        at,
-        ATTRIBUTE_HEADER_LEN + INTEGRITY_LEN,
-    ));
-    mac.verify_slice(tag).map_err(|_| Rejection::WrongIntegrity)
+    integrity_of(message, at, key.pwd)
+        .ok_or(Rejection::WrongIntegrity)?
+        .verify_slice(tag)
+        .map_err(|_| Rejection::WrongIntegrity)
 }
 
 /// `USERNAME` of a check sent to us: `<our ufrag>:<their ufrag>` (RFC 8445 §7.2.2).
@@ -139,14 +136,33 @@ fn names_us(username: &[u8], ufrag: &str) -> bool {
         .is_some_and(|rest| rest.first() == Some(&b':'))
 }
 
-/// The message up to the attribute at `at`, with the header's length rewritten as if
-/// that attribute (`attribute_len` bytes with its header) were the last one: what
-/// `MESSAGE-INTEGRITY` and `FINGERPRINT` cover (RFC 5389 §15.4, §15.5).
-fn with_length(message: &[u8], at: usize, attribute_len: usize) -> Vec<u8> {
-    let mut covered = message[..at].to_vec();
+/// What `MESSAGE-INTEGRITY` and `FINGERPRINT` cover (RFC 5389 §15.4, §15.5): the message
+/// up to the attribute at `at`, with the header's length rewritten as if that attribute
+/// (`attribute_len` bytes with its header) were the last one. In two parts, the rewritten
+/// first four bytes and the rest, so nothing is copied.
+fn covered(message: &[u8], at: usize, attribute_len: usize) -> ([u8; 4], &[u8]) {
     let len = (at - HEADER_LEN + attribute_len) as u16;
-    covered[2..4].copy_from_slice(&len.to_be_bytes());
-    covered
+    let [high, low] = len.to_be_bytes();
+    ([message[0], message[1], high, low], &message[4..at])
+}
+
+/// The HMAC-SHA1 keyed with `pwd` over what a `MESSAGE-INTEGRITY` at `at` covers, ready
+/// to finalize or verify. `None` never happens (HMAC takes keys of any length).
+fn integrity_of(message: &[u8], at: usize, pwd: &str) -> Option<Hmac<Sha1>> {
+    let mut mac = Hmac::<Sha1>::new_from_slice(pwd.as_bytes()).ok()?;
+    let (head, rest) = covered(message, at, ATTRIBUTE_HEADER_LEN + INTEGRITY_LEN);
+    mac.update(&head);
+    mac.update(rest);
+    Some(mac)
+}
+
+/// The `FINGERPRINT` value for an attribute at `at`.
+fn fingerprint_of(message: &[u8], at: usize) -> u32 {
+    let (head, rest) = covered(message, at, ATTRIBUTE_HEADER_LEN + 4);
+    let mut digest = CRC32.digest();
+    digest.update(&head);
+    digest.update(rest);
+    digest.finalize() ^ FINGERPRINT_XOR
 }
 
 fn read_u16(bytes: &[u8], at: usize) -> u16 {
@@ -165,14 +181,14 @@ pub fn fuzz_check(data: &[u8]) {
         ufrag: "fuzzufrag",
         pwd: "fuzz-password-of-22-chars",
     };
-    let _ = check(data, &[key]);
+    let _ = check(data, [key]);
     let signed = signed_request(data, key.ufrag, key.pwd);
-    assert_eq!(check(&signed, &[key]), Ok(()));
+    assert_eq!(check(&signed, [key]), Ok(()));
     let other = LocalKey {
         ufrag: key.ufrag,
         pwd: "another-password-of-22",
     };
-    assert_eq!(check(&signed, &[other]), Err(Rejection::WrongIntegrity));
+    assert_eq!(check(&signed, [other]), Err(Rejection::WrongIntegrity));
 }
 
 /// A Binding request from `payload` (as the transaction id and a software attribute),
@@ -195,20 +211,12 @@ fn signed_request(payload: &[u8], ufrag: &str, pwd: &str) -> Vec<u8> {
     attribute(&mut message, USERNAME, format!("{ufrag}:them").as_bytes());
     let software = &payload[..payload.len().min(512)];
     attribute(&mut message, 0x8022, software);
-    let at = message.len();
-    let mut mac = Hmac::<Sha1>::new_from_slice(pwd.as_bytes()).expect("any key length");
-    mac.update(&with_length(
-        &message,
-        at,
-        ATTRIBUTE_HEADER_LEN + INTEGRITY_LEN,
-    ));
-    attribute(
-        &mut message,
-        MESSAGE_INTEGRITY,
-        &mac.finalize().into_bytes(),
-    );
-    let at = message.len();
-    let crc = CRC32.checksum(&with_length(&message, at, 8)) ^ FINGERPRINT_XOR;
+    let tag = integrity_of(&message, message.len(), pwd)
+        .expect("any key length")
+        .finalize()
+        .into_bytes();
+    attribute(&mut message, MESSAGE_INTEGRITY, &tag);
+    let crc = fingerprint_of(&message, message.len());
     attribute(&mut message, FINGERPRINT, &crc.to_be_bytes());
     let len = (message.len() - HEADER_LEN) as u16;
     message[2..4].copy_from_slice(&len.to_be_bytes());
@@ -230,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_request_signed_with_our_password_passes() {
-        assert_eq!(check(&request(), &[KEY]), Ok(()));
+        assert_eq!(check(&request(), [KEY]), Ok(()));
     }
 
     #[test]
@@ -256,21 +264,21 @@ mod tests {
                 Box::new(UPSTREAM_FINGERPRINT),
             ])
             .unwrap();
-        assert_eq!(check(&message.raw, &[KEY]), Ok(()));
+        assert_eq!(check(&message.raw, [KEY]), Ok(()));
         let mut tampered = message.raw.clone();
         tampered[9] ^= 1;
-        assert_ne!(check(&tampered, &[KEY]), Ok(()));
+        assert_ne!(check(&tampered, [KEY]), Ok(()));
     }
 
     #[test]
     fn a_request_keyed_for_someone_else_is_refused() {
         let other = signed_request(b"transaction1", KEY.ufrag, "not-our-password-at-all");
-        assert_eq!(check(&other, &[KEY]), Err(Rejection::WrongIntegrity));
+        assert_eq!(check(&other, [KEY]), Err(Rejection::WrongIntegrity));
         let stranger = signed_request(b"transaction1", "nobody", KEY.pwd);
-        assert_eq!(check(&stranger, &[KEY]), Err(Rejection::WrongUsername));
+        assert_eq!(check(&stranger, [KEY]), Err(Rejection::WrongUsername));
         // A ufrag that merely starts with ours is someone else's.
         let longer = signed_request(b"transaction1", "ourfragment", KEY.pwd);
-        assert_eq!(check(&longer, &[KEY]), Err(Rejection::WrongUsername));
+        assert_eq!(check(&longer, [KEY]), Err(Rejection::WrongUsername));
     }
 
     #[test]
@@ -280,8 +288,8 @@ mod tests {
             pwd: "the-old-password-still-valid",
         };
         let late = signed_request(b"transaction1", old.ufrag, old.pwd);
-        assert_eq!(check(&late, &[KEY, old]), Ok(()));
-        assert_eq!(check(&late, &[KEY]), Err(Rejection::WrongUsername));
+        assert_eq!(check(&late, [KEY, old]), Ok(()));
+        assert_eq!(check(&late, [KEY]), Err(Rejection::WrongUsername));
     }
 
     #[test]
@@ -292,7 +300,7 @@ mod tests {
         message.extend_from_slice(&USERNAME.to_be_bytes());
         message.extend_from_slice(&[0, 8]);
         message.extend_from_slice(b"ourfrag:");
-        assert_eq!(check(&message, &[KEY]), Err(Rejection::MissingIntegrity));
+        assert_eq!(check(&message, [KEY]), Err(Rejection::MissingIntegrity));
     }
 
     #[test]
@@ -306,7 +314,7 @@ mod tests {
         for at in (4..end - 8).chain(end - 4..end) {
             let mut tampered = message.clone();
             tampered[at] ^= 0x40;
-            assert_ne!(check(&tampered, &[KEY]), Ok(()), "byte {at} flipped");
+            assert_ne!(check(&tampered, [KEY]), Ok(()), "byte {at} flipped");
         }
     }
 
@@ -315,13 +323,13 @@ mod tests {
         let message = request();
         let mut longer = message.clone();
         longer.extend_from_slice(&[0; 4]);
-        assert_eq!(check(&longer, &[KEY]), Err(Rejection::Malformed));
+        assert_eq!(check(&longer, [KEY]), Err(Rejection::Malformed));
         let mut runs_past = message.clone();
         // USERNAME's length now runs past the end of the message.
         runs_past[22..24].copy_from_slice(&0x0400u16.to_be_bytes());
-        assert_eq!(check(&runs_past, &[KEY]), Err(Rejection::Malformed));
+        assert_eq!(check(&runs_past, [KEY]), Err(Rejection::Malformed));
         assert_eq!(
-            check(&message[..message.len() - 4], &[KEY]),
+            check(&message[..message.len() - 4], [KEY]),
             Err(Rejection::Malformed)
         );
     }
@@ -330,24 +338,19 @@ mod tests {
     fn responses_and_indications_pass_unchecked() {
         let mut response = request();
         response[0..2].copy_from_slice(&0x0101u16.to_be_bytes());
-        assert_eq!(check(&response, &[KEY]), Ok(()));
+        assert_eq!(check(&response, [KEY]), Ok(()));
         let mut indication = request();
         indication[0..2].copy_from_slice(&0x0011u16.to_be_bytes());
-        assert_eq!(check(&indication, &[]), Ok(()));
+        assert_eq!(check(&indication, []), Ok(()));
     }
 
     #[test]
     fn arbitrary_bytes_never_panic() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x2545_F491);
         for len in 0..200 {
-            let mut data: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state as u8
-                })
-                .collect();
+            let mut data = vec![0u8; len];
+            rng.fill(&mut data[..]);
             if data.len() >= 2 {
                 data[0] = 0;
                 data[1] = 1;

@@ -176,9 +176,9 @@ pub struct PacketGuard {
     deprecated_ppid_chunks: u64,
     /// The highest TSN of ours sent so far.
     highest_sent_tsn: Option<u32>,
-    /// INIT and `COOKIE-ECHO` chunks sent so far.
-    inits_sent: u64,
-    cookie_echoes_sent: u64,
+    /// Whether an INIT, a `COOKIE-ECHO` was sent already (any later one is a resend).
+    init_sent: bool,
+    cookie_echo_sent: bool,
     retransmitted_chunks: u64,
 }
 
@@ -229,18 +229,13 @@ impl PacketGuard {
             match chunk.kind {
                 INIT | INIT_ACK if chunk.value.len() >= 4 => {
                     self.my_tag = Some(be32(chunk.value, 0));
-                    if chunk.kind == INIT {
-                        self.inits_sent += 1;
-                        if self.inits_sent > 1 {
-                            self.retransmitted_chunks += 1;
-                        }
+                    if chunk.kind == INIT && std::mem::replace(&mut self.init_sent, true) {
+                        self.retransmitted_chunks += 1;
                     }
                 }
                 COOKIE_ECHO => {
-                    self.cookie_echoes_sent += 1;
-                    if self.cookie_echoes_sent > 1 {
-                        self.retransmitted_chunks += 1;
-                    }
+                    let resent = std::mem::replace(&mut self.cookie_echo_sent, true);
+                    self.retransmitted_chunks += u64::from(resent);
                 }
                 DATA if chunk.value.len() >= 4 => {
                     let tsn = be32(chunk.value, 0);

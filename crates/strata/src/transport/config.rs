@@ -391,24 +391,14 @@ impl TransportConfig {
 
     /// Counts and durations: at least 1, and durations at most [`MAX_DURATION_MS`].
     fn check_ranges(&self) -> Result<(), Error> {
-        let positive = [
+        let counts = [
             ("max_peers", self.max_peers as u64),
             ("max_message_size", self.max_message_size as u64),
-            ("ice_timeout_ms", self.ice_timeout_ms),
-            ("connection_timeout_ms", self.connection_timeout_ms),
-            ("stale_peer_timeout_ms", self.stale_peer_timeout_ms),
-            ("probe_interval_ms", self.probe_interval_ms),
             (
                 "reconnect.initial_delay_ms",
                 self.reconnect.initial_delay_ms,
             ),
-            ("reconnect.max_delay_ms", self.reconnect.max_delay_ms),
         ];
-        for (field, value) in positive {
-            if value == 0 {
-                return Err(invalid(field, "must be at least 1"));
-            }
-        }
         let durations = [
             ("ice_timeout_ms", self.ice_timeout_ms),
             ("connection_timeout_ms", self.connection_timeout_ms),
@@ -416,8 +406,13 @@ impl TransportConfig {
             ("probe_interval_ms", self.probe_interval_ms),
             ("reconnect.max_delay_ms", self.reconnect.max_delay_ms),
         ];
+        for (field, value) in counts.into_iter().chain(durations) {
+            if value == 0 {
+                return Err(invalid(field, "must be at least 1"));
+            }
+        }
         for (field, value) in durations {
-            // Deadlines are instants plus these: an unbounded value would overflow them.
+            // Deadlines are instants plus these: unbounded ones would overflow.
             if value > MAX_DURATION_MS {
                 return Err(invalid(field, "must be at most one day (86400000 ms)"));
             }

@@ -13,26 +13,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
 use loopback_pairs::strata_pair::Breakdown;
-use loopback_pairs::{median_p90, strata_pair};
+use loopback_pairs::{median_p90, rounds, runtime, strata_pair};
 
 /// Setups per stack in the interleaved run (`STRATA_BENCH_ROUNDS` overrides).
 const ROUNDS: usize = 40;
-
-fn rounds() -> usize {
-    std::env::var("STRATA_BENCH_ROUNDS")
-        .ok()
-        .and_then(|rounds| rounds.parse().ok())
-        .filter(|&rounds| rounds > 0)
-        .unwrap_or(ROUNDS)
-}
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 async fn strata_setup() -> Duration {
     strata_setup_broken_down().await.0
@@ -131,7 +115,7 @@ fn print_breakdown(breakdowns: &[Breakdown]) {
 
 /// The interleaved run and its table.
 fn interleaved(runtime: &Runtime) {
-    let rounds = rounds();
+    let rounds = rounds(ROUNDS);
     let mut strata = Vec::with_capacity(rounds);
     let mut breakdowns = Vec::with_capacity(rounds);
     #[cfg(feature = "compare")]

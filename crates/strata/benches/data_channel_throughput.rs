@@ -14,7 +14,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
-use loopback_pairs::{median_p90, strata_pair};
+use loopback_pairs::{median_p90, runtime, strata_pair};
 
 /// Bytes per transfer.
 const VOLUME: usize = 16 << 20;
@@ -23,14 +23,6 @@ const ROUNDS: usize = 8;
 /// Message sizes measured. The large one is 64 KiB − 1: webrtc-rs 0.17 reads each
 /// message into a 65,535-byte buffer and closes the channel on a 65,536-byte one.
 const SIZES: [(usize, &str); 2] = [(1024, "1 KiB"), (65_535, "64 KiB - 1")];
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// Messages of `len` bytes per transfer.
 fn messages(len: usize) -> usize {

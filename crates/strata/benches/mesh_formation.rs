@@ -20,26 +20,10 @@ use strata_server::{Server, ServerConfig};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
-use loopback_pairs::{PATIENCE, median_p90, rss_bytes, strata_pair};
+use loopback_pairs::{PATIENCE, median_p90, rounds, rss_bytes, runtime, strata_pair};
 
 /// Rounds of the interleaved run (`STRATA_BENCH_ROUNDS` overrides).
 const ROUNDS: usize = 5;
-
-fn rounds() -> usize {
-    std::env::var("STRATA_BENCH_ROUNDS")
-        .ok()
-        .and_then(|rounds| rounds.parse().ok())
-        .filter(|&rounds| rounds > 0)
-        .unwrap_or(ROUNDS)
-}
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 async fn server() -> Server {
     Server::start(ServerConfig {
@@ -114,7 +98,7 @@ fn interleaved(runtime: &Runtime) {
         // Warm-up.
         let (_, warm) = form(&url, "warm-up", 4).await;
         shutdown(warm).await;
-        let rounds = rounds();
+        let rounds = rounds(ROUNDS);
         for round in 0..rounds {
             let (connected, setup) = strata_pair::connect().await;
             connected.close().await;

@@ -20,6 +20,26 @@ pub(crate) const PATIENCE: Duration = Duration::from_mins(1);
 /// The channel's label on both stacks.
 pub(crate) const LABEL: &str = "bench";
 
+/// The runtime every facade benchmark runs its peers on: two workers, as the machine has
+/// two cores.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Rounds of an interleaved run: `STRATA_BENCH_ROUNDS` when set to a positive number,
+/// `default` otherwise.
+pub(crate) fn rounds(default: usize) -> usize {
+    std::env::var("STRATA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .filter(|&rounds| rounds > 0)
+        .unwrap_or(default)
+}
+
 /// A message of `len` bytes (content does not matter to either stack).
 pub(crate) fn message(len: usize) -> bytes::Bytes {
     bytes::Bytes::from(vec![0x5a; len])

@@ -203,11 +203,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|arg| arg == "--child") {
         let stack = Stack::parse(&args[at + 1]).expect("stack name");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = loopback_pairs::runtime();
         runtime.block_on(child(stack, &args[at + 2]));
         return;
     }

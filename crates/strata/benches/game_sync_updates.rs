@@ -173,11 +173,7 @@ fn main() {
     if filter.is_some_and(|f| !"game_sync_updates".contains(&f)) {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = loopback_pairs::runtime();
     let (mut ages, sent, cpu_per_peer) = runtime.block_on(mesh_run());
     let mut pair = runtime.block_on(pair_run());
     ages.sort_unstable();

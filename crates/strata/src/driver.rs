@@ -1145,6 +1145,15 @@ async fn media_timer(deadline: Option<Instant>) {
 mod tests {
     use super::*;
 
+    /// Loopback host candidates only, IPv4, no mDNS: what the test namespace offers.
+    pub(super) fn loopback_config() -> Configuration {
+        let mut config = Configuration::default();
+        config.ice.policy.include_loopback = true;
+        config.ice.policy.ipv6 = false;
+        config.ice.mdns = false;
+        config
+    }
+
     /// A driver on a loopback-only configuration, its command sender and its events.
     async fn driver() -> (
         Arc<Shared>,
@@ -1152,10 +1161,7 @@ mod tests {
         mpsc::Receiver<Box<PeerConnectionEvent>>,
         tokio::task::JoinHandle<()>,
     ) {
-        let mut config = Configuration::default();
-        config.ice.policy.include_loopback = true;
-        config.ice.policy.ipv6 = false;
-        config.ice.mdns = false;
+        let config = loopback_config();
         let (commands_tx, commands) = mpsc::channel(8);
         let (events_tx, events) = mpsc::channel(64);
         let shared = Arc::new(Shared::new());
@@ -1278,10 +1284,7 @@ mod idle_footprint {
         let driver_size = size_of::<Driver>();
         assert!(driver_size <= 7 * 1024, "Driver is {driver_size} bytes");
         let new_driver = || async {
-            let mut config = Configuration::default();
-            config.ice.policy.include_loopback = true;
-            config.ice.policy.ipv6 = false;
-            config.ice.mdns = false;
+            let config = tests::loopback_config();
             let (_commands, commands_rx) = mpsc::channel(1);
             let (events, _events_rx) = mpsc::channel(1);
             Driver::new(config, Arc::new(Shared::new()), commands_rx, events)

@@ -17,7 +17,7 @@ use strata_jitter::{ClockRate, Config, JitterBuffer, Packet};
 #[path = "../tests/throughput_workload/mod.rs"]
 mod throughput_workload;
 
-use throughput_workload::{PACKETS, audio_workload, strata_packets, video_workload};
+use throughput_workload::{Arrival, PACKETS, audio_workload, strata_packets, video_workload};
 
 /// Set to run each workload through our buffer a few times and exit, without criterion:
 /// the mode for counting instructions under callgrind (`--toggle-collect=*run_strata*`).
@@ -100,16 +100,21 @@ mod peer {
     }
 }
 
-fn throughput(c: &mut Criterion) {
-    let start = Instant::now();
-    for (name, workload, config) in [
+/// Both workloads, named, with the buffer configuration each runs under.
+fn workloads() -> [(&'static str, Vec<Arrival>, Config); 2] {
+    [
         (
             "audio in order",
             audio_workload(),
             Config::audio(ClockRate::OPUS),
         ),
         ("video with reordering", video_workload(), Config::video()),
-    ] {
+    ]
+}
+
+fn throughput(c: &mut Criterion) {
+    let start = Instant::now();
+    for (name, workload, config) in workloads() {
         let mut group = c.benchmark_group(format!("push+pop/{name}"));
         group.throughput(Throughput::Elements(PACKETS as u64));
         group.sample_size(20);
@@ -163,14 +168,7 @@ fn cpu_rate<T>(mut setup: impl FnMut() -> T, mut run: impl FnMut(T) -> usize) ->
 fn cpu_time_report() {
     let start = Instant::now();
     println!("packets per CPU-second of push + pop (thread CPU time):");
-    for (name, workload, config) in [
-        (
-            "audio in order",
-            audio_workload(),
-            Config::audio(ClockRate::OPUS),
-        ),
-        ("video with reordering", video_workload(), Config::video()),
-    ] {
+    for (name, workload, config) in workloads() {
         let ours = strata_packets(&workload, start);
         let Some(rate) = cpu_rate(|| ours.clone(), |packets| run_strata(&config, packets)) else {
             println!("  (no /proc/thread-self/schedstat: skipped)");
@@ -202,14 +200,7 @@ criterion_group!(benches, throughput);
 /// test).
 fn once(only: &str) {
     let start = Instant::now();
-    for (name, workload, config) in [
-        (
-            "audio in order",
-            audio_workload(),
-            Config::audio(ClockRate::OPUS),
-        ),
-        ("video with reordering", video_workload(), Config::video()),
-    ] {
+    for (name, workload, config) in workloads() {
         if matches!(only, "audio" | "video") && !name.starts_with(only) {
             continue;
         }

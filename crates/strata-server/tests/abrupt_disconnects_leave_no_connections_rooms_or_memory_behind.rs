@@ -13,13 +13,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use harness::{WAIT, await_metrics, frame_header, metric, opcode, raw_upgrade};
+use harness::{
+    Binary, WAIT, await_metrics, frame_header, metric, opcode, raw_upgrade, spawn_binary,
+    write_join,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -94,14 +97,7 @@ async fn abrupt(addr: SocketAddr, n: usize) -> bool {
         _ => {
             let mut stream = TcpStream::connect(addr).await.unwrap();
             raw_upgrade(&mut stream).await;
-            let join = json!({"jsonrpc": "2.0", "id": 1, "method": "join",
-                "params": {"room": format!("churn-{}", n % 37)}})
-            .to_string();
-            stream
-                .write_all(&frame_header(opcode::TEXT, true, join.len() as u64))
-                .await
-                .unwrap();
-            stream.write_all(join.as_bytes()).await.unwrap();
+            write_join(&mut stream, json!({"room": format!("churn-{}", n % 37)})).await;
             // The answer: a text frame holding the join result.
             let mut head = [0u8; 4];
             tokio::time::timeout(WAIT, stream.read_exact(&mut head))
@@ -153,8 +149,13 @@ fn rss_kib(child: &Child) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abrupt_disconnects_leave_no_connections_rooms_or_memory_behind() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
+    let Binary {
+        mut child,
+        addr,
+        stdout: mut lines,
+        ..
+    } = spawn_binary(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--dev",
@@ -162,13 +163,10 @@ async fn abrupt_disconnects_leave_no_connections_rooms_or_memory_behind() {
             "1000",
             "--rate-burst",
             "1000",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::piped(),
+    )
+    .await;
     // Keep everything the server writes to stderr: a panic message would show there.
     let stderr = Arc::new(Mutex::new(String::new()));
     let mut err_lines = BufReader::new(child.stderr.take().unwrap()).lines();
@@ -180,21 +178,6 @@ async fn abrupt_disconnects_leave_no_connections_rooms_or_memory_behind() {
             all.push('\n');
         }
     });
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr: SocketAddr = tokio::time::timeout(WAIT, async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("strata exited early");
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.trim_end_matches('/').parse().unwrap();
-            }
-        }
-    })
-    .await
-    .unwrap();
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
     let warm_joins = round(addr, 0, WARM_UP).await;

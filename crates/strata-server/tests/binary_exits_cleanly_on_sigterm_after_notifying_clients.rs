@@ -5,41 +5,20 @@ mod harness;
 
 use std::process::Stdio;
 
-use harness::WAIT;
+use harness::{Binary, WAIT, spawn_binary};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn binary_exits_cleanly_on_sigterm_after_notifying_clients() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["--listen", "127.0.0.1:0", "--dev"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    let addr = tokio::time::timeout(WAIT, async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("strata exited early");
-            banner.push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.trim_end_matches('/').to_owned();
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let Binary {
+        mut child,
+        addr,
+        mut banner,
+        stdout: mut lines,
+    } = spawn_binary(&["--listen", "127.0.0.1:0", "--dev"], Stdio::null()).await;
     // The banner goes on with the token and the URL to open.
     for _ in 0..8 {
         let line = lines.next_line().await.unwrap().unwrap_or_default();

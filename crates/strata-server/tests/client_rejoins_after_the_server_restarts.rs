@@ -6,44 +6,22 @@ mod harness;
 use std::process::Stdio;
 use std::time::Duration;
 
-use harness::{WAIT, unix_now};
+use harness::{Binary, WAIT, spawn_binary, unix_now};
 use serde_json::json;
 use strata_server::auth::{Authenticator, RoomClaims};
 use strata_signal::client::{Client, ClientConfig, ClientEvent, Events};
 use strata_signal::{PeerId, Permissions, ReconnectPolicy, RoomName};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const SECRET: &str = "restart-test-secret-0123456789";
 
 /// Starts the `strata` binary on `port` and waits until it listens.
-async fn spawn_server(port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--jwt-secret",
-            SECRET,
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("listening on") {
-                return;
-            }
-        }
-        panic!("strata exited before listening");
-    };
-    tokio::time::timeout(WAIT, ready)
-        .await
-        .expect("strata did not start");
-    child
+async fn spawn_server(port: u16) -> Binary {
+    let listen = format!("127.0.0.1:{port}");
+    spawn_binary(
+        &["--listen", &listen, "--jwt-secret", SECRET],
+        Stdio::null(),
+    )
+    .await
 }
 
 fn token(identity: &str) -> String {
@@ -122,7 +100,7 @@ async fn client_rejoins_after_the_server_restarts() {
     alice.set_token(token("alice")).await.unwrap();
 
     // Kill the server outright: no goodbye, sockets just die.
-    server.kill().await.unwrap();
+    server.child.kill().await.unwrap();
     for events in [&mut alice_events, &mut bob_events] {
         event(events, |e| {
             matches!(e, ClientEvent::Reconnecting { .. }).then_some(())

@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use harness::{
-    Raw, WAIT, await_metrics, frame_header, metric, opcode, raw_upgrade, read_close_code,
-    record_panics, start, token,
+    Raw, WAIT, await_metrics, metric, raw_upgrade, read_close_code, record_panics, start, token,
+    write_join,
 };
 use serde_json::json;
 use strata_signal::Permissions;
@@ -30,14 +30,11 @@ async fn joined_then_silent(
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(server.local_addr()).await.unwrap();
     raw_upgrade(&mut stream).await;
-    let join = json!({"jsonrpc": "2.0", "id": 1, "method": "join",
-        "params": {"room": room, "token": token, "peer_id": peer}})
-    .to_string();
-    stream
-        .write_all(&frame_header(opcode::TEXT, true, join.len() as u64))
-        .await
-        .unwrap();
-    stream.write_all(join.as_bytes()).await.unwrap();
+    write_join(
+        &mut stream,
+        json!({"room": room, "token": token, "peer_id": peer}),
+    )
+    .await;
     stream
 }
 

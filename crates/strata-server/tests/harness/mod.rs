@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::net::SocketAddr;
+use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -10,13 +12,67 @@ use serde_json::{Value, json};
 use strata_server::auth::RoomClaims;
 use strata_server::{Server, ServerConfig};
 use strata_signal::Permissions;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
+use tokio::process::{Child, ChildStdout, Command};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Generous bound for anything a test awaits.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The real `strata` binary, started by a test and listening.
+pub struct Binary {
+    /// The process (killed when dropped). Its stderr is whatever [`spawn_binary`] was
+    /// given; piped, the test takes it from here.
+    pub child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its stdout up to the `listening on` line, that line included.
+    pub banner: Vec<String>,
+    /// Its stdout after that line.
+    pub stdout: Lines<BufReader<ChildStdout>>,
+}
+
+/// Starts the `strata` binary with `args` (logs at `warn`, stderr to `stderr`) and waits
+/// until it prints where it listens.
+pub async fn spawn_binary(args: &[&str], stderr: Stdio) -> Binary {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let addr = tokio::time::timeout(WAIT, async {
+        loop {
+            let line = stdout
+                .next_line()
+                .await
+                .unwrap()
+                .expect("strata exited before listening");
+            let addr = line
+                .split("listening on http://")
+                .nth(1)
+                .map(|rest| rest.trim_end_matches('/').parse().unwrap());
+            banner.push(line);
+            if let Some(addr) = addr {
+                return addr;
+            }
+        }
+    })
+    .await
+    .expect("strata did not start");
+    Binary {
+        child,
+        addr,
+        banner,
+        stdout,
+    }
+}
 
 /// A server on `127.0.0.1:0` with `adjust` applied to the defaults.
 pub async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> Server {
@@ -209,7 +265,7 @@ pub async fn http(
 /// One HTTP/1.1 request with `Connection: close` to a server at `addr` (in-process or a
 /// child process).
 pub async fn http_at(
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
     method: &str,
     path: &str,
     bearer: Option<&str>,
@@ -273,7 +329,7 @@ pub fn metric(text: &str, name: &str) -> u64 {
 /// Polls `/metrics` at `addr` until `done` holds for its text; returns that text. Panics
 /// with the last text if it does not within `within`.
 pub async fn await_metrics(
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
     within: Duration,
     mut done: impl FnMut(&str) -> bool,
 ) -> String {
@@ -321,6 +377,17 @@ pub async fn raw_upgrade(stream: &mut TcpStream) {
     }
     let head = String::from_utf8_lossy(&head);
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+}
+
+/// A `join` request with `params` (id 1), written by hand over `stream` as one masked
+/// text frame (after [`raw_upgrade`]).
+pub async fn write_join(stream: &mut TcpStream, params: Value) {
+    let join = json!({"jsonrpc": "2.0", "id": 1, "method": "join", "params": params}).to_string();
+    stream
+        .write_all(&frame_header(opcode::TEXT, true, join.len() as u64))
+        .await
+        .unwrap();
+    stream.write_all(join.as_bytes()).await.unwrap();
 }
 
 /// WebSocket opcodes a test writes by hand.

@@ -14,7 +14,9 @@
 //!   files to the page, which must decode the frames (`framesDecoded` rising) and
 //!   receive the audio.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
@@ -33,12 +35,7 @@ const ROOM: &str = "media";
 const STEP: Duration = Duration::from_secs(20);
 
 pub(crate) fn reflect_echoes_chromium(env: Env) -> ScenarioFuture {
-    Box::pin(async move {
-        let call = Call::start(&env).await?;
-        let outcome = reflect_echo(&env, &call).await;
-        call.stop().await;
-        outcome
-    })
+    in_call(env, |env, call| Box::pin(reflect_echo(env, call)))
 }
 
 async fn reflect_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
@@ -61,12 +58,7 @@ async fn reflect_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
 }
 
 pub(crate) fn chromium_adds_video_mid_call(env: Env) -> ScenarioFuture {
-    Box::pin(async move {
-        let call = Call::start(&env).await?;
-        let outcome = added_video_echo(&env, &call).await;
-        call.stop().await;
-        outcome
-    })
+    in_call(env, |env, call| Box::pin(added_video_echo(env, call)))
 }
 
 async fn added_video_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
@@ -96,12 +88,7 @@ async fn added_video_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
 }
 
 pub(crate) fn play_from_disk_to_chromium(env: Env) -> ScenarioFuture {
-    Box::pin(async move {
-        let call = Call::start(&env).await?;
-        let outcome = played_files(&env, &call).await;
-        call.stop().await;
-        outcome
-    })
+    in_call(env, |env, call| Box::pin(played_files(env, call)))
 }
 
 async fn played_files(env: &Env, call: &Call) -> anyhow::Result<String> {
@@ -128,6 +115,22 @@ async fn played_files(env: &Env, call: &Call) -> anyhow::Result<String> {
     Ok(format!(
         "Chromium decoded the files Strata played: {decoded}"
     ))
+}
+
+/// One variant's steps, given the call they run in.
+type CallSteps = for<'a> fn(
+    &'a Env,
+    &'a Call,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send + 'a>>;
+
+/// Runs `steps` in a fresh [`Call`], which is stopped afterwards whatever the outcome.
+fn in_call(env: Env, steps: CallSteps) -> ScenarioFuture {
+    Box::pin(async move {
+        let call = Call::start(&env).await?;
+        let outcome = steps(&env, &call).await;
+        call.stop().await;
+        outcome
+    })
 }
 
 /// What every variant runs in: a server and a browser, stopped afterwards.

@@ -61,7 +61,10 @@ async fn clients_that_never_read_are_cut_off_while_a_reader_gets_every_relay() {
     })
     .await;
 
-    // Broadcasts of 4 kB: the non-readers' socket buffers fill, then their queues.
+    // Broadcasts of 4 kB: the non-readers' socket buffers fill, then their queues. The
+    // sender waits for the reader to have each one before the next, so the reader's queue
+    // never fills however the machine schedules it: only those who never read fall behind.
+    let (progress, mut read_so_far) = tokio::sync::watch::channel(0u64);
     let reading = tokio::spawn(async move {
         let mut expected = 0u64;
         let mut left = 0;
@@ -76,6 +79,7 @@ async fn clients_that_never_read_are_cut_off_while_a_reader_gets_every_relay() {
                     assert_eq!(data["seq"], json!(expected), "relay lost or reordered");
                     assert_eq!(data["pad"].as_str().map(str::len), Some(4000));
                     expected += 1;
+                    progress.send_replace(expected);
                 }
                 Some("peer_left") => {
                     assert_eq!(frame["params"]["reason"], "disconnected", "{frame}");
@@ -94,6 +98,10 @@ async fn clients_that_never_read_are_cut_off_while_a_reader_gets_every_relay() {
             .await;
         assert_eq!(response["result"], json!({}), "{response}");
         sent += 1;
+        tokio::time::timeout(WAIT, read_so_far.wait_for(|&read| read >= sent))
+            .await
+            .expect("the reader fell behind")
+            .expect("the reader stopped");
         if sent.is_multiple_of(64) {
             let m = harness::http(&server, "GET", "/metrics", None, None)
                 .await

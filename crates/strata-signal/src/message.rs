@@ -1012,6 +1012,19 @@ mod tests {
         assert_eq!(code_of(&frame), ErrorCode::INVALID_PARAMS);
     }
 
+    /// Regression (fuzz `signal_request_frame`): a long decimal in relayed data parsed to
+    /// a float one bit off the nearest one, so the relayed message changed on the way.
+    #[test]
+    fn relayed_numbers_survive_a_round_trip_exactly() {
+        let frame = r#"{"jsonrpc":"2.0","id":1,"method":"message","params":{"data":[13133332333333333333333333.33333333333333333333333333333333,{"a":null}]}}"#;
+        let parsed = parse_request(frame).unwrap();
+        let Request::Message(message) = &parsed.request else {
+            panic!("not a message: {parsed:?}")
+        };
+        assert_eq!(message.data[0].as_f64(), Some(1.313_333_233_333_333_3e25));
+        assert_eq!(parse_request(&parsed.encode()).unwrap(), parsed);
+    }
+
     #[test]
     fn server_messages_parse_responses_and_notifications() {
         let ok = parse_server_message(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#).unwrap();

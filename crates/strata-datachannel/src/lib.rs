@@ -123,10 +123,13 @@
 //!   `webrtc-sctp` with `overflow-checks = false` in profiles that enable them (this
 //!   workspace does).
 //! - **Slow loss recovery.** Its retransmission timeout never drops below one second
-//!   and doubles, each chunk is fast-retransmitted at most once, and a `max_retransmits:
-//!   0` chunk is abandoned right after its first transmission (a FORWARD-TSN that
-//!   overtakes chunks still in flight turns them into "old" data the peer drops). At 5%
-//!   loss and 30 ms delay a reliable channel moves about 43 KB/s.
+//!   and doubles, and its T3-rtx timer is not restarted when a SACK acknowledges new data
+//!   while more stays in flight (RFC 4960 §6.3.2 R3 says restart it), so the backoff
+//!   keeps growing through a long transfer: late in one, a lost retransmission can wait
+//!   up to RTO.max, 60 s. Each chunk is fast-retransmitted at most once, and a
+//!   `max_retransmits: 0` chunk is abandoned right after its first transmission (a
+//!   FORWARD-TSN that overtakes chunks still in flight turns them into "old" data the
+//!   peer drops). At 5% loss and 30 ms delay a reliable channel moves about 43 KB/s.
 //! - **Large writes wait for a wake-up.** A message over 85 KiB is queued chunk by chunk
 //!   into a 128 KiB send queue, and the write loop is woken only once the last chunk is
 //!   in: on an idle association nothing drains the queue until the peer's next packet

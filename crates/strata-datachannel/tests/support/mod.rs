@@ -195,7 +195,12 @@ pub async fn accept(events: &mut AssociationEvents) -> DataChannel {
 
 /// The next event of `channel`, within [`PATIENCE`].
 pub async fn next_event(channel: &mut DataChannel) -> ChannelEvent {
-    timeout(PATIENCE, channel.recv())
+    next_event_within(channel, PATIENCE).await
+}
+
+/// The next event of `channel`, within `wait`.
+pub async fn next_event_within(channel: &mut DataChannel, wait: Duration) -> ChannelEvent {
+    timeout(wait, channel.recv())
         .await
         .expect("timed out waiting for a channel event")
         .expect("channel ended without a Closed event")
@@ -203,8 +208,13 @@ pub async fn next_event(channel: &mut DataChannel) -> ChannelEvent {
 
 /// The next message of `channel`, skipping `Open` and `BufferedAmountLow`.
 pub async fn next_message(channel: &mut DataChannel) -> Message {
+    next_message_within(channel, PATIENCE).await
+}
+
+/// The next message of `channel` with each event awaited at most `wait`.
+pub async fn next_message_within(channel: &mut DataChannel, wait: Duration) -> Message {
     loop {
-        match next_event(channel).await {
+        match next_event_within(channel, wait).await {
             ChannelEvent::Message(message) => return message,
             ChannelEvent::Open | ChannelEvent::BufferedAmountLow => {}
             other => panic!("expected a message, got {other:?}"),

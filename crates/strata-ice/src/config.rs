@@ -1,5 +1,7 @@
 //! What an [`IceAgent`](crate::IceAgent) is built from.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use strata_netem::Impairment;
@@ -71,6 +73,65 @@ pub struct NetworkImpairment {
     pub outbound: Impairment,
     /// Seed for every random choice (the outbound link uses `seed + 1`).
     pub seed: u64,
+    /// A switch that takes the path down entirely while it is on (never, unless flipped).
+    pub outage: Outage,
+}
+
+/// Takes an impaired socket's path down and brings it back, from outside the connection:
+/// while the outage lasts, every datagram either way is dropped, as when a cable is
+/// pulled. Clones share one switch, so a test keeps a clone and flips it while the
+/// connection runs.
+#[derive(Debug, Clone, Default)]
+pub struct Outage(Arc<OutageState>);
+
+#[derive(Debug, Default)]
+struct OutageState {
+    down: AtomicBool,
+    dropped: AtomicU64,
+}
+
+impl Outage {
+    /// A switch that is off (the path is up).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the path down.
+    pub fn begin(&self) {
+        self.0.down.store(true, Ordering::Relaxed);
+    }
+
+    /// Brings the path back.
+    pub fn end(&self) {
+        self.0.down.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether the path is down.
+    pub fn is_down(&self) -> bool {
+        self.0.down.load(Ordering::Relaxed)
+    }
+
+    /// Datagrams dropped by outages of this switch so far, both ways, on every socket
+    /// sharing it.
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Counts a datagram against the outage when the path is down; `true`: drop it.
+    pub(crate) fn drops(&self) -> bool {
+        let down = self.is_down();
+        if down {
+            self.0.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        down
+    }
+}
+
+/// Two outages are equal when they are the same switch.
+impl PartialEq for Outage {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// Configuration of one ICE agent.

@@ -81,7 +81,9 @@ pub use agent::{
     CandidateInfo, CandidateKind, CandidatePair, Credentials, IceAgent, IceConnectionState,
     IceEvent, IceRole, IceStats, LANE_QUEUE, PENDING_LIMIT, PacketChannel,
 };
-pub use config::{CandidatePolicy, IceConfig, Interfaces, NetworkImpairment, TransportPolicy};
+pub use config::{
+    CandidatePolicy, IceConfig, Interfaces, NetworkImpairment, Outage, TransportPolicy,
+};
 pub use error::{Error, Upstream};
 pub use strata_netem::{Impairment, Loss};
 pub use url::{IceServer, UrlError};

@@ -17,7 +17,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::NetworkImpairment;
+use crate::config::{NetworkImpairment, Outage};
 
 /// Receive buffer per read: larger than any datagram we accept.
 pub(crate) const RECV_BUFFER: usize = 2048;
@@ -48,6 +48,7 @@ pub(crate) struct Socket {
 
 struct Impaired {
     outbound: Mutex<Link<Datagram>>,
+    outage: Outage,
     wake: Notify,
     released: tokio::sync::Mutex<mpsc::Receiver<Datagram>>,
 }
@@ -94,6 +95,7 @@ impl Socket {
             dual_stack,
             impaired: Some(Impaired {
                 outbound: Mutex::new(outbound),
+                outage: impairment.outage.clone(),
                 wake: Notify::new(),
                 released: tokio::sync::Mutex::new(released_rx),
             }),
@@ -117,6 +119,9 @@ impl Socket {
         match &self.impaired {
             None => self.udp.send_to(data, peer).await.map(drop),
             Some(impaired) => {
+                if impaired.outage.drops() {
+                    return Ok(());
+                }
                 let datagram = Datagram {
                     data: Bytes::copy_from_slice(data),
                     peer,
@@ -223,7 +228,9 @@ async fn pump(
                 Ok((_, peer)) => {
                     errors = 0;
                     let datagram = Datagram { data: buffer.split().freeze(), peer: normalize(peer) };
-                    inbound.handle_packet(Instant::now(), datagram);
+                    if !impaired.outage.drops() {
+                        inbound.handle_packet(Instant::now(), datagram);
+                    }
                 }
                 Err(error) => {
                     errors += 1;
@@ -258,6 +265,7 @@ impl NetworkImpairment {
             inbound: impairment.clone(),
             outbound: impairment,
             seed,
+            outage: Outage::default(),
         }
     }
 }

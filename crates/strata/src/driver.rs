@@ -513,9 +513,17 @@ impl Driver {
         let applied = self.negotiator.set_remote_description(parsed)?;
         self.step(SetupStep::RemoteDescription);
         self.signaling_changed().await;
-        if applied.ice_restart {
+        // Only an offer restarts ICE (RFC 8839 §4.4.1.1): an answer with new credentials
+        // completes our own restart. A restart of ours still waiting for its exchange
+        // (the peer's offer won a collision) answers with the credentials our agent
+        // already uses.
+        if applied.ice_restart
+            && kind == strata_sdp::SdpType::Offer
+            && !self.negotiator.ice_restart_pending()
+        {
             // The peer restarted ICE: our answer needs fresh credentials too.
             let fresh = self.ice.restart().await?;
+            tracing::debug!(local_ufrag = %fresh.ufrag, "the peer restarts ICE");
             self.negotiator
                 .restart_ice(IceCredentials::new(fresh.ufrag, fresh.pwd)?)?;
             self.gathering_changed(IceGatheringState::Gathering).await;
@@ -725,6 +733,7 @@ impl Driver {
 
     async fn restart_ice(&mut self) -> Result<(), Error> {
         let fresh: Credentials = self.ice.restart().await?;
+        tracing::debug!(local_ufrag = %fresh.ufrag, "restarting ICE");
         self.negotiator
             .restart_ice(IceCredentials::new(fresh.ufrag, fresh.pwd)?)?;
         self.gathering_changed(IceGatheringState::Gathering).await;
@@ -770,6 +779,7 @@ impl Driver {
             };
             let started = if self.ice_started {
                 if negotiated.ice_restart {
+                    tracing::debug!(remote_ufrag = %remote.ufrag, "ICE restart negotiated");
                     self.ice.set_remote_credentials(remote).await
                 } else {
                     Ok(())

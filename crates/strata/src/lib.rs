@@ -173,7 +173,7 @@ pub use strata_dtls_srtp::SrtpStats;
 pub use strata_dtls_srtp::{Certificate, Fingerprint};
 pub use strata_ice::{
     CandidatePolicy, IceConfig, IceServer, Impairment, Interfaces, Loss, NetworkImpairment,
-    TransportPolicy,
+    Outage, TransportPolicy,
 };
 pub use strata_media::{InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, SessionStats};
 pub use track::{

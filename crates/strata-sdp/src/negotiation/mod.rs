@@ -548,6 +548,13 @@ impl Negotiator {
         Ok(())
     }
 
+    /// Whether an ICE restart asked for with [`restart_ice`](Self::restart_ice) waits for
+    /// its exchange to complete: its credentials then also answer a restarting offer of
+    /// the peer.
+    pub fn ice_restart_pending(&self) -> bool {
+        self.restart_credentials.is_some()
+    }
+
     /// Records a gathered local candidate so that [`local_description`] includes it.
     ///
     /// [`local_description`]: Self::local_description

@@ -301,8 +301,9 @@ impl Tuning {
     }
 }
 
-/// The largest playout headroom any mode accepts.
-pub(crate) const MAX_DELAY: Duration = Duration::from_secs(10);
+/// The largest playout headroom any mode accepts: a fixed delay, and an adaptive
+/// delay's `max`, `margin` and `initial`.
+pub const MAX_DELAY: Duration = Duration::from_secs(10);
 
 impl AdaptiveDelay {
     fn validate(&self) -> Result<(), Error> {

@@ -83,7 +83,7 @@ mod stats;
 mod stream;
 
 pub use buffer::{JitterBuffer, PROBATION_SLOTS};
-pub use config::{AdaptiveDelay, Config, DelayMode, MediaKind, NackConfig};
+pub use config::{AdaptiveDelay, Config, DelayMode, MAX_DELAY, MediaKind, NackConfig};
 pub use error::Error;
 pub use output::{AudioPacket, Event, Frame, Gap, Nack, Output, RemoveReason, ResetReason};
 pub use packet::{Packet, PacketOutcome};

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use strata_jitter::{ClockRate, MediaKind};
+
 use crate::rtp::ExtensionIds;
 use crate::{Codec, Error, Mid, PayloadType, Ssrc};
 
@@ -221,6 +223,37 @@ impl RemoteTrackConfig {
             feedback: Feedback::for_codec(codec),
             jitter: None,
         }
+    }
+
+    /// The jitter-buffer configuration the track runs with: `jitter` when set, else the
+    /// defaults for the codecs' kind with NACK following `feedback.nack`. Refuses codecs
+    /// that are missing, mixed or without a clock, and a `jitter` of the other kind.
+    pub fn jitter_config(&self) -> Result<strata_jitter::Config, Error> {
+        let invalid = |field, problem| Error::InvalidConfig { field, problem };
+        let Some(first) = self.codecs.first() else {
+            return Err(invalid("codecs", "must name at least one codec"));
+        };
+        let video = first.codec.is_video();
+        if self.codecs.iter().any(|c| c.codec.is_video() != video) {
+            return Err(invalid("codecs", "must be all audio or all video"));
+        }
+        let config = if let Some(jitter) = &self.jitter {
+            jitter.clone()
+        } else {
+            let mut jitter = if video {
+                strata_jitter::Config::video()
+            } else {
+                let rate = ClockRate::new(first.codec.clock_rate())
+                    .map_err(|_| invalid("codecs", "clock rate of zero"))?;
+                strata_jitter::Config::audio(rate)
+            };
+            jitter.nack.enabled = self.feedback.nack;
+            jitter
+        };
+        if (config.kind == MediaKind::Video) != video {
+            return Err(invalid("jitter", "kind does not match the codecs"));
+        }
+        Ok(config)
     }
 }
 

@@ -103,6 +103,9 @@ mod session;
 mod stats;
 mod twcc;
 
+/// The jitter buffer every receiving track runs ([`RemoteTrackConfig::jitter`]).
+pub use strata_jitter as jitter;
+
 pub use codec::Codec;
 pub use config::{
     Feedback, LocalTrackConfig, MAX_RETRANSMISSION_CACHE_PACKETS, RETRANSMISSION_CACHE_PACKETS,

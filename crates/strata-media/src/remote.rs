@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use strata_jitter::{ClockRate, JitterBuffer, MediaKind};
+use strata_jitter::JitterBuffer;
 
 use crate::config::{RemoteCodec, RemoteTrackConfig};
 use crate::rtcp::ReportBlock;
@@ -187,41 +187,7 @@ pub(crate) struct TrackRemote {
 
 impl TrackRemote {
     pub(crate) fn new(config: RemoteTrackConfig) -> Result<Self, Error> {
-        let Some(first) = config.codecs.first() else {
-            return Err(Error::InvalidConfig {
-                field: "codecs",
-                problem: "must name at least one codec",
-            });
-        };
-        let video = first.codec.is_video();
-        if config.codecs.iter().any(|c| c.codec.is_video() != video) {
-            return Err(Error::InvalidConfig {
-                field: "codecs",
-                problem: "must be all audio or all video",
-            });
-        }
-        let jitter_config = if let Some(jitter) = &config.jitter {
-            jitter.clone()
-        } else {
-            let mut jitter = if video {
-                strata_jitter::Config::video()
-            } else {
-                let rate =
-                    ClockRate::new(first.codec.clock_rate()).map_err(|_| Error::InvalidConfig {
-                        field: "codecs",
-                        problem: "clock rate of zero",
-                    })?;
-                strata_jitter::Config::audio(rate)
-            };
-            jitter.nack.enabled = config.feedback.nack;
-            jitter
-        };
-        if (jitter_config.kind == MediaKind::Video) != video {
-            return Err(Error::InvalidConfig {
-                field: "jitter",
-                problem: "kind does not match the codecs",
-            });
-        }
+        let jitter_config = config.jitter_config()?;
         let jitter = JitterBuffer::new(jitter_config).map_err(|_| Error::InvalidConfig {
             field: "jitter",
             problem: "rejected by the jitter buffer",

@@ -2,6 +2,7 @@
 
 use strata_dtls_srtp::Certificate;
 use strata_ice::IceConfig;
+use strata_media::jitter::DelayMode;
 
 /// Configuration of one [`PeerConnection`](crate::PeerConnection).
 ///
@@ -23,6 +24,11 @@ pub struct Configuration {
     pub dtls_retransmit_interval: std::time::Duration,
     /// Events waiting for the application; the connection pauses when they are not read.
     pub event_queue: usize,
+    /// The playout delay of every received track's jitter buffer: `None` (the default)
+    /// adapts to the measured jitter within the media kind's bounds;
+    /// `Some(DelayMode::Fixed(d))` holds every packet `d` beyond the fastest recent
+    /// transit (at most [`MAX_DELAY`](strata_media::jitter::MAX_DELAY)).
+    pub playout_delay: Option<DelayMode>,
 }
 
 impl Default for Configuration {
@@ -34,6 +40,7 @@ impl Default for Configuration {
             dtls_handshake_timeout: std::time::Duration::from_secs(10),
             dtls_retransmit_interval: std::time::Duration::from_millis(250),
             event_queue: 256,
+            playout_delay: None,
         }
     }
 }

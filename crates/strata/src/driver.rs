@@ -241,6 +241,15 @@ impl Driver {
                 "dtls_retransmit_interval must be positive",
             ));
         }
+        if let Some(delay) = &config.playout_delay {
+            let mut check = strata_media::jitter::Config::video();
+            check.delay = delay.clone();
+            if check.validate().is_err() {
+                return Err(Error::InvalidConfig(
+                    "playout_delay must be at most 10 s (min within max for an adaptive one)",
+                ));
+            }
+        }
         let certificate = match config.certificate.take() {
             Some(certificate) => certificate,
             None => Certificate::generate()?,
@@ -259,7 +268,12 @@ impl Driver {
         sdp_config.data_channel.max_message_size = config.max_message_size as u64;
         let negotiator = Negotiator::new(sdp_config)?;
         let (media_commands_tx, media_commands) = mpsc::channel(MEDIA_COMMAND_QUEUE);
-        let media = MediaPlane::new(Instant::now(), media_commands_tx.downgrade())?;
+        let media = MediaPlane::new(
+            Instant::now(),
+            media_commands_tx.downgrade(),
+            // Only the media plane reads it: boxed there, not kept twice.
+            config.playout_delay.take().map(Box::new),
+        )?;
         let media_channel = ice.media_channel();
         let (failures_tx, failures) = mpsc::channel(FAILURE_QUEUE);
         Ok(Self {

@@ -172,9 +172,10 @@ pub use setup::SetupTimeline;
 pub use strata_dtls_srtp::SrtpStats;
 pub use strata_dtls_srtp::{Certificate, Fingerprint};
 pub use strata_ice::{
-    CandidatePolicy, IceConfig, IceServer, Impairment, Interfaces, Loss, NetworkImpairment,
-    Outage, TransportPolicy,
+    CandidatePolicy, IceConfig, IceServer, Impairment, Interfaces, Loss, NetworkImpairment, Outage,
+    TransportPolicy,
 };
+pub use strata_media::jitter::{AdaptiveDelay, DelayMode};
 pub use strata_media::{InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, SessionStats};
 pub use track::{
     Codec, KeyframeRequestKind, MediaData, Mid, Sample, SampleTiming, Ssrc, TRACK_SAMPLE_QUEUE,

@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use strata_dtls_srtp::srtp::{MAX_OVERHEAD, SrtpConfig, SrtpSession, is_rtcp};
 use strata_dtls_srtp::{SrtpKeyingMaterial, SrtpStats};
+use strata_media::jitter::DelayMode;
 use strata_media::{
     Codec, Event, LocalTrackConfig, MediaData, MediaSession, Mid, Output, RemoteTrackConfig,
     Sample, SessionConfig, SessionStats, StreamEndReason,
@@ -82,12 +83,15 @@ pub(crate) struct MediaPlane {
     /// The datagram [`poll_transmit`](Self::poll_transmit) protects into, reused for
     /// every packet (it only grows, to the largest packet plus SRTP's overhead).
     transmit: Vec<u8>,
+    /// The receiving tracks' playout delay when the application set one.
+    playout_delay: Option<Box<DelayMode>>,
 }
 
 impl MediaPlane {
     pub(crate) fn new(
         now: Instant,
         media_commands: mpsc::WeakSender<MediaCommand>,
+        playout_delay: Option<Box<DelayMode>>,
     ) -> Result<Self, Error> {
         let seed = rand::random::<u64>();
         let mut config = SessionConfig::with_seed(seed);
@@ -107,6 +111,7 @@ impl MediaPlane {
             media_commands,
             stats: MediaDeliveryStats::default(),
             transmit: Vec::new(),
+            playout_delay,
         })
     }
 
@@ -268,7 +273,7 @@ impl MediaPlane {
             let Ok(mid) = Mid::new(section.mid.as_str()) else {
                 continue;
             };
-            let config = match RemoteTrackConfig::from_negotiated(section) {
+            let config = match self.remote_config(section) {
                 Ok(config) => config,
                 Err(error) => {
                     tracing::debug!(%error, mid = %section.mid, "no codec to receive with");
@@ -305,6 +310,21 @@ impl MediaPlane {
     }
 
     /// Packetizes a sample of a local track.
+    /// How a negotiated section is received: its codecs, SSRCs and extensions, and the
+    /// application's playout delay when it fixed one.
+    fn remote_config(
+        &self,
+        section: &NegotiatedMedia,
+    ) -> Result<RemoteTrackConfig, strata_media::Error> {
+        let mut config = RemoteTrackConfig::from_negotiated(section)?;
+        if let Some(delay) = &self.playout_delay {
+            let mut jitter = config.jitter_config()?;
+            jitter.delay = (**delay).clone();
+            config.jitter = Some(jitter);
+        }
+        Ok(config)
+    }
+
     pub(crate) fn write_sample(
         &mut self,
         now: Instant,

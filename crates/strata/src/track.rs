@@ -174,6 +174,18 @@ impl TrackLocal {
         self.negotiated.borrow().codec
     }
 
+    /// Waits until negotiation settled the track, so that it can send, and returns the
+    /// codec to encode in (at once when it is settled already). [`Error::Closed`] when the
+    /// track is removed or the connection closes first.
+    pub async fn negotiated(&self) -> Result<Codec, Error> {
+        let mut negotiated = self.negotiated.clone();
+        let settled = negotiated
+            .wait_for(|n| n.codec.is_some())
+            .await
+            .map_err(|_| Error::Closed)?;
+        settled.codec.ok_or(Error::Closed)
+    }
+
     /// Sends one encoded sample (an audio packet or a video frame, H.264 as Annex B):
     /// packetized, protected and sent at once. Waits only when the connection's sample
     /// queue is full.

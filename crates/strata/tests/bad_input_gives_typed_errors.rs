@@ -4,7 +4,12 @@
 mod peers;
 
 use peers::{PATIENCE, connected_with_channel, loopback, negotiate, pair};
-use strata::{ChannelOptions, Error, PeerConnectionState, SessionDescription};
+use std::time::Duration;
+
+use strata::{
+    AdaptiveDelay, ChannelOptions, DelayMode, Error, PeerConnection, PeerConnectionState,
+    SessionDescription,
+};
 use strata_interop::netns::run_isolated;
 
 #[test]
@@ -31,6 +36,35 @@ fn malformed_descriptions_are_refused_and_leave_the_connection_usable() {
                 .await
                 .unwrap();
         negotiate(&a.pc, &b.pc).await;
+    });
+}
+
+#[test]
+fn configurations_that_cannot_work_are_refused_by_the_constructor() {
+    run_isolated(|| async {
+        let too_long = DelayMode::Fixed(Duration::from_secs(11));
+        let mut adaptive = AdaptiveDelay::default();
+        adaptive.min = Duration::from_millis(300);
+        adaptive.max = Duration::from_millis(100);
+        let inverted = DelayMode::Adaptive(adaptive);
+        for delay in [too_long, inverted] {
+            let mut config = loopback();
+            config.playout_delay = Some(delay.clone());
+            match PeerConnection::new(config).await {
+                Err(Error::InvalidConfig(why)) => assert!(why.contains("playout_delay"), "{why}"),
+                Err(other) => panic!("{delay:?}: {other:?}"),
+                Ok(_) => panic!("{delay:?} was accepted"),
+            }
+        }
+        let mut config = loopback();
+        config.max_message_size = 0;
+        assert!(matches!(
+            PeerConnection::new(config).await,
+            Err(Error::InvalidConfig(_))
+        ));
+        let mut config = loopback();
+        config.playout_delay = Some(DelayMode::Fixed(Duration::from_secs(10)));
+        assert!(PeerConnection::new(config).await.is_ok());
     });
 }
 
@@ -180,7 +214,7 @@ fn sending_before_a_channel_opens_is_an_invalid_state() {
         ));
         let conflicting = ChannelOptions {
             max_retransmits: Some(1),
-            max_packet_life_time: Some(std::time::Duration::from_millis(5)),
+            max_packet_life_time: Some(Duration::from_millis(5)),
             ..ChannelOptions::default()
         };
         assert!(a.pc.create_data_channel("bad", conflicting).await.is_err());

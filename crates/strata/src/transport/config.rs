@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use strata_ice::{IceServer, Interfaces};
+use strata_media::jitter::{DelayMode, MAX_DELAY};
 use strata_signal::{PeerId, RoomName};
 
 use crate::config::Configuration;
@@ -76,6 +77,10 @@ pub struct TransportConfig {
     /// peer may send us: above the peer's `max-message-size`, messages on a reliable
     /// ordered channel are split and reassembled up to this size.
     pub max_message_size: usize,
+    /// Playout delay of received audio and video tracks, in milliseconds: every packet is
+    /// held this long beyond the fastest recent transit before its sample is released
+    /// (at most 10 000). Absent: the delay adapts to the measured jitter.
+    pub jitter_buffer_ms: Option<u64>,
     /// How long ICE may stay without traffic before a peer counts as disconnected (and
     /// recovery starts).
     pub ice_timeout_ms: u64,
@@ -109,6 +114,7 @@ impl Default for TransportConfig {
             auto_connect: true,
             channel: ChannelMode::ReliableOrdered,
             max_message_size: 16 * 1024 * 1024,
+            jitter_buffer_ms: None,
             ice_timeout_ms: 5_000,
             connection_timeout_ms: 15_000,
             stale_peer_timeout_ms: 10_000,
@@ -476,7 +482,19 @@ impl TransportConfig {
                 "must be at least 1",
             ));
         }
-        let mut peer = Configuration::default();
+        let max_delay = u64::try_from(MAX_DELAY.as_millis()).unwrap_or(u64::MAX);
+        if self.jitter_buffer_ms.is_some_and(|ms| ms > max_delay) {
+            return Err(invalid(
+                "jitter_buffer_ms",
+                format!("must be at most {max_delay} ms"),
+            ));
+        }
+        let mut peer = Configuration {
+            playout_delay: self
+                .jitter_buffer_ms
+                .map(|ms| DelayMode::Fixed(Duration::from_millis(ms))),
+            ..Configuration::default()
+        };
         peer.ice.servers = self.parsed_ice_servers()?;
         peer.ice.policy.include_loopback = self.include_loopback;
         peer.ice.policy.ipv6 = self.ipv6;
@@ -588,6 +606,7 @@ mod tests {
                 {"urls": ["turn:turn.example.com?transport=tcp"], "username": "u", "credential": "p"}
             ],
             "max_peers": 4,
+            "jitter_buffer_ms": 60,
             "channel": {"mode": "unreliable_unordered", "max_retransmits": 0},
             "reconnect": {"ice_restarts": 1}
         }"#;
@@ -600,6 +619,7 @@ mod tests {
                 { urls = ["turn:turn.example.com?transport=tcp"], username = "u", credential = "p" },
             ]
             max_peers = 4
+            jitter_buffer_ms = 60
             channel = { mode = "unreliable_unordered", max_retransmits = 0 }
             reconnect = { ice_restarts = 1 }
         "#;
@@ -608,7 +628,11 @@ mod tests {
         assert_eq!(from_json, from_toml);
         assert_eq!(from_json.parsed_ice_servers().unwrap().len(), 3);
         assert_eq!(from_json.reconnect.max_attempts, 5);
-        from_json.validate().unwrap();
+        let valid = from_json.into_valid().unwrap();
+        assert_eq!(
+            valid.peer.playout_delay,
+            Some(DelayMode::Fixed(Duration::from_millis(60)))
+        );
     }
 
     #[test]
@@ -643,6 +667,10 @@ mod tests {
             ("max_peers", Box::new(|c| c.max_peers = 100_000)),
             ("max_message_size", Box::new(|c| c.max_message_size = 0)),
             ("ice_timeout_ms", Box::new(|c| c.ice_timeout_ms = 0)),
+            (
+                "jitter_buffer_ms",
+                Box::new(|c| c.jitter_buffer_ms = Some(10_001)),
+            ),
             (
                 "reconnect.multiplier",
                 Box::new(|c| c.reconnect.multiplier = 0.5),

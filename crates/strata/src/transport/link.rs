@@ -22,6 +22,7 @@ use super::framing::{FRAMED_PROTOCOL, Frame, Reassembler, encode_probe};
 use super::peer_slot::{Ending, EventSink, PeerSlot};
 use crate::data_channel::{ChannelEvent, DataChannel, Message};
 use crate::description::{IceCandidateInit, SdpType, SessionDescription};
+use crate::driver::PeerConnectionStats;
 use crate::error::Error;
 use crate::events::{IceGatheringState, PeerConnectionEvent, PeerConnectionState, SignalingState};
 use crate::peer_connection::{PeerConnection, PeerConnectionEvents};
@@ -43,7 +44,31 @@ pub(crate) enum LinkCommand {
     Candidate(IceCandidateInit),
     /// The peer started over with a fresh connection: drop ours and wait for its offer.
     Reset,
+    Request(LinkRequest),
+}
+
+/// What the application asks of one peer's connection.
+#[derive(Debug)]
+pub(crate) enum LinkRequest {
     AddTrack(TrackLocalInit, oneshot::Sender<Result<TrackLocal, Error>>),
+    Stats(oneshot::Sender<Result<PeerConnectionStats, Error>>),
+}
+
+impl LinkRequest {
+    /// Answers with `error` instead.
+    pub(crate) fn refuse(self, error: Error) {
+        match self {
+            Self::AddTrack(_, reply) => drop(reply.send(Err(error))),
+            Self::Stats(reply) => drop(reply.send(Err(error))),
+        }
+    }
+
+    async fn answer(self, pc: &PeerConnection) {
+        match self {
+            Self::AddTrack(init, reply) => drop(reply.send(pc.add_track(init).await)),
+            Self::Stats(reply) => drop(reply.send(pc.stats().await)),
+        }
+    }
 }
 
 /// What a link reports when it ends.
@@ -250,9 +275,7 @@ impl Link {
                 }
             }
             LinkCommand::Reset => return Some(Outcome::Renegotiate { initiator: false }),
-            LinkCommand::AddTrack(init, reply) => {
-                let _ = reply.send(pc.add_track(init).await);
-            }
+            LinkCommand::Request(request) => request.answer(pc).await,
         }
         None
     }

@@ -22,12 +22,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::ValidConfig;
 use super::events::{DisconnectReason, TransportEvent};
-use super::link::{self, LINK_COMMAND_QUEUE, LinkCommand, LinkReport, LinkSetup};
+use super::link::{self, LINK_COMMAND_QUEUE, LinkCommand, LinkReport, LinkRequest, LinkSetup};
 use super::peer_slot::{Ending, EventSink, LinkStatus, PeerSlot, Registry, lock};
 use super::signaling::{Control, parse_control, send_control, transport_session};
 use crate::description::{IceCandidateInit, SdpType, SessionDescription};
 use crate::error::Error;
-use crate::track::{TrackLocal, TrackLocalInit};
 
 /// Link endings waiting for the mesh.
 const REPORT_QUEUE: usize = 256;
@@ -46,10 +45,10 @@ pub(crate) enum MeshCommand {
         peer: PeerId,
         reply: oneshot::Sender<Result<(), Error>>,
     },
-    AddTrack {
+    /// Something only the peer's link can answer.
+    Link {
         peer: PeerId,
-        init: TrackLocalInit,
-        reply: oneshot::Sender<Result<TrackLocal, Error>>,
+        request: LinkRequest,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -239,22 +238,19 @@ impl Mesh {
                     .await;
                 let _ = reply.send(Ok(()));
             }
-            MeshCommand::AddTrack { peer, init, reply } => match self.slot(&peer) {
+            MeshCommand::Link { peer, request } => match self.slot(&peer) {
                 Some(slot) => {
-                    // The link answers on `reply`; a full queue is the caller's error.
-                    if let Err(error) = slot.commands.try_send(LinkCommand::AddTrack(init, reply)) {
+                    // The link answers the request; a full queue is the caller's error.
+                    if let Err(error) = slot.commands.try_send(LinkCommand::Request(request)) {
                         let (mpsc::error::TrySendError::Full(command)
                         | mpsc::error::TrySendError::Closed(command)) = error;
-                        if let LinkCommand::AddTrack(_, reply) = command {
-                            let _ = reply.send(Err(Error::InvalidState(
-                                "the peer's link is busy or closing",
-                            )));
+                        if let LinkCommand::Request(request) = command {
+                            request
+                                .refuse(Error::InvalidState("the peer's link is busy or closing"));
                         }
                     }
                 }
-                None => {
-                    let _ = reply.send(Err(Error::PeerNotFound(peer)));
-                }
+                None => request.refuse(Error::PeerNotFound(peer)),
             },
             MeshCommand::Shutdown { .. } => {}
         }

@@ -135,9 +135,11 @@ pub use peer_slot::SEND_STALL_LIMIT;
 pub use strata_signal::PeerId;
 
 use crate::data_channel::Message;
+use crate::driver::PeerConnectionStats;
 use crate::error::Error;
 use crate::track::{TrackLocal, TrackLocalInit};
 use config::ValidConfig;
+use link::LinkRequest;
 use mesh::{Mesh, MeshCommand};
 use peer_slot::{EventSink, LinkStatus, PeerSlot, Registry, SharedCounters, lock};
 
@@ -431,17 +433,40 @@ impl Transport {
         .await
     }
 
-    /// Adds an audio or video track toward `peer`, negotiated on its connection; the
-    /// peer reports [`TransportEvent::TrackReceived`].
+    /// Adds an audio or video track toward `peer` and returns once it is negotiated on
+    /// the peer's connection, ready for [`TrackLocal::write_sample`] (in the codec
+    /// [`TrackLocal::codec`] names); the peer reports [`TransportEvent::TrackReceived`]
+    /// when the first sample arrives. [`Error::ConnectionFailed`] when negotiation does
+    /// not finish within `connection_timeout_ms`.
     pub async fn add_track(
         &self,
         peer: &PeerId,
         init: TrackLocalInit,
     ) -> Result<TrackLocal, Error> {
-        self.ask(|reply| MeshCommand::AddTrack {
+        let track = self
+            .ask(|reply| MeshCommand::Link {
+                peer: peer.clone(),
+                request: LinkRequest::AddTrack(init, reply),
+            })
+            .await?;
+        let failed = |reason| Error::ConnectionFailed {
             peer: peer.clone(),
-            init,
-            reply,
+            reason,
+        };
+        tokio::time::timeout(self.inner.config.connection_timeout(), track.negotiated())
+            .await
+            .map_err(|_| failed("the track was not negotiated in time"))?
+            .map_err(|_| failed("the connection closed before the track was negotiated"))?;
+        Ok(track)
+    }
+
+    /// The full statistics of the connection to `peer`: ICE, DTLS, SCTP, and every audio
+    /// and video stream (`inbound-rtp`, `outbound-rtp`, `remote-inbound-rtp`).
+    /// [`Error::PeerNotFound`] when there is no connection.
+    pub async fn peer_stats(&self, peer: &PeerId) -> Result<PeerConnectionStats, Error> {
+        self.ask(|reply| MeshCommand::Link {
+            peer: peer.clone(),
+            request: LinkRequest::Stats(reply),
         })
         .await
     }

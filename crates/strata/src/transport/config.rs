@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use strata_ice::{IceServer, Interfaces};
+use strata_ice::{IceServer, Interfaces, NetworkImpairment};
 use strata_media::jitter::{DelayMode, MAX_DELAY};
 use strata_signal::{PeerId, RoomName};
 
@@ -95,6 +95,11 @@ pub struct TransportConfig {
     pub reconnect: ReconnectConfig,
     /// When a [`QualityWarning`](super::TransportEvent::QualityWarning) is reported.
     pub quality: QualityThresholds,
+    /// A seeded impairment (loss, delay, outages) at the socket of every peer connection,
+    /// to see how an application copes with a bad network. Never read from or written
+    /// to configuration files.
+    #[serde(skip)]
+    pub impairment: Option<NetworkImpairment>,
 }
 
 impl Default for TransportConfig {
@@ -121,6 +126,7 @@ impl Default for TransportConfig {
             probe_interval_ms: 1_000,
             reconnect: ReconnectConfig::default(),
             quality: QualityThresholds::default(),
+            impairment: None,
         }
     }
 }
@@ -489,12 +495,21 @@ impl TransportConfig {
                 format!("must be at most {max_delay} ms"),
             ));
         }
+        if let Some(impairment) = &self.impairment {
+            for direction in [&impairment.inbound, &impairment.outbound] {
+                direction
+                    .validate()
+                    .map_err(|e| invalid("impairment", e.to_string()))?;
+            }
+        }
         let mut peer = Configuration {
             playout_delay: self
                 .jitter_buffer_ms
                 .map(|ms| DelayMode::Fixed(Duration::from_millis(ms))),
             ..Configuration::default()
         };
+        peer.ice.impairment.clone_from(&self.impairment);
+
         peer.ice.servers = self.parsed_ice_servers()?;
         peer.ice.policy.include_loopback = self.include_loopback;
         peer.ice.policy.ipv6 = self.ipv6;
@@ -670,6 +685,16 @@ mod tests {
             (
                 "jitter_buffer_ms",
                 Box::new(|c| c.jitter_buffer_ms = Some(10_001)),
+            ),
+            (
+                "impairment",
+                Box::new(|c| {
+                    let lossy = strata_ice::Impairment {
+                        loss: strata_ice::Loss::Random { probability: 2.0 },
+                        ..strata_ice::Impairment::default()
+                    };
+                    c.impairment = Some(NetworkImpairment::symmetric(lossy, 1));
+                }),
             ),
             (
                 "reconnect.multiplier",

@@ -97,6 +97,11 @@
 //! `--token` and `--name` as `chat` does (also `STRATA_EXAMPLE_SERVER`, `..._ROOM`,
 //! `..._TOKEN`, `..._NAME`), and the same connection flags.
 //!
+//! To see how a call copes with a bad network, every program can simulate one at its
+//! own socket: `--loss 5 --delay-ms 40 --jitter-ms 10` drops 5 % of the datagrams and
+//! delays each by 30 to 50 ms, both ways (`--network-seed` makes a run repeat). `reflect`
+//! prints what its streams lost and recovered when it leaves.
+//!
 //! # The pieces, for programs of your own
 //!
 //! The plumbing the programs share lives in this library: [`PeerOptions`] (the

@@ -1,7 +1,9 @@
 //! The command-line options both examples share, and the [`Configuration`] they give.
 
+use std::time::Duration;
+
 use clap::error::ErrorKind;
-use strata::{Configuration, IceServer};
+use strata::{Configuration, IceServer, Impairment, Loss, NetworkImpairment};
 
 /// How a peer reaches the other: ICE servers and the candidate policy.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -28,6 +30,20 @@ pub struct PeerOptions {
     /// Local UDP port (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Simulate a bad network at this peer's socket, both ways: drop this percentage of
+    /// datagrams (0 to 100).
+    #[arg(long, value_name = "PERCENT", help_heading = "Simulated network")]
+    pub loss: Option<f64>,
+    /// Simulate a bad network: delay every datagram this many milliseconds, both ways.
+    #[arg(long, value_name = "MS", help_heading = "Simulated network")]
+    pub delay_ms: Option<u64>,
+    /// Simulate a bad network: vary each datagram's delay by up to this many
+    /// milliseconds either side (reordering those sent closer together).
+    #[arg(long, value_name = "MS", help_heading = "Simulated network")]
+    pub jitter_ms: Option<u64>,
+    /// Seed of the simulated network's random choices, for a run that reproduces.
+    #[arg(long, default_value_t = 1, help_heading = "Simulated network")]
+    pub network_seed: u64,
 }
 
 impl PeerOptions {
@@ -66,7 +82,34 @@ impl PeerOptions {
         config.ice.policy.include_loopback = self.include_loopback;
         config.ice.policy.ipv6 = !self.ipv4_only;
         config.ice.port = self.port;
+        config.ice.impairment = self.simulated_network()?;
         Ok(config)
+    }
+
+    /// The impairment `--loss`, `--delay-ms` and `--jitter-ms` ask for, if any.
+    fn simulated_network(&self) -> Result<Option<NetworkImpairment>, clap::Error> {
+        if self.loss.is_none() && self.delay_ms.is_none() && self.jitter_ms.is_none() {
+            return Ok(None);
+        }
+        let loss = match self.loss {
+            None => Loss::None,
+            Some(percent) if (0.0..=100.0).contains(&percent) => Loss::Random {
+                probability: percent / 100.0,
+            },
+            Some(percent) => {
+                return Err(clap::Error::raw(
+                    ErrorKind::ValueValidation,
+                    format!("--loss {percent}: a percentage from 0 to 100\n"),
+                ));
+            }
+        };
+        let path = Impairment {
+            loss,
+            delay: Duration::from_millis(self.delay_ms.unwrap_or(0)),
+            jitter: Duration::from_millis(self.jitter_ms.unwrap_or(0)),
+            ..Impairment::default()
+        };
+        Ok(Some(NetworkImpairment::symmetric(path, self.network_seed)))
     }
 }
 
@@ -112,6 +155,22 @@ mod tests {
         assert_eq!(servers[2].username.as_deref(), Some("bob"));
         assert_eq!(servers[2].credential.as_deref(), Some("p@ss"));
         assert!(config.ice.policy.include_loopback);
+    }
+
+    #[test]
+    fn a_simulated_network_is_off_unless_asked_for() {
+        assert_eq!(config(&[]).unwrap().ice.impairment, None);
+        let impaired = config(&["--loss", "5", "--delay-ms", "40", "--jitter-ms", "10"])
+            .unwrap()
+            .ice
+            .impairment
+            .expect("an impairment");
+        assert_eq!(impaired.inbound, impaired.outbound);
+        assert_eq!(impaired.inbound.loss, Loss::Random { probability: 0.05 });
+        assert_eq!(impaired.inbound.delay, Duration::from_millis(40));
+        assert_eq!(impaired.inbound.jitter, Duration::from_millis(10));
+        let error = config(&["--loss", "150"]).unwrap_err();
+        assert!(error.to_string().contains("--loss 150"), "{error}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Chromium's camera page (the `strata` server's `/camera`, with Chromium's fake camera
 //! and microphone) in a call with Strata's media examples, through a real `strata`
-//! server inside the scenario's namespace. Every verdict comes from Chromium's own
-//! `getStats()`, which the page reports every second.
+//! server inside the scenario's namespace. The verdicts come from Chromium's own
+//! `getStats()`, which the page reports every second, and from the stats `reflect`
+//! writes when it leaves.
 //!
 //! - [`reflect_echoes_chromium`]: the page joins, then `reflect` (the newcomer, so it
 //!   offers an audio and a video section). The page's camera and microphone come back
@@ -10,6 +11,11 @@
 //! - [`chromium_adds_video_mid_call`]: as above, then the page adds a second camera
 //!   track to the live call. The renegotiation must bring it to `reflect`, whose echo
 //!   comes back as a second inbound video stream: both must keep decoding.
+//! - [`reflect_recovers_losses_both_ways`]: as the first, with `reflect` simulating
+//!   5 % loss, 40 ms delay and 10 ms jitter each way at its socket. Strata must NACK the
+//!   camera and recover at least 95 % of the lost video packets in time (its inbound
+//!   `packets_recovered` against `packets_lost`), Chromium must answer those NACKs
+//!   (`retransmittedPacketsSent`), and Strata must answer Chromium's NACKs for the echo.
 //! - [`play_from_disk_to_chromium`]: `play-from-disk` sends the VP8 and Opus fixture
 //!   files to the page, which must decode the frames (`framesDecoded` rising) and
 //!   receive the audio.
@@ -115,6 +121,142 @@ async fn played_files(env: &Env, call: &Call) -> anyhow::Result<String> {
     Ok(format!(
         "Chromium decoded the files Strata played: {decoded}"
     ))
+}
+
+/// The network `reflect` simulates at its socket, each way: 5 % loss, 40 ms delay,
+/// 10 ms jitter.
+const LOSSY_PATH: [&str; 8] = [
+    "--loss",
+    "5",
+    "--delay-ms",
+    "40",
+    "--jitter-ms",
+    "10",
+    "--network-seed",
+    "11",
+];
+/// Share of the video packets the path lost that Strata must recover in time.
+const RECOVERED_AT_LEAST: f64 = 0.95;
+
+pub(crate) fn reflect_recovers_losses_both_ways(env: Env) -> ScenarioFuture {
+    in_call(env, |env, call| Box::pin(lossy_echo(env, call)))
+}
+
+async fn lossy_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
+    let mut page = call.join_page("alice").await?;
+    let args: Vec<&std::ffi::OsStr> = LOSSY_PATH.iter().map(std::ffi::OsStr::new).collect();
+    let mut reflect = call.example(&env.examples()?.reflect, "reflect", &args)?;
+    reflect
+        .wait_for_stderr("reflecting to alice", 1, STEP)
+        .await?;
+    let echo = call
+        .decoding(&mut page, "the echo through the lossy path", 1, 200, 250)
+        .await?;
+    // Chromium NACKed the echo (Strata answered, below) and Strata NACKed the camera,
+    // which Chromium answered.
+    let chromium = call
+        .message(&mut page, "NACKs both ways in Chromium's stats", |m| {
+            let n = ChromiumNacks::from_stats(m);
+            n.sent > 0 && n.received > 0 && n.retransmitted > 0
+        })
+        .await
+        .map(|m| ChromiumNacks::from_stats(&m))?;
+    reflect.interrupt()?;
+    reflect
+        .expect_success(STEP)
+        .await
+        .context("reflect did not leave cleanly on Ctrl-C")?;
+    page.send(json!({ "cmd": "done" })).await?;
+    let strata = reflect_stats(
+        &reflect.log_tail(strata_interop::piped_peer::LOG_LINES),
+        "alice",
+    )?;
+    let video_in = strata["inbound"]
+        .as_array()
+        .and_then(|streams| streams.iter().find(|s| s["codec"] != "Opus"))
+        .context("reflect reported no inbound video")?;
+    let video_out = strata["outbound"]
+        .as_array()
+        .and_then(|streams| streams.iter().find(|s| s["codec"] != "Opus"))
+        .context("reflect reported no outbound video")?;
+    let figure = |stream: &Value, name: &str| stream[name].as_i64().unwrap_or(0);
+    let lost = figure(video_in, "packets_lost");
+    let recovered = figure(video_in, "packets_recovered");
+    ensure!(
+        lost > 0 && figure(video_in, "nack_count") > 0,
+        "the lossy path lost no camera packet, or Strata sent no NACK: {video_in}"
+    );
+    ensure!(
+        recovered as f64 >= RECOVERED_AT_LEAST * lost as f64,
+        "Strata recovered {recovered} of the {lost} camera packets the path lost, under \
+         {:.0} %: {video_in}",
+        RECOVERED_AT_LEAST * 100.0
+    );
+    ensure!(
+        figure(video_out, "nack_count") > 0 && figure(video_out, "retransmitted_packets_sent") > 0,
+        "Strata answered no NACK of Chromium's: {video_out}"
+    );
+    Ok(format!(
+        "through 5 % loss, 40 ± 10 ms each way: Chromium decoded the echo ({echo}); \
+         Strata recovered {recovered} of {lost} lost camera packets with {} NACKs, which \
+         Chromium answered with {} retransmissions; Chromium sent {} NACKs for the echo, \
+         Strata resent {} packets",
+        figure(video_in, "nack_count"),
+        chromium.retransmitted,
+        chromium.sent,
+        figure(video_out, "retransmitted_packets_sent"),
+    ))
+}
+
+/// NACK figures of Chromium's video streams, from one stats report.
+#[derive(Debug, Default)]
+struct ChromiumNacks {
+    /// NACKs Chromium sent for the video it receives (the echo).
+    sent: u64,
+    /// NACKs Chromium received for the video it sends (the camera).
+    received: u64,
+    /// Packets Chromium retransmitted on the camera stream.
+    retransmitted: u64,
+}
+
+impl ChromiumNacks {
+    fn from_stats(message: &Value) -> Self {
+        if message["type"] != "stats" {
+            return Self::default();
+        }
+        let video = |direction: &str| -> Vec<Value> {
+            message[direction]
+                .as_array()
+                .map(|streams| {
+                    streams
+                        .iter()
+                        .filter(|s| s["kind"] == "video")
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let sum = |streams: &[Value], name: &str| -> u64 {
+            streams.iter().map(|s| s[name].as_u64().unwrap_or(0)).sum()
+        };
+        let (inbound, outbound) = (video("inbound"), video("outbound"));
+        Self {
+            sent: sum(&inbound, "nackCount"),
+            received: sum(&outbound, "nackCount"),
+            retransmitted: sum(&outbound, "retransmittedPacketsSent"),
+        }
+    }
+}
+
+/// The JSON `reflect` writes for `peer` when it leaves (`media stats for PEER: {...}`).
+fn reflect_stats(log: &str, peer: &str) -> anyhow::Result<Value> {
+    let prefix = format!("media stats for {peer}: ");
+    let line = log
+        .lines()
+        .rev()
+        .find_map(|line| line.split_once(&prefix).map(|(_, json)| json))
+        .with_context(|| format!("reflect wrote no media stats for {peer}:\n{log}"))?;
+    serde_json::from_str(line).with_context(|| format!("reflect's media stats: {line}"))
 }
 
 /// One variant's steps, given the call they run in.

@@ -102,6 +102,12 @@ pub(crate) const ALL: &[Scenario] = &[
         run: media_call::chromium_adds_video_mid_call,
     },
     Scenario {
+        name: "chromium_and_strata_recover_video_losses_with_nack",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(2),
+        run: media_call::reflect_recovers_losses_both_ways,
+    },
+    Scenario {
         name: "strata_play_from_disk_to_chromium",
         needs: &[Requirement::Chromium, Requirement::StrataExamples],
         timeout: Duration::from_mins(1),

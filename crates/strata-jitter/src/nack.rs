@@ -61,7 +61,7 @@ impl NackTracker {
         self.next_due = i64::MAX;
     }
 
-    #[cfg(test)]
+    /// Missing packets on the list.
     pub(crate) fn len(&self) -> usize {
         self.missing.len()
     }

@@ -48,6 +48,9 @@ pub struct StreamStats {
     pub delay_steps: u64,
     /// Packets buffered now.
     pub buffered: u64,
+    /// Missing packets awaited from a retransmission now (on the NACK list): not lost
+    /// yet, not recovered yet.
+    pub awaiting_retransmission: u64,
     /// Playout headroom now: how long after the fastest recent transit packets are played.
     pub target_delay: Duration,
     /// RFC 3550 interarrival jitter now.
@@ -55,8 +58,8 @@ pub struct StreamStats {
 }
 
 impl AddAssign<&StreamStats> for StreamStats {
-    /// Sums the counters; the gauges (`buffered`, `target_delay`, `jitter`) take the
-    /// larger value.
+    /// Sums the counters; the gauges (`buffered`, `awaiting_retransmission`,
+    /// `target_delay`, `jitter`) take the larger value.
     fn add_assign(&mut self, other: &StreamStats) {
         self.packets_received += other.packets_received;
         self.duplicates += other.duplicates;
@@ -77,6 +80,9 @@ impl AddAssign<&StreamStats> for StreamStats {
         self.resets += other.resets;
         self.delay_steps += other.delay_steps;
         self.buffered = self.buffered.max(other.buffered);
+        self.awaiting_retransmission = self
+            .awaiting_retransmission
+            .max(other.awaiting_retransmission);
         self.target_delay = self.target_delay.max(other.target_delay);
         self.jitter = self.jitter.max(other.jitter);
     }

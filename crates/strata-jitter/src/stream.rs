@@ -275,6 +275,7 @@ impl Stream {
             .iter()
             .filter(|slot| matches!(slot.state, SlotState::Present(_)))
             .count() as u64;
+        stats.awaiting_retransmission = self.nack.len() as u64;
         let headroom = self
             .estimator
             .base()

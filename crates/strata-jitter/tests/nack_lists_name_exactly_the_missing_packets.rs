@@ -96,6 +96,7 @@ fn a_missing_packet_is_not_requested_again_before_an_rtt_and_not_after_the_retry
     };
     let _ = buffer.handle_packet(start, packet(10));
     let _ = buffer.handle_packet(start, packet(12));
+    assert_eq!(buffer.stats().streams.awaiting_retransmission, 1);
     let mut sent_at = Vec::new();
     let mut now = start;
     while now < start + Duration::from_secs(2) {
@@ -120,6 +121,7 @@ fn a_missing_packet_is_not_requested_again_before_an_rtt_and_not_after_the_retry
         buffer.handle_packet(now, packet(11).retransmitted()),
         PacketOutcome::Recovered
     );
+    assert_eq!(buffer.stats().streams.awaiting_retransmission, 0);
 }
 
 #[test]

@@ -162,6 +162,7 @@ fn media_summary(media: &strata::SessionStats) -> serde_json::Value {
                 "packets_received": s.packets_received,
                 "packets_lost": s.packets_lost,
                 "packets_recovered": s.packets_recovered,
+                "packets_awaiting_retransmission": s.packets_awaiting_retransmission,
                 "retransmitted_packets_received": s.retransmitted_packets_received,
                 "nack_count": s.nack_count,
                 "frames_received": s.frames_received,

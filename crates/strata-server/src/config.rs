@@ -23,6 +23,11 @@ pub struct ServerConfig {
     pub hub: HubConfig,
     /// Most WebSocket connections at once; more are refused with 503.
     pub max_connections: usize,
+    /// Most TCP connections still speaking HTTP at once (page loads, idle keep-alive,
+    /// upgrades in progress); a connection accepted beyond it is closed at once and
+    /// counted in `strata_http_connections_refused_total`. Upgraded WebSockets count
+    /// against `max_connections` instead.
+    pub max_http_connections: usize,
     /// Largest frame a client may send; larger frames are answered with `too_large`,
     /// messages above four times this close the connection with 1009 (message too big).
     pub max_frame_bytes: usize,
@@ -60,6 +65,7 @@ impl Default for ServerConfig {
                 max_rooms: 10_000,
             },
             max_connections: 20_000,
+            max_http_connections: 1024,
             max_frame_bytes: strata_signal::MAX_FRAME_BYTES,
             handshake_timeout: Duration::from_secs(10),
             rate_limit_per_sec: 50.0,
@@ -99,6 +105,9 @@ pub struct Args {
     /// Most WebSocket connections at once.
     #[arg(long, env = "STRATA_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Most connections still speaking HTTP (not yet upgraded) at once.
+    #[arg(long, env = "STRATA_MAX_HTTP_CONNECTIONS", default_value_t = 1024)]
+    pub max_http_connections: usize,
     /// Largest frame a client may send, in bytes.
     #[arg(long, env = "STRATA_MAX_FRAME_BYTES", default_value_t = strata_signal::MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
@@ -141,6 +150,7 @@ impl Args {
                 max_rooms: self.max_rooms,
             },
             max_connections: self.max_connections,
+            max_http_connections: self.max_http_connections,
             max_frame_bytes: self.max_frame_bytes,
             handshake_timeout: Duration::from_secs(self.handshake_timeout_secs),
             rate_limit_per_sec: self.rate_limit,
@@ -172,6 +182,9 @@ impl ServerConfig {
         }
         if self.max_connections == 0 {
             return invalid("max_connections", "must be at least 1");
+        }
+        if self.max_http_connections == 0 {
+            return invalid("max_http_connections", "must be at least 1");
         }
         if self.max_frame_bytes < 1024 || self.max_frame_bytes > strata_signal::MAX_FRAME_BYTES {
             return invalid("max_frame_bytes", "must be between 1024 and 65536");

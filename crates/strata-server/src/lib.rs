@@ -48,7 +48,10 @@
 //! Frames between `max_frame_bytes` and four times it (text or binary, whole or
 //! fragmented) are answered `too_large`. Before the upgrade, a client has
 //! `handshake_timeout` to send each HTTP request head; a socket silent for longer is
-//! closed without a response.
+//! closed without a response. At most `max_http_connections` (1,024) connections speak
+//! HTTP at once; one accepted beyond that is closed at once, counted in
+//! `strata_http_connections_refused_total` (upgraded WebSockets count against
+//! `max_connections` instead).
 //!
 //! # Security defaults
 //!

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub idle_disconnects: AtomicU64,
     /// Connections closed (1009) for a message beyond the hard size limit.
     pub oversize_disconnects: AtomicU64,
+    /// TCP connections closed at once because `max_http_connections` were speaking HTTP.
+    pub http_connections_refused: AtomicU64,
 }
 
 fn get(counter: &AtomicU64) -> u64 {
@@ -38,7 +40,7 @@ pub fn bump(counter: &AtomicU64) {
 }
 
 /// Every gauge and counter but the errors: name, type, help, value.
-fn series(metrics: &Metrics, hub: &Hub) -> [(&'static str, &'static str, &'static str, u64); 13] {
+fn series(metrics: &Metrics, hub: &Hub) -> [(&'static str, &'static str, &'static str, u64); 14] {
     let stats = hub.stats();
     [
         (
@@ -118,6 +120,12 @@ fn series(metrics: &Metrics, hub: &Hub) -> [(&'static str, &'static str, &'stati
             "counter",
             "Connections closed (1009) for a message beyond four times the frame limit.",
             get(&metrics.oversize_disconnects),
+        ),
+        (
+            "strata_http_connections_refused_total",
+            "counter",
+            "TCP connections closed at once because max_http_connections were speaking HTTP.",
+            get(&metrics.http_connections_refused),
         ),
     ]
 }

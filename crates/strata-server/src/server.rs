@@ -18,8 +18,8 @@ use strata_signal::{
 };
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -266,11 +266,15 @@ impl Server {
 
 /// Accepts TCP connections and serves HTTP/1 on each until shutdown starts.
 ///
-/// Our own loop rather than `axum::serve`, for one bound that does not have: a client
+/// Our own loop rather than `axum::serve`, for two bounds that does not have: a client
 /// gets [`ServerConfig::handshake_timeout`] to send each request head (the WebSocket
-/// upgrade included). A socket that connects and then goes silent, or trickles half a
-/// request, is closed then instead of holding a descriptor and a task for ever.
+/// upgrade included), so a socket that connects and then goes silent, or trickles half a
+/// request, is closed then instead of holding a descriptor and a task for ever; and at
+/// most [`ServerConfig::max_http_connections`] connections speak HTTP at once (a
+/// connection leaves that count when it is upgraded or closed), so a flood of them
+/// cannot take every descriptor before the timeout closes them.
 async fn accept_loop(listener: TcpListener, router: Router, shared: Arc<Shared>) {
+    let speaking_http = Arc::new(Semaphore::new(shared.config.max_http_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(shared.config.handshake_timeout);
@@ -291,6 +295,11 @@ async fn accept_loop(listener: TcpListener, router: Router, shared: Arc<Shared>)
                 }
             }
         };
+        let Ok(permit) = Arc::clone(&speaking_http).try_acquire_owned() else {
+            bump(&shared.metrics.http_connections_refused);
+            drop(tcp);
+            continue;
+        };
         // Signaling frames are small and latency-bound: no Nagle delay.
         let _ = tcp.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
@@ -300,6 +309,9 @@ async fn accept_loop(listener: TcpListener, router: Router, shared: Arc<Shared>)
         let stopping = shared.stopping.clone();
         let hard_stop = shared.hard_stop.clone();
         shared.tracker.spawn(async move {
+            // Held while the connection speaks HTTP: its future ends when it is upgraded
+            // (the WebSocket runs in a task of its own) or closed.
+            let _permit = permit;
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => return,

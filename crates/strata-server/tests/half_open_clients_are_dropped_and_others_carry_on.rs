@@ -1,8 +1,9 @@
 //! Half-open clients: ones that join and then never read while relays pile up for them,
-//! ones that go silent without a FIN after joining, and ones that go silent in the middle
-//! of the HTTP handshake. The server drops each by its rule (slow-client queue limit,
-//! idle timeout after an unanswered ping, handshake timeout), its counts return to zero,
-//! and a well-behaved client in the same room meanwhile gets every relay, in order.
+//! ones that go silent without a FIN after joining, ones that go silent in the middle of
+//! the HTTP handshake, and more silent sockets than `max_http_connections` allows. The
+//! server drops each by its rule (slow-client queue limit, idle timeout after an
+//! unanswered ping, handshake timeout, the bound on connections speaking HTTP), its
+//! counts return to zero, and well-behaved clients meanwhile carry on.
 
 mod harness;
 
@@ -251,4 +252,81 @@ async fn silent_clients_are_dropped_by_the_idle_and_handshake_timeouts() {
     .await;
     server.shutdown().await;
     assert_eq!(panics.load(Ordering::SeqCst), 0, "the server panicked");
+}
+
+/// Whether the server closes `stream` (EOF or reset) within `within`, without a byte.
+async fn closed_at_once(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(within, stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_still_speaking_http_are_bounded_while_upgraded_ones_carry_on() {
+    const SPEAKING: usize = 3;
+    let panics = record_panics();
+    let server = start(|c| {
+        c.max_http_connections = SPEAKING;
+        // Far beyond the test: only the bound can close the sockets below.
+        c.handshake_timeout = Duration::from_mins(1);
+    })
+    .await;
+    let addr = server.local_addr();
+    let t = token(&server, "r", None, Permissions::PARTICIPANT);
+    // Upgraded WebSockets leave the HTTP count: more of them than the bound.
+    let mut joined = Vec::new();
+    for i in 0..=SPEAKING {
+        joined.push(Raw::joined(&server, "r", &t, &format!("peer{i}")).await.0);
+    }
+    // Sockets that connect and say nothing fill the bound...
+    let mut silent = Vec::new();
+    for _ in 0..SPEAKING {
+        silent.push(TcpStream::connect(addr).await.unwrap());
+    }
+    // ...after which the server closes every new connection at once.
+    for _ in 0..5 {
+        let mut refused = TcpStream::connect(addr).await.unwrap();
+        assert!(
+            closed_at_once(&mut refused, WAIT).await,
+            "a connection beyond the bound was kept"
+        );
+    }
+    for stream in &mut silent {
+        assert!(
+            !closed_at_once(stream, Duration::from_millis(200)).await,
+            "a connection within the bound was closed"
+        );
+    }
+    // The joined clients are untouched.
+    for client in &mut joined {
+        let pong = client.request("ping", json!({})).await;
+        assert_eq!(pong["result"], json!({}), "{pong}");
+    }
+    // Freeing one place lets HTTP in again, and the refusals were counted.
+    drop(silent.pop());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let text = loop {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut raw = Vec::new();
+        let _ = tokio::time::timeout(WAIT, stream.read_to_end(&mut raw)).await;
+        if !raw.is_empty() {
+            break String::from_utf8_lossy(&raw).into_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "HTTP stayed refused after a place was freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        metric(&text, "strata_http_connections_refused_total") >= 5,
+        "{text}"
+    );
+    assert_eq!(panics.load(Ordering::SeqCst), 0);
 }

@@ -501,6 +501,9 @@ impl Driver {
             }
             None => self.negotiator.create_offer()?,
         };
+        // Whole descriptions, for interop diagnosis (they carry this session's ICE
+        // password, hence trace level only).
+        tracing::trace!(kind = ?description.kind, sdp = %description.sdp, "local description");
         let applied = self.negotiator.set_local_description(&description)?;
         self.step(SetupStep::LocalDescription);
         self.signaling_changed().await;
@@ -523,6 +526,7 @@ impl Driver {
             self.signaling_changed().await;
             return Ok(());
         };
+        tracing::trace!(?kind, sdp = %description.sdp, "remote description");
         let parsed = Description::parse(kind, &description.sdp)?;
         let applied = self.negotiator.set_remote_description(parsed)?;
         self.step(SetupStep::RemoteDescription);

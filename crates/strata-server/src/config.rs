@@ -34,9 +34,10 @@ pub struct ServerConfig {
     /// How long a client may take to send an HTTP request head (the WebSocket upgrade
     /// included); a socket that stays silent or trickles a request longer is closed.
     pub handshake_timeout: Duration,
-    /// Requests per second each connection may send on average.
+    /// Frames per second each connection may send on average (requests and malformed
+    /// frames alike); beyond it a frame is answered `rate_limited`.
     pub rate_limit_per_sec: f64,
-    /// Requests a connection may send in a burst.
+    /// Frames a connection may send in a burst.
     pub rate_limit_burst: f64,
     /// A connection silent for this long is closed.
     pub idle_timeout: Duration,
@@ -114,10 +115,10 @@ pub struct Args {
     /// Seconds a client may take to send an HTTP request head (the upgrade included).
     #[arg(long, env = "STRATA_HANDSHAKE_TIMEOUT", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
-    /// Requests per second per connection.
+    /// Frames per second per connection (requests and malformed frames alike).
     #[arg(long, env = "STRATA_RATE_LIMIT", default_value_t = 50.0)]
     pub rate_limit: f64,
-    /// Burst of requests per connection.
+    /// Burst of frames per connection.
     #[arg(long, env = "STRATA_RATE_BURST", default_value_t = 200.0)]
     pub rate_burst: f64,
     /// Seconds of silence before a connection is closed.

@@ -507,7 +507,9 @@ impl Connection {
                             }
                         }
                         Message::Binary(data) => {
-                            let error = if data.len() > self.shared.config.max_frame_bytes {
+                            let error = if !self.within_rate() {
+                                self.rate_limited()
+                            } else if data.len() > self.shared.config.max_frame_bytes {
                                 too_large(data.len(), self.shared.config.max_frame_bytes)
                             } else {
                                 ErrorObject::new(
@@ -617,11 +619,33 @@ impl Connection {
         self.send(Message::Text(frame.into())).await
     }
 
+    /// Takes a token for one frame. Every frame counts against the rate, whether it
+    /// parses or not: garbage is no way around the limit.
+    fn within_rate(&mut self) -> bool {
+        self.bucket.try_take(Instant::now().into_std())
+    }
+
+    /// The answer to a frame beyond the rate limit.
+    fn rate_limited(&self) -> ErrorObject {
+        ErrorObject::new(
+            ErrorCode::RATE_LIMITED,
+            format!(
+                "more than {} frames per second",
+                self.shared.config.rate_limit_per_sec
+            ),
+        )
+    }
+
     /// Handles one text frame; `false` when the connection is gone.
     async fn handle_text(&mut self, text: &str) -> bool {
         bump(&self.shared.metrics.frames_received);
+        let within_rate = self.within_rate();
         if text.len() > self.shared.config.max_frame_bytes {
-            let error = too_large(text.len(), self.shared.config.max_frame_bytes);
+            let error = if within_rate {
+                too_large(text.len(), self.shared.config.max_frame_bytes)
+            } else {
+                self.rate_limited()
+            };
             return self.reply_error(None, error).await;
         }
         let frame = match parse_request(text) {
@@ -632,17 +656,16 @@ impl Connection {
                     self.shared.lock().hub.count_error(refusal.error.code);
                     return true;
                 }
-                return self.reply_error(refusal.id, refusal.error).await;
+                let error = if within_rate {
+                    refusal.error
+                } else {
+                    self.rate_limited()
+                };
+                return self.reply_error(refusal.id, error).await;
             }
         };
-        if !self.bucket.try_take(Instant::now().into_std()) {
-            let error = ErrorObject::new(
-                ErrorCode::RATE_LIMITED,
-                format!(
-                    "more than {} requests per second",
-                    self.shared.config.rate_limit_per_sec
-                ),
-            );
+        if !within_rate {
+            let error = self.rate_limited();
             return self.reply_error(Some(frame.id), error).await;
         }
         match frame.request {

@@ -1,4 +1,5 @@
-//! Per-connection protection: the rate limit answers `rate_limited`, silent connections
+//! Per-connection protection: the rate limit answers `rate_limited` (malformed frames
+//! count against it like requests), silent connections
 //! are pinged and closed, and a client that stops reading is cut off instead of making
 //! the server buffer without bound.
 
@@ -35,6 +36,39 @@ async fn requests_beyond_the_rate_limit_are_answered_rate_limited() {
     assert_eq!(
         metric(&metrics, "strata_errors_total{code=\"rate_limited\"}"),
         limited
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_frames_count_against_the_rate_limit_too() {
+    let server = start(|c| {
+        c.rate_limit_per_sec = 5.0;
+        c.rate_limit_burst = 10.0;
+    })
+    .await;
+    let mut raw = Raw::connect(&server).await;
+    let (mut parse_errors, mut limited) = (0, 0);
+    for _ in 0..30 {
+        raw.send_text("{not json").await;
+        let code = raw.response().await["error"]["code"].clone();
+        if code == json!(ErrorCode::PARSE_ERROR.0) {
+            parse_errors += 1;
+        } else if code == json!(ErrorCode::RATE_LIMITED.0) {
+            limited += 1;
+        }
+    }
+    assert_eq!(parse_errors + limited, 30);
+    assert!(
+        (15..=20).contains(&limited),
+        "{limited} of 30 garbage frames limited with a burst of 10"
+    );
+    // The garbage spent the budget: a valid request right after is limited as well.
+    let response = raw.request("ping", json!({})).await;
+    assert_eq!(
+        response["error"]["code"],
+        json!(ErrorCode::RATE_LIMITED.0),
+        "{response}"
     );
     server.shutdown().await;
 }

@@ -1,7 +1,7 @@
 //! Audio between two transports of one room: each adds a track toward the other on the
 //! connection the mesh formed, every sample arrives intact and in order, and the side
 //! configured with `jitter_buffer_ms` holds its samples that long. `peer_stats` shows
-//! both jitter buffers.
+//! both jitter buffers, and a removed track ends on the other side.
 
 mod peers;
 mod room_harness;
@@ -108,10 +108,11 @@ async fn transport_tracks_arrive_intact_and_play_out_after_the_configured_jitter
         .expect("bob's track");
     assert_eq!(to_bob.codec(), Some(Codec::Opus));
     let speaking_to_bob = tokio::spawn(speak(to_bob));
+    let to_alice_handle = to_alice.clone();
     let speaking_to_alice = tokio::spawn(speak(to_alice));
     let at_bob = track_from(&mut bob_events, &id("alice")).await;
     let at_alice = track_from(&mut alice_events, &id("bob")).await;
-    let (read_by_bob, read_by_alice) = tokio::join!(listen(at_bob), listen(at_alice));
+    let (read_by_bob, read_by_alice) = tokio::join!(listen(at_bob), listen(at_alice.clone()));
     let sent_to_bob = speaking_to_bob.await.expect("alice speaks");
     let sent_to_alice = speaking_to_alice.await.expect("bob speaks");
 
@@ -132,6 +133,16 @@ async fn transport_tracks_arrive_intact_and_play_out_after_the_configured_jitter
     eprintln!(
         "held: bob {bob_hold:?} (target {bob_target:?}), alice {alice_hold:?} (target {alice_target:?})"
     );
+
+    // Bob takes his track off the connection: Alice's ends.
+    bob.remove_track(&id("alice"), &to_alice_handle)
+        .await
+        .expect("bob's track removed");
+    tokio::time::timeout(room_harness::PATIENCE, async {
+        while at_alice.read_sample().await.is_some() {}
+    })
+    .await
+    .expect("alice's track ended after bob removed his");
 
     match alice.peer_stats(&id("nobody")).await {
         Err(Error::PeerNotFound(peer)) => assert_eq!(peer, id("nobody")),

@@ -51,6 +51,7 @@ pub(crate) enum LinkCommand {
 #[derive(Debug)]
 pub(crate) enum LinkRequest {
     AddTrack(TrackLocalInit, oneshot::Sender<Result<TrackLocal, Error>>),
+    RemoveTrack(TrackLocal, oneshot::Sender<Result<(), Error>>),
     Stats(oneshot::Sender<Result<PeerConnectionStats, Error>>),
 }
 
@@ -59,6 +60,7 @@ impl LinkRequest {
     pub(crate) fn refuse(self, error: Error) {
         match self {
             Self::AddTrack(_, reply) => drop(reply.send(Err(error))),
+            Self::RemoveTrack(_, reply) => drop(reply.send(Err(error))),
             Self::Stats(reply) => drop(reply.send(Err(error))),
         }
     }
@@ -66,6 +68,7 @@ impl LinkRequest {
     async fn answer(self, pc: &PeerConnection) {
         match self {
             Self::AddTrack(init, reply) => drop(reply.send(pc.add_track(init).await)),
+            Self::RemoveTrack(track, reply) => drop(reply.send(pc.remove_track(&track).await)),
             Self::Stats(reply) => drop(reply.send(pc.stats().await)),
         }
     }

@@ -453,11 +453,27 @@ impl Transport {
             peer: peer.clone(),
             reason,
         };
-        tokio::time::timeout(self.inner.config.connection_timeout(), track.negotiated())
-            .await
-            .map_err(|_| failed("the track was not negotiated in time"))?
-            .map_err(|_| failed("the connection closed before the track was negotiated"))?;
-        Ok(track)
+        let negotiated =
+            tokio::time::timeout(self.inner.config.connection_timeout(), track.negotiated()).await;
+        let failure = match negotiated {
+            Ok(Ok(_)) => return Ok(track),
+            Ok(Err(_)) => failed("the connection closed before the track was negotiated"),
+            Err(_) => failed("the track was not negotiated in time"),
+        };
+        // The caller never gets the track: take it off the connection again.
+        let _ = self.remove_track(peer, &track).await;
+        Err(failure)
+    }
+
+    /// Stops sending `track` to `peer` and takes its section out of the connection (one
+    /// more negotiation, which the link runs); the peer's `TrackRemote` ends.
+    /// [`Error::PeerNotFound`] when there is no connection to `peer`.
+    pub async fn remove_track(&self, peer: &PeerId, track: &TrackLocal) -> Result<(), Error> {
+        self.ask(|reply| MeshCommand::Link {
+            peer: peer.clone(),
+            request: LinkRequest::RemoveTrack(track.clone(), reply),
+        })
+        .await
     }
 
     /// The full statistics of the connection to `peer`: ICE, DTLS, SCTP, and every audio

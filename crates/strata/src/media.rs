@@ -309,7 +309,6 @@ impl MediaPlane {
         }
     }
 
-    /// Packetizes a sample of a local track.
     /// How a negotiated section is received: its codecs, SSRCs and extensions, and the
     /// application's playout delay when it fixed one.
     fn remote_config(
@@ -325,6 +324,7 @@ impl MediaPlane {
         Ok(config)
     }
 
+    /// Packetizes a sample of a local track.
     pub(crate) fn write_sample(
         &mut self,
         now: Instant,

@@ -259,6 +259,12 @@ async fn pump(
 }
 
 impl NetworkImpairment {
+    /// Checks both directions' probabilities and rates.
+    pub fn validate(&self) -> Result<(), strata_netem::Error> {
+        self.inbound.validate()?;
+        self.outbound.validate()
+    }
+
     /// The same impairment in both directions.
     pub fn symmetric(impairment: Impairment, seed: u64) -> Self {
         Self {

@@ -222,12 +222,21 @@ impl Config {
         if self.nack.initial_rtt > Duration::from_mins(1) {
             return invalid("nack.initial_rtt", "must be at most 60 s");
         }
-        match &self.delay {
-            DelayMode::Fixed(delay) if *delay > MAX_DELAY => {
-                invalid("delay", "a fixed delay must be at most 10 s")
-            }
-            DelayMode::Fixed(_) => Ok(()),
-            DelayMode::Adaptive(adaptive) => adaptive.validate(),
+        self.delay.validate()
+    }
+}
+
+impl DelayMode {
+    /// Checks the delay against its documented range: at most [`MAX_DELAY`], and for an
+    /// adaptive one `min` within `max`, the quantile and the window in range.
+    pub fn validate(&self) -> Result<(), Error> {
+        match self {
+            Self::Fixed(delay) if *delay > MAX_DELAY => Err(Error::InvalidConfig {
+                field: "delay",
+                problem: "a fixed delay must be at most 10 s",
+            }),
+            Self::Fixed(_) => Ok(()),
+            Self::Adaptive(adaptive) => adaptive.validate(),
         }
     }
 }

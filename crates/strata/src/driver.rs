@@ -241,14 +241,14 @@ impl Driver {
                 "dtls_retransmit_interval must be positive",
             ));
         }
-        if let Some(delay) = &config.playout_delay {
-            let mut check = strata_media::jitter::Config::video();
-            check.delay = delay.clone();
-            if check.validate().is_err() {
-                return Err(Error::InvalidConfig(
-                    "playout_delay must be at most 10 s (min within max for an adaptive one)",
-                ));
-            }
+        if config
+            .playout_delay
+            .as_ref()
+            .is_some_and(|delay| delay.validate().is_err())
+        {
+            return Err(Error::InvalidConfig(
+                "playout_delay must be at most 10 s (min within max for an adaptive one)",
+            ));
         }
         let certificate = match config.certificate.take() {
             Some(certificate) => certificate,

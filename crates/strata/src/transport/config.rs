@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use strata_ice::{IceServer, Interfaces, NetworkImpairment};
-use strata_media::jitter::{DelayMode, MAX_DELAY};
+use strata_media::jitter::DelayMode;
 use strata_signal::{PeerId, RoomName};
 
 use crate::config::Configuration;
@@ -488,28 +488,20 @@ impl TransportConfig {
                 "must be at least 1",
             ));
         }
-        let max_delay = u64::try_from(MAX_DELAY.as_millis()).unwrap_or(u64::MAX);
-        if self.jitter_buffer_ms.is_some_and(|ms| ms > max_delay) {
-            return Err(invalid(
-                "jitter_buffer_ms",
-                format!("must be at most {max_delay} ms"),
-            ));
+        let playout_delay = self
+            .jitter_buffer_ms
+            .map(|ms| DelayMode::Fixed(Duration::from_millis(ms)));
+        if let Some(Err(error)) = playout_delay.as_ref().map(DelayMode::validate) {
+            return Err(invalid("jitter_buffer_ms", error.to_string()));
         }
-        if let Some(impairment) = &self.impairment {
-            for direction in [&impairment.inbound, &impairment.outbound] {
-                direction
-                    .validate()
-                    .map_err(|e| invalid("impairment", e.to_string()))?;
-            }
+        if let Some(Err(error)) = self.impairment.as_ref().map(NetworkImpairment::validate) {
+            return Err(invalid("impairment", error.to_string()));
         }
         let mut peer = Configuration {
-            playout_delay: self
-                .jitter_buffer_ms
-                .map(|ms| DelayMode::Fixed(Duration::from_millis(ms))),
+            playout_delay,
             ..Configuration::default()
         };
         peer.ice.impairment.clone_from(&self.impairment);
-
         peer.ice.servers = self.parsed_ice_servers()?;
         peer.ice.policy.include_loopback = self.include_loopback;
         peer.ice.policy.ipv6 = self.ipv6;

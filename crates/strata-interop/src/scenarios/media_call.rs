@@ -173,14 +173,13 @@ async fn lossy_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
         .context("reflect did not leave cleanly on Ctrl-C")?;
     page.send(json!({ "cmd": "done" })).await?;
     let strata = reflect_stats(&reflect.log_tail(strata_interop::piped_peer::LOG_LINES))?;
-    let video_in = strata["inbound"]
-        .as_array()
-        .and_then(|streams| streams.iter().find(|s| s["codec"] != "Opus"))
-        .context("reflect reported no inbound video")?;
-    let video_out = strata["outbound"]
-        .as_array()
-        .and_then(|streams| streams.iter().find(|s| s["codec"] != "Opus"))
-        .context("reflect reported no outbound video")?;
+    let video = |direction: &str| {
+        strata[direction]
+            .as_array()
+            .and_then(|streams| streams.iter().find(|s| s["codec"] != "Opus"))
+            .with_context(|| format!("reflect reported no {direction} video"))
+    };
+    let (video_in, video_out) = (video("inbound")?, video("outbound")?);
     let figure = |stream: &Value, name: &str| stream[name].as_i64().unwrap_or(0);
     // Losses whose retransmission may still come when reflect left are not judged. (A
     // retransmission that overtook an original the jitter delayed also counts as
@@ -216,7 +215,7 @@ async fn lossy_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
 }
 
 /// NACK figures of Chromium's video streams, from one stats report.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ChromiumNacks {
     /// NACKs Chromium sent for the video it receives (the echo).
     sent: u64,
@@ -228,29 +227,11 @@ struct ChromiumNacks {
 
 impl ChromiumNacks {
     fn from_stats(message: &Value) -> Self {
-        if message["type"] != "stats" {
-            return Self::default();
-        }
-        let video = |direction: &str| -> Vec<Value> {
-            message[direction]
-                .as_array()
-                .map(|streams| {
-                    streams
-                        .iter()
-                        .filter(|s| s["kind"] == "video")
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let sum = |streams: &[Value], name: &str| -> u64 {
-            streams.iter().map(|s| s[name].as_u64().unwrap_or(0)).sum()
-        };
-        let (inbound, outbound) = (video("inbound"), video("outbound"));
+        let video = |direction, name| page_figures(message, direction, "video", name).sum();
         Self {
-            sent: sum(&inbound, "nackCount"),
-            received: sum(&outbound, "nackCount"),
-            retransmitted: sum(&outbound, "retransmittedPacketsSent"),
+            sent: video("inbound", "nackCount"),
+            received: video("outbound", "nackCount"),
+            retransmitted: video("outbound", "retransmittedPacketsSent"),
         }
     }
 }
@@ -431,19 +412,27 @@ impl Call {
 /// From a stats report: each inbound video stream's `framesDecoded` (in the page's order)
 /// and the inbound audio's `packetsReceived` (summed).
 fn figures(message: &Value) -> (Vec<u64>, u64) {
-    if message["type"] != "stats" {
-        return (Vec::new(), 0);
-    }
-    let inbound = message["inbound"].as_array().cloned().unwrap_or_default();
-    let frames = inbound
-        .iter()
-        .filter(|s| s["kind"] == "video")
-        .map(|s| s["framesDecoded"].as_u64().unwrap_or(0))
-        .collect();
-    let audio = inbound
-        .iter()
-        .filter(|s| s["kind"] == "audio")
-        .map(|s| s["packetsReceived"].as_u64().unwrap_or(0))
-        .sum();
+    let frames = page_figures(message, "inbound", "video", "framesDecoded").collect();
+    let audio = page_figures(message, "inbound", "audio", "packetsReceived").sum();
     (frames, audio)
+}
+
+/// One figure (`name`) of each of the page's `direction` (`inbound`/`outbound`) streams
+/// of `kind`, in the page's order; nothing unless `message` is a stats report.
+fn page_figures<'m>(
+    message: &'m Value,
+    direction: &str,
+    kind: &'m str,
+    name: &'m str,
+) -> impl Iterator<Item = u64> + 'm {
+    let streams = if message["type"] == "stats" {
+        message[direction].as_array().map(Vec::as_slice)
+    } else {
+        None
+    };
+    streams
+        .unwrap_or_default()
+        .iter()
+        .filter(move |s| s["kind"] == kind)
+        .map(move |s| s[name].as_u64().unwrap_or(0))
 }

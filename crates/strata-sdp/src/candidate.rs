@@ -205,15 +205,18 @@ impl TcpType {
 impl Candidate {
     /// Parses a candidate, with or without `a=` and `candidate:` in front.
     pub fn parse(text: &str) -> Result<Self, CandidateError> {
-        if text.len() > MAX_CANDIDATE_BYTES {
-            return Err(CandidateError::TooLong);
-        }
         let mut rest = text.trim();
         rest = rest.strip_prefix("a=").unwrap_or(rest);
         if let Some(prefix) = rest.get(..10)
             && prefix.eq_ignore_ascii_case("candidate:")
         {
             rest = &rest[prefix.len()..];
+        }
+        // The bound is on the candidate itself, so that whether the text came with
+        // `a=candidate:` in front or not, it accepts the same candidates: a candidate it
+        // parses without the prefix must parse again once printed with it.
+        if rest.len() > MAX_CANDIDATE_BYTES {
+            return Err(CandidateError::TooLong);
         }
         let mut fields = rest.split_ascii_whitespace();
         let foundation = fields.next().ok_or(CandidateError::Empty)?;
@@ -456,6 +459,26 @@ mod tests {
         assert_eq!(c.ufrag(), Some("daIi"));
         assert_eq!(c.extension("network-cost"), Some("50"));
         assert_eq!(c.to_string(), text);
+    }
+
+    #[test]
+    fn a_candidate_of_the_longest_length_parses_again_once_printed_with_its_prefix() {
+        // Found by the `sdp_candidate` fuzz target: 1,014 bytes without `candidate:`
+        // parsed, but its printed form (1,024 + 10 bytes) was refused as too long.
+        let long = "x".repeat(MAX_CANDIDATE_BYTES - 60);
+        let bare = format!("1 1 udp 2122252543 192.0.2.1 9 typ host ext {long}");
+        let bare = format!("{bare}{}", "y".repeat(MAX_CANDIDATE_BYTES - bare.len()));
+        assert_eq!(bare.len(), MAX_CANDIDATE_BYTES);
+        let parsed = Candidate::parse(&bare).unwrap();
+        assert_eq!(Candidate::parse(&parsed.to_string()).unwrap(), parsed);
+        assert_eq!(
+            Candidate::parse(&format!("a=candidate:{bare}")).unwrap(),
+            parsed
+        );
+        assert_eq!(
+            Candidate::parse(&format!("{bare}z")),
+            Err(CandidateError::TooLong)
+        );
     }
 
     #[test]

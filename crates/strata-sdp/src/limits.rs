@@ -34,7 +34,7 @@ pub const MAX_LINES_PER_TYPE: usize = 32;
 /// Longest mid accepted, in bytes.
 pub const MAX_MID_BYTES: usize = 64;
 
-/// Longest ICE candidate string accepted, in bytes.
+/// Longest ICE candidate accepted, in bytes, not counting `a=` or `candidate:` in front.
 pub const MAX_CANDIDATE_BYTES: usize = 1024;
 
 /// Most extension attributes (`generation`, `network-id`, ...) on one candidate.

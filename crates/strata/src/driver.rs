@@ -247,7 +247,9 @@ impl Driver {
             .is_some_and(|delay| delay.validate().is_err())
         {
             return Err(Error::InvalidConfig(
-                "playout_delay must be at most 10 s (min within max for an adaptive one)",
+                "playout_delay is out of range: a fixed delay at most 10 s; an adaptive one \
+                 with min <= max <= 10 s, margin and initial <= 10 s, quantile in (0.5, 1], \
+                 window 1 to 60 s",
             ));
         }
         let certificate = match config.certificate.take() {

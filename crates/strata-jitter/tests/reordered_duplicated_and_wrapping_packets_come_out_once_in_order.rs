@@ -88,7 +88,10 @@ fn run(plan: &Plan) -> Outcome {
         let _ = buffer.handle_packet(now, Packet::new(Ssrc(9), seq, ts, Bytes::new()));
         drain(&mut buffer);
     }
-    let end = start + Duration::from_secs(30);
+    // Long enough for the 400 ms delay, short of the 30 s stream timeout: a stream whose
+    // only packet came first would otherwise be removed, its counters with it.
+    let last_arrival = arrivals.last().map_or(0, |&(at, _)| at);
+    let end = start + Duration::from_millis(last_arrival + 1000);
     while let Some(due) = buffer.poll_timeout().filter(|&t| t <= end) {
         buffer.handle_timeout(due);
         drain(&mut buffer);

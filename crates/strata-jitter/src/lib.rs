@@ -59,11 +59,15 @@
 //!   where `offset` tracks a high quantile of the observed transit time (see
 //!   [`AdaptiveDelay`]). Audio packets are released at that time or reported as a [`Gap`];
 //!   video frames are released at that time once complete.
-//! - **Loss**: a hole in the sequence becomes a NACK entry, re-sent no sooner than one RTT
-//!   and dropped after [`NackConfig::max_retries`] or when a retransmission would come too
-//!   late. A video frame that cannot be completed in time is dropped, frames up to the next
-//!   keyframe are dropped with it, and a [keyframe request](Output::KeyframeRequest) goes
-//!   out (rate-limited).
+//! - **Loss**: a hole in the sequence becomes a NACK entry, re-sent after a timeout learnt
+//!   from how long earlier requests took to be answered (never sooner than one RTT) and
+//!   dropped after [`NackConfig::max_retries`] or when its answer would come too late.
+//!   Packets missing below the first one received are asked for too, down to the start of
+//!   the frame the stream began in. While retransmissions are filling holes, an adaptive
+//!   delay makes room for [`NackConfig::repair_rounds`] requests and their answers, and
+//!   the first frame of a stream may wait as long for its repairs. A video frame that
+//!   cannot be completed in time is dropped, frames up to the next keyframe are dropped
+//!   with it, and a [keyframe request](Output::KeyframeRequest) goes out (rate-limited).
 //! - **Jumps**: a sequence number far from the stream's (confirmed by a second packet) or a
 //!   timestamp that no longer matches arrival time resets the stream instead of waiting for
 //!   thousands of "missing" packets.

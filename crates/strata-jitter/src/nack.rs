@@ -1,10 +1,19 @@
 //! Loss detection and the NACK list of one stream.
 //!
 //! A hole opens when a packet arrives more than one ahead of the highest sequence number.
-//! Each missing number is asked for once it has been missing for `reorder_wait`, again
-//! only after a round-trip time has passed, at most `max_retries` times, and never once a
-//! retransmission (arriving one RTT from now) would come after the packet's last useful
-//! moment. The list holds at most `max_list_len` numbers; the oldest are forgotten first.
+//! Each missing number is asked for once it has been missing for `reorder_wait`, and again
+//! after a retry timeout, at most `max_retries` times, and never once its answer would come
+//! after the packet's last useful moment. The list holds at most `max_list_len` numbers;
+//! the oldest are forgotten first.
+//!
+//! The retry timeout is learnt from how long requests take to be answered, the way TCP
+//! learns its retransmission timeout (RFC 6298): a smoothed answer time plus four times its
+//! variation, never below the RTT. A retry sent sooner than that mostly crosses the answer
+//! to the first request, and a sender that resent the packet less than an RTT ago (as
+//! libwebrtc does, and `strata-media`) ignores it. Only answers to packets asked for once
+//! are measured (Karn's rule): the answer to a repeated request is ambiguous. When the
+//! timeout would leave no time for the answer, the retry goes out at the last moment that
+//! still leaves the expected answer time, but never sooner than one RTT after the request.
 
 use std::collections::VecDeque;
 
@@ -37,6 +46,7 @@ pub(crate) struct NackTracker {
     max_len: usize,
     /// Earliest moment a request could be due; `i64::MAX` when nothing is pending.
     next_due: i64,
+    answers: AnswerTime,
 }
 
 /// Tunables, copied from the configuration.
@@ -47,13 +57,70 @@ pub(crate) struct NackPolicy {
     pub(crate) rtt: i64,
 }
 
+/// The longest a retry waits beyond the RTT, however slow answers have been.
+const MAX_RETRY_BEYOND_RTT_MICROS: i64 = 1_000_000;
+
+/// How long requests take to be answered: RFC 6298's smoothed mean and mean deviation,
+/// in microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+struct AnswerTime {
+    smoothed: Option<i64>,
+    variation: i64,
+}
+
+impl AnswerTime {
+    fn add(&mut self, sample: i64) {
+        let sample = sample.max(0);
+        match self.smoothed {
+            None => {
+                self.smoothed = Some(sample);
+                self.variation = sample / 4;
+            }
+            Some(smoothed) => {
+                // β = 1/4, α = 1/8.
+                self.variation = (3 * self.variation + (smoothed - sample).abs()) / 4;
+                self.smoothed = Some((7 * smoothed + sample) / 8);
+            }
+        }
+    }
+}
+
 impl NackTracker {
     pub(crate) fn new(max_len: usize) -> Self {
         Self {
             missing: VecDeque::new(),
             max_len,
             next_due: i64::MAX,
+            answers: AnswerTime::default(),
         }
+    }
+
+    /// How long after a request its answer is expected: the smoothed answer time once one
+    /// was measured, the RTT before.
+    pub(crate) fn answer_time(&self, rtt: i64) -> i64 {
+        self.answers.smoothed.unwrap_or(rtt)
+    }
+
+    /// How long a request waits for its answer before being repeated: the learnt timeout
+    /// (smoothed answer time plus four variations), within `[rtt, rtt + 1 s]`.
+    pub(crate) fn retry_interval(&self, rtt: i64) -> i64 {
+        let learnt = self.answers.smoothed.map_or(rtt, |smoothed| {
+            smoothed.saturating_add(self.answers.variation.saturating_mul(4))
+        });
+        learnt.clamp(rtt, rtt.saturating_add(MAX_RETRY_BEYOND_RTT_MICROS))
+    }
+
+    /// How long repairing a loss may take with `rounds` requests: the reorder wait, the
+    /// retry timeouts between them and the answer to the last; nothing for no requests.
+    pub(crate) fn repair_time(&self, policy: NackPolicy, rounds: u8) -> i64 {
+        if rounds == 0 {
+            return 0;
+        }
+        let retries = i64::from(rounds.saturating_sub(1));
+        policy
+            .reorder_wait
+            .saturating_add(retries.saturating_mul(self.retry_interval(policy.rtt)))
+            .saturating_add(self.answer_time(policy.rtt))
     }
 
     pub(crate) fn clear(&mut self) {
@@ -67,7 +134,8 @@ impl NackTracker {
     }
 
     /// Records the hole `(low_seq, high_seq)` (both exclusive) between packets with
-    /// timestamps `low_ts` and `high_ts`. Returns how many old entries were forgotten to
+    /// timestamps `low_ts` and `high_ts`, wherever it lies relative to the holes already
+    /// on the list. Returns how many old entries were forgotten to
     /// stay within the bound (the hole itself counts: only its newest part is kept).
     pub(crate) fn add_hole(
         &mut self,
@@ -84,15 +152,25 @@ impl NackTracker {
         let keep = holes.min(self.max_len as u64);
         let mut forgotten = holes - keep;
         let ts_span = high_ts.saturating_sub(low_ts);
-        for seq in (high_seq - keep)..high_seq {
+        // Usually above every entry; a hole below the first packet of a stream that has
+        // not started yet goes before them.
+        let first = self.missing.partition_point(|m| m.seq < high_seq - keep);
+        for (position, seq) in (first..).zip((high_seq - keep)..high_seq) {
             let timestamp = low_ts + interpolate(ts_span, seq - low_seq, span);
-            self.missing.push_back(Missing {
+            let entry = Missing {
                 seq,
                 timestamp,
                 detected_at: now,
                 sent: 0,
                 last_sent_at: now,
-            });
+            };
+            if self.missing.get(position).is_some_and(|m| m.seq == seq) {
+                // Already on the list.
+            } else if position == self.missing.len() {
+                self.missing.push_back(entry);
+            } else {
+                self.missing.insert(position, entry);
+            }
         }
         while self.missing.len() > self.max_len {
             self.missing.pop_front();
@@ -102,10 +180,15 @@ impl NackTracker {
         forgotten
     }
 
-    /// A packet arrived: forget it. Returns whether it had been requested.
-    pub(crate) fn arrived(&mut self, seq: u64) -> Option<bool> {
+    /// Packet `seq` arrived at `now`, as a `retransmission` or not: forget it. Returns
+    /// whether it had been requested. A retransmission of a packet requested once times
+    /// the answer.
+    pub(crate) fn arrived(&mut self, seq: u64, now: i64, retransmission: bool) -> Option<bool> {
         let index = self.missing.binary_search_by_key(&seq, |m| m.seq).ok()?;
         let entry = self.missing.remove(index)?;
+        if retransmission && entry.sent == 1 {
+            self.answers.add(now.saturating_sub(entry.last_sent_at));
+        }
         Some(entry.sent > 0)
     }
 
@@ -139,26 +222,35 @@ impl NackTracker {
         if now < self.next_due {
             return round;
         }
+        let answer = self.answer_time(policy.rtt);
+        let retry = self.retry_interval(policy.rtt);
         let mut next_due = i64::MAX;
         self.missing.retain_mut(|entry| {
             if entry.sent >= policy.max_retries {
                 round.gave_up_retries += 1;
                 return false;
             }
-            if now.saturating_add(policy.rtt) > last_useful(entry.timestamp) {
+            let last_useful = last_useful(entry.timestamp);
+            let last_chance = last_useful.saturating_sub(answer);
+            if now > last_chance {
                 round.gave_up_too_late += 1;
                 return false;
             }
             let due = if entry.sent == 0 {
                 entry.detected_at.saturating_add(policy.reorder_wait)
             } else {
-                entry.last_sent_at.saturating_add(policy.rtt)
+                // Wait out the timeout, unless that leaves no time for the answer; never
+                // less than an RTT, which the sender would ignore.
+                let timeout = entry.last_sent_at.saturating_add(retry);
+                let earliest = entry.last_sent_at.saturating_add(policy.rtt);
+                timeout.min(last_chance.max(earliest))
             };
             if now >= due {
                 round.seqs.push(entry.seq);
                 entry.sent += 1;
                 entry.last_sent_at = now;
-                next_due = next_due.min(now.saturating_add(policy.rtt.max(1)));
+                let earliest = now.saturating_add(policy.rtt.max(1));
+                next_due = next_due.min(earliest);
             } else {
                 next_due = next_due.min(due);
             }
@@ -184,6 +276,12 @@ mod tests {
         rtt: 100,
     };
 
+    /// Requests at once, without a reorder wait.
+    const PROMPT: NackPolicy = NackPolicy {
+        reorder_wait: 0,
+        ..POLICY
+    };
+
     #[test]
     fn a_hole_is_requested_after_the_reorder_wait_and_again_after_an_rtt() {
         let mut nack = NackTracker::new(100);
@@ -195,7 +293,8 @@ mod tests {
         assert_eq!(nack.round(5, POLICY, |_| i64::MAX).seqs, vec![11, 12]);
         assert!(nack.round(104, POLICY, |_| i64::MAX).seqs.is_empty());
         assert_eq!(nack.next_due(), Some(105));
-        assert_eq!(nack.arrived(11), Some(true));
+        // A late original, not an answer: nothing is learnt from it.
+        assert_eq!(nack.arrived(11, 104, false), Some(true));
         assert_eq!(nack.round(105, POLICY, |_| i64::MAX).seqs, vec![12]);
     }
 
@@ -217,6 +316,66 @@ mod tests {
         let late = nack.round(10, POLICY, |_| 50);
         assert_eq!(late.gave_up_too_late, 1);
         assert_eq!(nack.len(), 0);
+    }
+
+    #[test]
+    fn retries_wait_for_the_learnt_answer_time_and_its_variation() {
+        let mut nack = NackTracker::new(100);
+        nack.add_hole(0, (10, 0), (14, 0), 0);
+        assert_eq!(nack.round(0, PROMPT, |_| i64::MAX).seqs, vec![11, 12, 13]);
+        // 11 is answered after 160: the first sample sets the mean and a quarter of it as
+        // the variation, so a retry waits 160 + 4 * 40.
+        assert_eq!(nack.arrived(11, 160, true), Some(true));
+        assert_eq!(nack.answer_time(POLICY.rtt), 160);
+        assert_eq!(nack.retry_interval(POLICY.rtt), 320);
+        assert!(nack.round(319, PROMPT, |_| i64::MAX).seqs.is_empty());
+        assert_eq!(nack.round(320, PROMPT, |_| i64::MAX).seqs, vec![12, 13]);
+        // 12 was asked for twice: its answer cannot be timed (Karn's rule).
+        assert_eq!(nack.arrived(12, 330, true), Some(true));
+        assert_eq!(nack.answer_time(POLICY.rtt), 160);
+        // Repair with two rounds: the reorder wait, one timeout and one answer.
+        assert_eq!(nack.repair_time(PROMPT, 2), 320 + 160);
+        assert_eq!(nack.repair_time(PROMPT, 1), 160);
+        assert_eq!(nack.repair_time(PROMPT, 0), 0);
+    }
+
+    #[test]
+    fn the_learnt_timeout_stays_within_one_rtt_and_one_second_beyond() {
+        let mut nack = NackTracker::new(100);
+        nack.add_hole(0, (0, 0), (3, 0), 0);
+        nack.round(0, PROMPT, |_| i64::MAX);
+        nack.arrived(1, 10, true);
+        assert_eq!(nack.retry_interval(POLICY.rtt), POLICY.rtt);
+        nack.arrived(2, 5_000_000, true);
+        assert_eq!(
+            nack.retry_interval(POLICY.rtt),
+            POLICY.rtt + MAX_RETRY_BEYOND_RTT_MICROS
+        );
+    }
+
+    #[test]
+    fn a_retry_goes_out_early_when_the_timeout_would_leave_no_time_for_the_answer() {
+        let mut nack = NackTracker::new(100);
+        nack.add_hole(0, (10, 0), (13, 0), 0);
+        nack.round(0, PROMPT, |_| i64::MAX);
+        nack.arrived(11, 160, true);
+        // 12 is useful until 400: its retry (timeout at 320) must leave 160 for the
+        // answer, so it goes at 240; never before one RTT after the request, though.
+        assert!(nack.round(239, PROMPT, |_| 400).seqs.is_empty());
+        assert_eq!(nack.next_due(), Some(240));
+        assert_eq!(nack.round(240, PROMPT, |_| 400).seqs, vec![12]);
+
+        let mut nack = NackTracker::new(100);
+        nack.add_hole(0, (10, 0), (13, 0), 0);
+        nack.round(0, PROMPT, |_| i64::MAX);
+        nack.arrived(11, 160, true);
+        // Useful until 250, its last chance is at 90, before one RTT has passed: it is not
+        // sent again, and given up when next looked at.
+        assert!(nack.round(80, PROMPT, |_| 250).seqs.is_empty());
+        assert_eq!(nack.next_due(), Some(100));
+        let round = nack.round(100, PROMPT, |_| 250);
+        assert!(round.seqs.is_empty());
+        assert_eq!(round.gave_up_too_late, 1);
     }
 
     #[test]

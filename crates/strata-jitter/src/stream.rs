@@ -141,9 +141,16 @@ pub(crate) struct Stream {
     /// Packets that arrived exactly one after the highest: two in a row confirm a stream.
     in_order: u64,
     pub(crate) next_wakeup: i64,
-    /// Until when the adaptive delay leaves room for a retransmission: a while after the
-    /// last recovery by retransmission.
+    /// Until when the adaptive delay leaves room for retransmissions: a while after the
+    /// last confirmed recovery by retransmission.
     repairing_until: i64,
+    /// Recent recoveries by retransmission `(seq, when)`, oldest first, not yet confirmed:
+    /// one whose original still turns up was reordering answered by a needless
+    /// retransmission, not a loss, and makes no room in the delay (see
+    /// `Stream::confirm_recoveries`).
+    unconfirmed_recoveries: VecDeque<(u64, i64)>,
+    /// When the playout clock last (re)started: the first packet's arrival.
+    clock_started_at: i64,
     /// Frames (timestamps) in a row whose original packets arrived after their playout
     /// time: a run of them means the path's delay has stepped up.
     late_run: u32,
@@ -160,6 +167,18 @@ const LEVEL_SHIFT_RUN: u32 = 3;
 
 /// How long after its last recovery a stream keeps room for a retransmission in its delay.
 const REPAIR_MEMORY_MICROS: i64 = 10_000_000;
+
+/// Most recoveries awaiting confirmation; past that, the oldest counts as confirmed.
+const MAX_UNCONFIRMED_RECOVERIES: usize = 16;
+
+/// The NACK tunables in force for `ctx`.
+fn nack_policy(ctx: &Context<'_>) -> NackPolicy {
+    NackPolicy {
+        reorder_wait: ctx.tuning.reorder_wait,
+        max_retries: ctx.config.nack.max_retries,
+        rtt: ctx.rtt,
+    }
+}
 
 /// `to - from` as a signed number of ticks, saturating.
 fn tick_distance(to: u64, from: u64) -> i64 {
@@ -224,6 +243,8 @@ impl Stream {
             in_order: 0,
             next_wakeup: i64::MAX,
             repairing_until: i64::MIN,
+            unconfirmed_recoveries: VecDeque::new(),
+            clock_started_at: i64::MIN,
             late_run: 0,
             late_run_started_at: i64::MIN,
             late_run_timestamp: u64::MAX,
@@ -313,6 +334,7 @@ impl Stream {
         // The first packet's transit is `now - 0`.
         self.playout_offset = ctx.now.saturating_add(headroom);
         self.offset_updated_at = ctx.now;
+        self.clock_started_at = ctx.now;
     }
 
     /// Throws everything away and starts over from `packet`.
@@ -350,6 +372,10 @@ impl Stream {
             return self.handle_jump(ctx, packet);
         }
         self.held = None;
+        if !packet.retransmission && !self.unconfirmed_recoveries.is_empty() {
+            // The original after all: that retransmission answered reordering.
+            self.unconfirmed_recoveries.retain(|&(s, _)| s != seq);
+        }
         let ts = unwrap_timestamp(self.highest_ts, packet.timestamp);
         let transit = ctx.now.saturating_sub(self.media_micros(ts));
         if seq < self.next_seq && (self.started || !self.fits_before_start(seq)) {
@@ -425,7 +451,17 @@ impl Stream {
                 return self.classify_old(seq);
             }
             // Nothing has been played yet: a packet from before the first one extends the
-            // stream backwards (reordering around the start).
+            // stream backwards (reordering around the start). What lies between them is a
+            // hole like any other.
+            if ctx.config.nack.enabled
+                && seq + 1 < self.next_seq
+                && let Some(first) = self.stored(self.next_seq)
+            {
+                let first = (self.next_seq, first.timestamp);
+                self.stats.nack_overflow +=
+                    self.nack
+                        .add_hole(ctx.now, (seq, ts), first, ctx.tuning.reorder_wait);
+            }
             self.next_seq = seq;
         }
         if seq >= self.next_seq + capacity {
@@ -449,6 +485,13 @@ impl Stream {
             }),
         };
         self.max_ts = self.max_ts.max(ts);
+        if self.lacks_predecessor(ctx, seq) {
+            // Timestamped like its frame: it is part of it.
+            let before = (seq.saturating_sub(2), ts);
+            self.stats.nack_overflow +=
+                self.nack
+                    .add_hole(ctx.now, before, (seq, ts), ctx.tuning.reorder_wait);
+        }
         if keyframe {
             if self.keyframe_starts.back().is_none_or(|&last| last < seq) {
                 self.keyframe_starts.push_back(seq);
@@ -474,16 +517,19 @@ impl Stream {
             self.highest_seq = seq;
             self.highest_ts = ts;
         } else {
-            let _ = self.nack.arrived(seq);
+            let _ = self.nack.arrived(seq, ctx.now, packet.retransmission);
         }
         // Only a retransmission filling a hole is a recovery (a NACKed original that shows
         // up late was merely reordered); it counts even after the NACK list gave up on it.
         let recovered = packet.retransmission;
         if recovered {
-            self.repairing_until = ctx.now.saturating_add(REPAIR_MEMORY_MICROS);
-        }
-        if recovered {
             self.stats.recovered += 1;
+            if self.unconfirmed_recoveries.len() == MAX_UNCONFIRMED_RECOVERIES
+                && let Some((_, at)) = self.unconfirmed_recoveries.pop_front()
+            {
+                self.make_room_after(at);
+            }
+            self.unconfirmed_recoveries.push_back((seq, ctx.now));
         } else {
             self.note_transit(ctx, ts, transit);
             self.estimator.add(ctx.now, transit);
@@ -573,8 +619,74 @@ impl Stream {
         }
     }
 
+    /// Whether `seq`, just stored, is the first packet of a video stream that has not
+    /// started, in the middle of its frame: the packet before it (and maybe more) is
+    /// missing, though no hole shows it (the first packets of a stream are often the
+    /// start of its first keyframe). Asked for one at a time, each answer tells
+    /// whether the frame's start has been reached; the walk stops at a frame start or a
+    /// packet of another frame.
+    fn lacks_predecessor(&self, ctx: &Context<'_>, seq: u64) -> bool {
+        if !ctx.config.nack.enabled
+            || ctx.config.kind != MediaKind::Video
+            || self.started
+            || seq != self.next_seq
+            || seq < 2
+        {
+            return false;
+        }
+        let Some(first) = self.stored(seq) else {
+            return false;
+        };
+        if first.frame_start {
+            return false;
+        }
+        // Alone, or below more of its own frame (a frame's packets share a timestamp).
+        self.next_present(seq)
+            .is_none_or(|(_, next)| next.timestamp == first.timestamp)
+    }
+
+    /// Until when the first frame of a video stream that has not started may wait for
+    /// repairs, beyond its playout time: nothing is playing yet, and without that frame
+    /// (the first keyframe, usually) nothing can play until the next keyframe. Long
+    /// enough for `NackConfig::repair_rounds` requests after the first packet's playout
+    /// time; `i64::MIN` once the stream has started, or without NACK.
+    fn startup_grace(&self, ctx: &Context<'_>) -> i64 {
+        let rounds = ctx.config.nack.repair_rounds;
+        if self.started
+            || ctx.config.kind != MediaKind::Video
+            || !ctx.config.nack.enabled
+            || rounds == 0
+        {
+            return i64::MIN;
+        }
+        self.clock_started_at
+            .saturating_add(ctx.tuning.initial_headroom())
+            .saturating_add(ctx.tuning.lateness)
+            .saturating_add(self.nack.repair_time(nack_policy(ctx), rounds))
+    }
+
+    /// Confirms the recoveries whose original has not turned up within an RTT: those
+    /// packets were lost, and the delay keeps room for repairs from then on.
+    fn confirm_recoveries(&mut self, ctx: &Context<'_>) {
+        while let Some(&(_, at)) = self.unconfirmed_recoveries.front() {
+            if ctx.now < at.saturating_add(ctx.rtt) {
+                break;
+            }
+            self.unconfirmed_recoveries.pop_front();
+            self.make_room_after(at);
+        }
+    }
+
+    /// A loss was repaired at `at`: room for repairs for a while.
+    fn make_room_after(&mut self, at: i64) {
+        self.repairing_until = self
+            .repairing_until
+            .max(at.saturating_add(REPAIR_MEMORY_MICROS));
+    }
+
     /// Re-targets the playout offset after a new transit sample.
     fn update_offset(&mut self, ctx: &Context<'_>) {
+        self.confirm_recoveries(ctx);
         let Some(base) = self.estimator.base() else {
             return;
         };
@@ -591,11 +703,11 @@ impl Stream {
                     Some(quantile) => quantile.saturating_sub(base).saturating_add(margin),
                     None => initial.max(self.estimator.jitter_micros().saturating_mul(4)),
                 };
-                // While losses are being repaired, leave time for one retransmission.
+                // While losses are being repaired, leave time for the configured number of
+                // requests and the answer to the last.
                 let spread = if ctx.now < self.repairing_until {
-                    spread
-                        .saturating_add(ctx.rtt)
-                        .saturating_add(ctx.tuning.reorder_wait)
+                    let rounds = ctx.config.nack.repair_rounds;
+                    spread.saturating_add(self.nack.repair_time(nack_policy(ctx), rounds))
                 } else {
                     spread
                 };
@@ -694,7 +806,11 @@ impl Stream {
             MediaKind::Audio => self.advance_audio(ctx),
             MediaKind::Video => self.advance_video(ctx),
         };
-        self.nack.forget_before(self.next_seq);
+        // Before anything has left, the stream may still grow backwards: what is missing
+        // below its first packet stays on the list.
+        if self.started {
+            self.nack.forget_before(self.next_seq);
+        }
         let mut wakeup = media_wakeup;
         if ctx.config.nack.enabled {
             if self.nack.is_due(ctx.now) {
@@ -722,20 +838,24 @@ impl Stream {
     }
 
     fn nack_round(&mut self, ctx: &mut Context<'_>) {
-        let policy = NackPolicy {
-            reorder_wait: ctx.tuning.reorder_wait,
-            max_retries: ctx.config.nack.max_retries,
-            rtt: ctx.rtt,
-        };
+        let policy = nack_policy(ctx);
         let lateness = ctx.tuning.lateness;
         let offset = self.playout_offset;
         let anchor = self.ts_anchor;
         let scale = self.scale;
+        // The startup grace is for the first frame (and what is missing below it) only.
+        let grace = self.startup_grace(ctx);
+        let head_ts = self.stored(self.next_seq).map_or(0, |head| head.timestamp);
         let round = self.nack.round(ctx.now, policy, |ts| {
-            scale
+            let last_useful = scale
                 .micros(tick_distance(ts, anchor))
                 .saturating_add(offset)
-                .saturating_add(lateness)
+                .saturating_add(lateness);
+            if ts <= head_ts {
+                last_useful.max(grace)
+            } else {
+                last_useful
+            }
         });
         self.stats.nack_gave_up += round.gave_up_retries + round.gave_up_too_late;
         if !round.seqs.is_empty() {
@@ -981,7 +1101,10 @@ impl Stream {
                         continue;
                     }
                     let deadline = self.deadline(timestamp);
-                    if completed_at > deadline.saturating_add(lateness) {
+                    let give_up = deadline
+                        .saturating_add(lateness)
+                        .max(self.startup_grace(ctx));
+                    if completed_at > give_up {
                         self.drop_frames(ctx, end + 1, ctx.config.require_keyframe);
                         continue;
                     }
@@ -995,7 +1118,10 @@ impl Stream {
                         self.drop_frames(ctx, skip_to, false);
                         continue;
                     }
-                    let give_up = self.deadline(timestamp).saturating_add(lateness);
+                    let give_up = self
+                        .deadline(timestamp)
+                        .saturating_add(lateness)
+                        .max(self.startup_grace(ctx));
                     if ctx.now < give_up {
                         return give_up;
                     }

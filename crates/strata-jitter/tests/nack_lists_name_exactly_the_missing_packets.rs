@@ -152,3 +152,164 @@ fn no_nack_is_sent_when_a_retransmission_could_not_arrive_in_time() {
     }
     assert_eq!(buffer.stats().streams.nack_gave_up, 1);
 }
+
+/// The NACKs `buffer` emits while its clock runs from `from` to `to` in 5 ms steps, as
+/// wire sequence numbers.
+fn nacks_until(buffer: &mut JitterBuffer, from: Instant, to: Instant) -> Vec<u16> {
+    let mut seqs = Vec::new();
+    let mut now = from;
+    while now <= to {
+        buffer.handle_timeout(now);
+        while let Some(output) = buffer.poll_output() {
+            if let Output::Nack(nack) = output {
+                seqs.extend(nack.seqs.iter().map(|s| s.wire()));
+            }
+        }
+        now += Duration::from_millis(5);
+    }
+    seqs
+}
+
+#[test]
+fn packets_missing_below_the_first_one_received_are_requested() {
+    let mut buffer = JitterBuffer::new(video_config()).unwrap();
+    let start = Instant::now();
+    let ssrc = Ssrc(1);
+    // A keyframe of packets 100..=105: 103 comes first, then 100; 101 and 102 are lost.
+    let packet = |seq: u16| Packet::new(ssrc, seq, 9000, Bytes::new());
+    let _ = buffer.handle_packet(start, packet(103));
+    let _ = buffer.handle_packet(start, packet(100).starting_keyframe());
+    for seq in 104..=105 {
+        let _ = buffer.handle_packet(start, packet(seq).with_marker(seq == 105));
+    }
+    let nacked = nacks_until(&mut buffer, start, start + Duration::from_millis(50));
+    assert_eq!(nacked, [101, 102]);
+    for seq in [101, 102] {
+        let _ = buffer.handle_packet(start, packet(seq).retransmitted());
+    }
+    let stats = buffer.stats().streams;
+    assert_eq!(stats.recovered, 2);
+    assert_eq!(stats.awaiting_retransmission, 0);
+}
+
+#[test]
+fn a_stream_that_starts_inside_a_frame_asks_back_to_the_frame_start() {
+    let mut buffer = JitterBuffer::new(video_config()).unwrap();
+    let start = Instant::now();
+    let ssrc = Ssrc(1);
+    // The keyframe is 50..=53; the first two are lost, 49 belongs to no frame here.
+    let packet = |seq: u16| Packet::new(ssrc, seq, 3000, Bytes::new());
+    let _ = buffer.handle_packet(start, packet(52));
+    let _ = buffer.handle_packet(start, packet(53).with_marker(true));
+    let t1 = start + Duration::from_millis(50);
+    assert_eq!(nacks_until(&mut buffer, start, t1), [51]);
+    // The answer is inside the frame too: ask for the one before it.
+    let _ = buffer.handle_packet(t1, packet(51).retransmitted());
+    let t2 = t1 + Duration::from_millis(50);
+    assert_eq!(nacks_until(&mut buffer, t1, t2), [50]);
+    // The frame start ends the walk, and the keyframe is complete.
+    let _ = buffer.handle_packet(t2, packet(50).retransmitted().starting_keyframe());
+    let t3 = t2 + Duration::from_millis(400);
+    let mut frames = 0;
+    let mut now = t2;
+    while now <= t3 {
+        buffer.handle_timeout(now);
+        while let Some(output) = buffer.poll_output() {
+            match output {
+                Output::Nack(nack) => panic!("asked for {:?} past the frame start", nack.seqs),
+                Output::Frame(frame) => {
+                    assert!(frame.keyframe);
+                    frames += 1;
+                }
+                _ => {}
+            }
+        }
+        now += Duration::from_millis(5);
+    }
+    assert_eq!(frames, 1);
+}
+
+#[test]
+fn a_walk_back_stops_at_a_packet_of_another_frame() {
+    let mut buffer = JitterBuffer::new(video_config()).unwrap();
+    let start = Instant::now();
+    let ssrc = Ssrc(1);
+    let _ = buffer.handle_packet(start, Packet::new(ssrc, 20, 6000, Bytes::new()));
+    let t1 = start + Duration::from_millis(50);
+    assert_eq!(nacks_until(&mut buffer, start, t1), [19]);
+    // 19 has an earlier timestamp: 20 started its frame after all.
+    let earlier = Packet::new(ssrc, 19, 3000, Bytes::new()).with_marker(true);
+    let _ = buffer.handle_packet(t1, earlier.retransmitted());
+    assert!(nacks_until(&mut buffer, t1, t1 + Duration::from_millis(200)).is_empty());
+}
+
+/// A video stream of one-packet frames at 30 fps over a steady 30 ms path and RTT
+/// 100 ms, with packet `lost` missing, its retransmission arriving with the next one and,
+/// with `original_turns_up`, the original one frame later: the target delay just before
+/// the loss and four frames (more than an RTT) after the recovery. Late enough for the
+/// delay to have settled from its initial value.
+fn delay_around_a_loss(repair_rounds: u8, original_turns_up: bool) -> (Duration, Duration) {
+    const LOST: u16 = 400;
+    let mut config = Config::video();
+    config.nack.repair_rounds = repair_rounds;
+    let mut buffer = JitterBuffer::new(config).unwrap();
+    buffer.set_rtt(Duration::from_millis(100));
+    let start = Instant::now();
+    let ssrc = Ssrc(1);
+    let packet = |seq: u16| {
+        let packet = Packet::new(ssrc, seq, u32::from(seq) * 3000, Bytes::new())
+            .with_marker(true)
+            .starting_frame();
+        if seq == 0 {
+            packet.starting_keyframe()
+        } else {
+            packet
+        }
+    };
+    let mut before = Duration::ZERO;
+    for seq in 0..=LOST + 5 {
+        let now = start + Duration::from_micros(u64::from(seq) * 33_333 + 30_000);
+        buffer.handle_timeout(now);
+        while buffer.poll_output().is_some() {}
+        if seq == LOST {
+            before = buffer.stream_stats(ssrc).unwrap().target_delay;
+            continue;
+        }
+        let _ = buffer.handle_packet(now, packet(seq));
+        if seq == LOST + 1 {
+            // Before it was asked for: no answer time is learnt, the RTT stands for it.
+            let resent = packet(LOST).retransmitted();
+            assert_eq!(buffer.handle_packet(now, resent), PacketOutcome::Recovered);
+        }
+        if seq == LOST + 2 && original_turns_up {
+            assert_eq!(
+                buffer.handle_packet(now, packet(LOST)),
+                PacketOutcome::Duplicate
+            );
+        }
+    }
+    (before, buffer.stream_stats(ssrc).unwrap().target_delay)
+}
+
+#[test]
+fn the_delay_makes_room_for_the_repair_rounds_once_retransmissions_fill_holes() {
+    // The reorder wait (5 ms), a retry timeout per extra round and an answer time (both
+    // the RTT until answers have been timed).
+    for (rounds, room_ms) in [(0, 0), (1, 105), (2, 205), (3, 305)] {
+        let (before, after) = delay_around_a_loss(rounds, false);
+        let grown = after.saturating_sub(before);
+        assert!(
+            grown.abs_diff(Duration::from_millis(room_ms)) <= Duration::from_millis(5),
+            "{rounds} rounds: {before:?} -> {after:?}"
+        );
+    }
+}
+
+#[test]
+fn a_retransmission_that_only_beat_a_reordered_original_makes_no_room() {
+    let (before, after) = delay_around_a_loss(2, true);
+    assert!(
+        after.abs_diff(before) <= Duration::from_millis(5),
+        "{before:?} -> {after:?}"
+    );
+}

@@ -152,24 +152,24 @@ impl NackTracker {
         let keep = holes.min(self.max_len as u64);
         let mut forgotten = holes - keep;
         let ts_span = high_ts.saturating_sub(low_ts);
-        // Usually above every entry; a hole below the first packet of a stream that has
-        // not started yet goes before them.
-        let first = self.missing.partition_point(|m| m.seq < high_seq - keep);
-        for (position, seq) in (first..).zip((high_seq - keep)..high_seq) {
-            let timestamp = low_ts + interpolate(ts_span, seq - low_seq, span);
-            let entry = Missing {
-                seq,
-                timestamp,
-                detected_at: now,
-                sent: 0,
-                last_sent_at: now,
-            };
-            if self.missing.get(position).is_some_and(|m| m.seq == seq) {
-                // Already on the list.
-            } else if position == self.missing.len() {
-                self.missing.push_back(entry);
-            } else {
-                self.missing.insert(position, entry);
+        let entry = |seq: u64| Missing {
+            seq,
+            timestamp: low_ts + interpolate(ts_span, seq - low_seq, span),
+            detected_at: now,
+            sent: 0,
+            last_sent_at: now,
+        };
+        let new = (high_seq - keep)..high_seq;
+        if self.missing.back().is_none_or(|last| last.seq < new.start) {
+            self.missing.extend(new.map(entry));
+        } else {
+            // Below some entries: a hole under the first packet of a stream that has not
+            // started yet.
+            let first = self.missing.partition_point(|m| m.seq < new.start);
+            for (position, seq) in (first..).zip(new) {
+                if self.missing.get(position).is_none_or(|m| m.seq != seq) {
+                    self.missing.insert(position, entry(seq));
+                }
             }
         }
         while self.missing.len() > self.max_len {

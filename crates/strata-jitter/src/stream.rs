@@ -485,7 +485,7 @@ impl Stream {
             }),
         };
         self.max_ts = self.max_ts.max(ts);
-        if self.lacks_predecessor(ctx, seq) {
+        if !self.started && self.lacks_predecessor(ctx, seq) {
             // Timestamped like its frame: it is part of it.
             let before = (seq.saturating_sub(2), ts);
             self.stats.nack_overflow +=
@@ -686,7 +686,9 @@ impl Stream {
 
     /// Re-targets the playout offset after a new transit sample.
     fn update_offset(&mut self, ctx: &Context<'_>) {
-        self.confirm_recoveries(ctx);
+        if !self.unconfirmed_recoveries.is_empty() {
+            self.confirm_recoveries(ctx);
+        }
         let Some(base) = self.estimator.base() else {
             return;
         };
@@ -806,13 +808,13 @@ impl Stream {
             MediaKind::Audio => self.advance_audio(ctx),
             MediaKind::Video => self.advance_video(ctx),
         };
-        // Before anything has left, the stream may still grow backwards: what is missing
-        // below its first packet stays on the list.
-        if self.started {
-            self.nack.forget_before(self.next_seq);
-        }
         let mut wakeup = media_wakeup;
         if ctx.config.nack.enabled {
+            // Before anything has left, the stream may still grow backwards: what is
+            // missing below its first packet stays on the list.
+            if self.started {
+                self.nack.forget_before(self.next_seq);
+            }
             if self.nack.is_due(ctx.now) {
                 self.nack_round(ctx);
             }
@@ -845,13 +847,17 @@ impl Stream {
         let scale = self.scale;
         // The startup grace is for the first frame (and what is missing below it) only.
         let grace = self.startup_grace(ctx);
-        let head_ts = self.stored(self.next_seq).map_or(0, |head| head.timestamp);
+        let graced_until_ts = if grace == i64::MIN {
+            None
+        } else {
+            self.stored(self.next_seq).map(|head| head.timestamp)
+        };
         let round = self.nack.round(ctx.now, policy, |ts| {
             let last_useful = scale
                 .micros(tick_distance(ts, anchor))
                 .saturating_add(offset)
                 .saturating_add(lateness);
-            if ts <= head_ts {
+            if graced_until_ts.is_some_and(|head_ts| ts <= head_ts) {
                 last_useful.max(grace)
             } else {
                 last_useful

@@ -77,9 +77,13 @@ impl AnswerTime {
                 self.variation = sample / 4;
             }
             Some(smoothed) => {
-                // β = 1/4, α = 1/8.
-                self.variation = (3 * self.variation + (smoothed - sample).abs()) / 4;
-                self.smoothed = Some((7 * smoothed + sample) / 8);
+                // β = 1/4, α = 1/8; in 128 bits, as times can be anything a caller gives.
+                // Each result lies between its two inputs, so it fits back.
+                let deviation = i128::from(smoothed.abs_diff(sample));
+                let variation = (3 * i128::from(self.variation) + deviation) / 4;
+                let mean = (7 * i128::from(smoothed) + i128::from(sample)) / 8;
+                self.variation = i64::try_from(variation).unwrap_or(i64::MAX);
+                self.smoothed = Some(i64::try_from(mean).unwrap_or(i64::MAX));
             }
         }
     }
@@ -376,6 +380,22 @@ mod tests {
         let round = nack.round(100, PROMPT, |_| 250);
         assert!(round.seqs.is_empty());
         assert_eq!(round.gave_up_too_late, 1);
+    }
+
+    #[test]
+    fn answer_times_at_the_ends_of_the_clock_do_not_overflow() {
+        let mut answers = AnswerTime::default();
+        for sample in [i64::MAX, 0, i64::MAX, i64::MAX, -5, i64::MAX] {
+            answers.add(sample);
+        }
+        assert!(answers.smoothed.is_some_and(|s| s >= 0) && answers.variation >= 0);
+        let mut nack = NackTracker::new(10);
+        nack.answers = answers;
+        assert_eq!(
+            nack.retry_interval(i64::MAX),
+            i64::MAX,
+            "the bound saturates too"
+        );
     }
 
     #[test]

@@ -454,7 +454,7 @@ impl Stream {
             // stream backwards (reordering around the start). What lies between them is a
             // hole like any other.
             if ctx.config.nack.enabled
-                && seq + 1 < self.next_seq
+                && seq.saturating_add(1) < self.next_seq
                 && let Some(first) = self.stored(self.next_seq)
             {
                 let first = (self.next_seq, first.timestamp);

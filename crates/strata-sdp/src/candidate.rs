@@ -292,7 +292,13 @@ impl Candidate {
                     });
                 }
                 _ => {
-                    if !is_token(name) || matches!(name, "raddr" | "rport" | "tcptype") {
+                    // RFC 8839: `extension-att-value = *VCHAR` (visible ASCII). Anything
+                    // else could not be printed and read back the same: a no-break space,
+                    // say, is not a separator here but would be trimmed off the end.
+                    if !is_token(name)
+                        || matches!(name, "raddr" | "rport" | "tcptype")
+                        || !value.bytes().all(|b| b.is_ascii_graphic())
+                    {
                         return Err(CandidateError::Extension);
                     }
                     if candidate.extensions.len() == MAX_CANDIDATE_EXTENSIONS {
@@ -482,6 +488,22 @@ mod tests {
     }
 
     #[test]
+    fn an_extension_value_that_is_not_visible_ascii_is_refused() {
+        // Found by the `sdp_candidate` fuzz target: the value of `r` was three no-break
+        // spaces, kept while parsing (they do not separate fields) but trimmed off the end
+        // of the printed candidate, which then no longer parsed.
+        let text = "a=candidate:2 1 UDP 92216831 6.39.253.10 09574 typ relay \
+                    r\r\r\x0c\n\n\n\u{a0}\u{a0}\u{a0} rport 49574";
+        assert_eq!(Candidate::parse(text), Err(CandidateError::Extension));
+        for value in ["caf\u{e9}", "a\u{7f}b"] {
+            let text = format!("1 1 udp 1 192.0.2.1 9 typ host name {value}");
+            assert_eq!(Candidate::parse(&text), Err(CandidateError::Extension));
+        }
+        let fine = Candidate::parse("1 1 udp 1 192.0.2.1 9 typ host name ~!\"#{}").unwrap();
+        assert_eq!(Candidate::parse(&fine.to_string()).unwrap(), fine);
+    }
+
+    #[test]
     fn firefox_relay_candidate_with_uppercase_transport_parses() {
         let c = Candidate::parse(
             "a=candidate:2 1 UDP 92216831 216.39.253.10 49574 typ relay raddr 216.39.253.10 rport 49574",
@@ -532,6 +554,10 @@ mod tests {
             ),
             (
                 "x 1 udp 1 1.2.3.4 5 typ host generation",
+                CandidateError::Extension,
+            ),
+            (
+                "x 1 udp 1 1.2.3.4 5 typ host network-id \u{a0}",
                 CandidateError::Extension,
             ),
             (

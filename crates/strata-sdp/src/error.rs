@@ -251,8 +251,11 @@ pub enum CandidateError {
     /// `tcptype` not active, passive or so.
     #[error("tcptype must be active, passive or so")]
     TcpType,
-    /// An extension attribute without a value, or with a name that is not a token.
-    #[error("extension attribute without a value or with a bad name")]
+    /// An extension attribute without a value, with a name that is not a token, or with
+    /// a value that is not visible ASCII.
+    #[error(
+        "extension attribute without a value, with a bad name or with a value that is not visible ASCII"
+    )]
     Extension,
     /// More extension attributes than [`crate::limits::MAX_CANDIDATE_EXTENSIONS`].
     #[error(

@@ -458,9 +458,7 @@ impl Stream {
                 && let Some(first) = self.stored(self.next_seq)
             {
                 let first = (self.next_seq, first.timestamp);
-                self.stats.nack_overflow +=
-                    self.nack
-                        .add_hole(ctx.now, (seq, ts), first, ctx.tuning.reorder_wait);
+                self.record_hole(ctx, (seq, ts), first);
             }
             self.next_seq = seq;
         }
@@ -485,12 +483,9 @@ impl Stream {
             }),
         };
         self.max_ts = self.max_ts.max(ts);
-        if !self.started && self.lacks_predecessor(ctx, seq) {
+        if self.lacks_predecessor(ctx, seq) {
             // Timestamped like its frame: it is part of it.
-            let before = (seq.saturating_sub(2), ts);
-            self.stats.nack_overflow +=
-                self.nack
-                    .add_hole(ctx.now, before, (seq, ts), ctx.tuning.reorder_wait);
+            self.record_hole(ctx, (seq.saturating_sub(2), ts), (seq, ts));
         }
         if keyframe {
             if self.keyframe_starts.back().is_none_or(|&last| last < seq) {
@@ -507,12 +502,7 @@ impl Stream {
             }
             // A packet right after the highest opens no hole.
             if ctx.config.nack.enabled && seq > self.highest_seq + 1 {
-                self.stats.nack_overflow += self.nack.add_hole(
-                    ctx.now,
-                    (self.highest_seq, self.highest_ts),
-                    (seq, ts),
-                    ctx.tuning.reorder_wait,
-                );
+                self.record_hole(ctx, (self.highest_seq, self.highest_ts), (seq, ts));
             }
             self.highest_seq = seq;
             self.highest_ts = ts;
@@ -619,6 +609,14 @@ impl Stream {
         }
     }
 
+    /// Puts the packets between `low` and `high` (`(seq, timestamp)`, both exclusive) on
+    /// the NACK list.
+    fn record_hole(&mut self, ctx: &Context<'_>, low: (u64, u64), high: (u64, u64)) {
+        self.stats.nack_overflow += self
+            .nack
+            .add_hole(ctx.now, low, high, ctx.tuning.reorder_wait);
+    }
+
     /// Whether `seq`, just stored, is the first packet of a video stream that has not
     /// started, in the middle of its frame: the packet before it (and maybe more) is
     /// missing, though no hole shows it (the first packets of a stream are often the
@@ -626,11 +624,10 @@ impl Stream {
     /// whether the frame's start has been reached; the walk stops at a frame start or a
     /// packet of another frame.
     fn lacks_predecessor(&self, ctx: &Context<'_>, seq: u64) -> bool {
-        if !ctx.config.nack.enabled
+        if self.started
+            || !ctx.config.nack.enabled
             || ctx.config.kind != MediaKind::Video
-            || self.started
             || seq != self.next_seq
-            || seq < 2
         {
             return false;
         }
@@ -643,6 +640,15 @@ impl Stream {
         // Alone, or below more of its own frame (a frame's packets share a timestamp).
         self.next_present(seq)
             .is_none_or(|(_, next)| next.timestamp == first.timestamp)
+    }
+
+    /// The last moment the head frame, due at `deadline`, may still be completed: its
+    /// lateness allowance past its playout time, or the startup grace.
+    #[inline]
+    fn give_up_at(&self, ctx: &Context<'_>, deadline: i64) -> i64 {
+        deadline
+            .saturating_add(ctx.tuning.lateness)
+            .max(self.startup_grace(ctx))
     }
 
     /// Until when the first frame of a video stream that has not started may wait for
@@ -1083,7 +1089,6 @@ impl Stream {
     /// Video: release complete, decodable frames at their playout time; give up on
     /// incomplete ones when they can no longer be used. Returns when to look again.
     fn advance_video(&mut self, ctx: &mut Context<'_>) -> i64 {
-        let lateness = ctx.tuning.lateness;
         while self.next_seq <= self.highest_seq {
             if !ctx.sink.has_room() {
                 return i64::MAX;
@@ -1107,10 +1112,7 @@ impl Stream {
                         continue;
                     }
                     let deadline = self.deadline(timestamp);
-                    let give_up = deadline
-                        .saturating_add(lateness)
-                        .max(self.startup_grace(ctx));
-                    if completed_at > give_up {
+                    if completed_at > self.give_up_at(ctx, deadline) {
                         self.drop_frames(ctx, end + 1, ctx.config.require_keyframe);
                         continue;
                     }
@@ -1124,10 +1126,7 @@ impl Stream {
                         self.drop_frames(ctx, skip_to, false);
                         continue;
                     }
-                    let give_up = self
-                        .deadline(timestamp)
-                        .saturating_add(lateness)
-                        .max(self.startup_grace(ctx));
+                    let give_up = self.give_up_at(ctx, self.deadline(timestamp));
                     if ctx.now < give_up {
                         return give_up;
                     }

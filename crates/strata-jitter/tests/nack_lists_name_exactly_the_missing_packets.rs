@@ -153,21 +153,29 @@ fn no_nack_is_sent_when_a_retransmission_could_not_arrive_in_time() {
     assert_eq!(buffer.stats().streams.nack_gave_up, 1);
 }
 
-/// The NACKs `buffer` emits while its clock runs from `from` to `to` in 5 ms steps, as
-/// wire sequence numbers.
-fn nacks_until(buffer: &mut JitterBuffer, from: Instant, to: Instant) -> Vec<u16> {
-    let mut seqs = Vec::new();
+/// Every output `buffer` gives while its clock runs from `from` to `to` in 5 ms steps.
+fn outputs_until(buffer: &mut JitterBuffer, from: Instant, to: Instant) -> Vec<Output> {
+    let mut outputs = Vec::new();
     let mut now = from;
     while now <= to {
         buffer.handle_timeout(now);
-        while let Some(output) = buffer.poll_output() {
-            if let Output::Nack(nack) = output {
-                seqs.extend(nack.seqs.iter().map(|s| s.wire()));
-            }
-        }
+        outputs.extend(std::iter::from_fn(|| buffer.poll_output()));
         now += Duration::from_millis(5);
     }
-    seqs
+    outputs
+}
+
+/// The sequence numbers asked for in those outputs, as on the wire.
+fn nacks_until(buffer: &mut JitterBuffer, from: Instant, to: Instant) -> Vec<u16> {
+    outputs_until(buffer, from, to)
+        .into_iter()
+        .filter_map(|output| match output {
+            Output::Nack(nack) => Some(nack.seqs),
+            _ => None,
+        })
+        .flatten()
+        .map(strata_jitter::ExtendedSeq::wire)
+        .collect()
 }
 
 #[test]
@@ -209,22 +217,16 @@ fn a_stream_that_starts_inside_a_frame_asks_back_to_the_frame_start() {
     assert_eq!(nacks_until(&mut buffer, t1, t2), [50]);
     // The frame start ends the walk, and the keyframe is complete.
     let _ = buffer.handle_packet(t2, packet(50).retransmitted().starting_keyframe());
-    let t3 = t2 + Duration::from_millis(400);
     let mut frames = 0;
-    let mut now = t2;
-    while now <= t3 {
-        buffer.handle_timeout(now);
-        while let Some(output) = buffer.poll_output() {
-            match output {
-                Output::Nack(nack) => panic!("asked for {:?} past the frame start", nack.seqs),
-                Output::Frame(frame) => {
-                    assert!(frame.keyframe);
-                    frames += 1;
-                }
-                _ => {}
+    for output in outputs_until(&mut buffer, t2, t2 + Duration::from_millis(400)) {
+        match output {
+            Output::Nack(nack) => panic!("asked for {:?} past the frame start", nack.seqs),
+            Output::Frame(frame) => {
+                assert!(frame.keyframe);
+                frames += 1;
             }
+            _ => {}
         }
-        now += Duration::from_millis(5);
     }
     assert_eq!(frames, 1);
 }

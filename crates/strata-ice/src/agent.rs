@@ -249,6 +249,10 @@ pub struct IceStats {
     /// STUN Binding requests refused before webrtc-ice: malformed, or not authenticated
     /// with our credentials (RFC 8445 §7.3; see [`stun_auth`](crate::stun_auth)).
     pub stun_rejected: u64,
+    /// Connectivity checks webrtc-ice tried to send between an ICE restart and the
+    /// remote side's new credentials, held back: keyed with no credentials, the peer
+    /// would have refused them ([`names_no_peer`](crate::stun_auth::names_no_peer)).
+    pub unkeyed_checks_held: u64,
 }
 
 #[derive(Default)]
@@ -314,6 +318,8 @@ pub(crate) struct Shared {
     media: Lane,
     pending: Mutex<VecDeque<(PacketKind, Datagram)>>,
     stun: mpsc::Sender<Datagram>,
+    /// What webrtc-ice reads STUN from and writes it to; kept for its counter.
+    stun_conn: Arc<StunConn>,
     pub(crate) srflx_waiters: Mutex<HashMap<[u8; 12], oneshot::Sender<Bytes>>>,
     gathering: Mutex<Gathering>,
     local: Mutex<LocalCredentials>,
@@ -382,7 +388,7 @@ impl IceAgent {
         let stun_conn = Arc::new(StunConn::new(&socket, stun_rx, cancel.clone()));
         let local_addr = socket.local_addr().map_err(Error::Socket)?;
         let local = Credentials::random();
-        let agent = Agent::new(agent_config(&config, &local, stun_conn))
+        let agent = Agent::new(agent_config(&config, &local, Arc::clone(&stun_conn)))
             .await
             .map_err(|e| Error::Agent(Upstream::new(e)))?;
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
@@ -404,6 +410,7 @@ impl IceAgent {
             // Grows only if datagrams arrive before a pair is selected.
             pending: Mutex::new(VecDeque::new()),
             stun: stun_tx,
+            stun_conn,
             srflx_waiters: Mutex::new(HashMap::new()),
             gathering: Mutex::new(Gathering::default()),
             local: Mutex::new(LocalCredentials {
@@ -600,6 +607,7 @@ impl IceAgent {
             unverified_dropped: load(&c.unverified_dropped),
             queue_dropped: load(&c.queue_dropped),
             stun_rejected: load(&c.stun_rejected),
+            unkeyed_checks_held: self.shared.stun_conn.held_checks(),
         }
     }
 

@@ -66,6 +66,10 @@
 //! - **Incoming checks are authenticated before webrtc-ice sees them** ([`stun_auth`]): a
 //!   Binding request that does not carry our ufrag and a `MESSAGE-INTEGRITY` keyed with our
 //!   password is dropped on the socket's reader and counted ([`IceStats::stun_rejected`]).
+//! - **Outgoing checks name their peer.** After an ICE restart webrtc-ice forgets the
+//!   remote credentials, and until the new ones are set it keys the checks it makes with
+//!   none; no peer can authenticate those, so they are held back and counted
+//!   ([`IceStats::unkeyed_checks_held`]) instead of sent.
 
 mod agent;
 mod config;

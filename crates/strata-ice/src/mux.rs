@@ -14,6 +14,7 @@
 
 use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
@@ -23,6 +24,7 @@ use webrtc_ice::udp_mux::UDPMux;
 use webrtc_util::Conn;
 
 use crate::socket::{Datagram, Socket};
+use crate::stun_auth;
 
 /// STUN datagrams waiting for webrtc-ice.
 pub(crate) const STUN_QUEUE: usize = 256;
@@ -34,6 +36,8 @@ pub(crate) struct StunConn {
     socket: Weak<Socket>,
     inbound: Mutex<mpsc::Receiver<Datagram>>,
     closed: CancellationToken,
+    /// Checks held back because they name no peer (see [`stun_auth::names_no_peer`]).
+    held: AtomicU64,
 }
 
 impl StunConn {
@@ -46,7 +50,13 @@ impl StunConn {
             socket: Arc::downgrade(socket),
             inbound: Mutex::new(inbound),
             closed,
+            held: AtomicU64::new(0),
         }
+    }
+
+    /// How many checks were held back because they named no peer.
+    pub(crate) fn held_checks(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
     }
 }
 
@@ -84,6 +94,13 @@ impl Conn for StunConn {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        if stun_auth::names_no_peer(buf) {
+            // No peer can authenticate it. webrtc-ice resends its checks on its own
+            // schedule, keyed right once the remote credentials are set; to it this one
+            // was sent and lost.
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return Ok(buf.len());
+        }
         let socket = self
             .socket
             .upgrade()

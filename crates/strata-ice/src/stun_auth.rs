@@ -75,16 +75,64 @@ pub fn check<'k>(
     message: &[u8],
     keys: impl IntoIterator<Item = LocalKey<'k>>,
 ) -> Result<(), Rejection> {
-    if message.len() < HEADER_LEN || read_u16(message, 0) != BINDING_REQUEST {
+    let Some(request) = binding_request(message)? else {
         return Ok(());
+    };
+    if let Some((at, value)) = request.fingerprint
+        && value != fingerprint_of(message, at).to_be_bytes()
+    {
+        return Err(Rejection::WrongFingerprint);
+    }
+    let key = request
+        .username
+        .and_then(|name| keys.into_iter().find(|key| names_us(name, key.ufrag)))
+        .ok_or(Rejection::WrongUsername)?;
+    let (at, tag) = request.integrity.ok_or(Rejection::MissingIntegrity)?;
+    if tag.len() != INTEGRITY_LEN {
+        return Err(Rejection::Malformed);
+    }
+    integrity_of(message, at, key.pwd)
+        .ok_or(Rejection::WrongIntegrity)?
+        .verify_slice(tag)
+        .map_err(|_| Rejection::WrongIntegrity)
+}
+
+/// Whether an outgoing message is a connectivity check that names no peer: its
+/// `USERNAME`, `<their ufrag>:<our ufrag>` (RFC 8445 §7.2.2), has an empty first part.
+///
+/// webrtc-ice sends such checks between an ICE restart, which forgets the remote
+/// credentials, and the moment the new ones are set: they are keyed with an empty
+/// password too, so no peer can authenticate them, and a peer that checks (as
+/// [`check`] does) counts each as an attack.
+pub fn names_no_peer(message: &[u8]) -> bool {
+    matches!(
+        binding_request(message),
+        Ok(Some(BindingRequest { username: Some(name), .. })) if name.first() == Some(&b':')
+    )
+}
+
+/// The attributes of a Binding request that authentication reads, each with its offset
+/// where integrity covers the message up to it.
+struct BindingRequest<'m> {
+    username: Option<&'m [u8]>,
+    integrity: Option<(usize, &'m [u8])>,
+    fingerprint: Option<(usize, &'m [u8])>,
+}
+
+/// Walks a Binding request's attributes; `None` for any other message.
+fn binding_request(message: &[u8]) -> Result<Option<BindingRequest<'_>>, Rejection> {
+    if message.len() < HEADER_LEN || read_u16(message, 0) != BINDING_REQUEST {
+        return Ok(None);
     }
     let body_len = usize::from(read_u16(message, 2));
     if HEADER_LEN + body_len != message.len() || body_len % 4 != 0 {
         return Err(Rejection::Malformed);
     }
-    let mut username = None;
-    let mut integrity = None;
-    let mut fingerprint = None;
+    let mut request = BindingRequest {
+        username: None,
+        integrity: None,
+        fingerprint: None,
+    };
     let mut offset = HEADER_LEN;
     while offset < message.len() {
         let Some(header) = message.get(offset..offset + ATTRIBUTE_HEADER_LEN) else {
@@ -99,11 +147,11 @@ pub fn check<'k>(
         let next = value_start + len.next_multiple_of(4);
         match kind {
             // §15.4: attributes after MESSAGE-INTEGRITY are ignored, except FINGERPRINT.
-            _ if fingerprint.is_some() => return Err(Rejection::Malformed),
-            FINGERPRINT => fingerprint = Some((offset, value)),
-            _ if integrity.is_some() => {}
-            USERNAME => username = Some(value),
-            MESSAGE_INTEGRITY => integrity = Some((offset, value)),
+            _ if request.fingerprint.is_some() => return Err(Rejection::Malformed),
+            FINGERPRINT => request.fingerprint = Some((offset, value)),
+            _ if request.integrity.is_some() => {}
+            USERNAME => request.username = Some(value),
+            MESSAGE_INTEGRITY => request.integrity = Some((offset, value)),
             _ => {}
         }
         offset = next;
@@ -111,22 +159,7 @@ pub fn check<'k>(
     if offset != message.len() {
         return Err(Rejection::Malformed);
     }
-    if let Some((at, value)) = fingerprint
-        && value != fingerprint_of(message, at).to_be_bytes()
-    {
-        return Err(Rejection::WrongFingerprint);
-    }
-    let key = username
-        .and_then(|name| keys.into_iter().find(|key| names_us(name, key.ufrag)))
-        .ok_or(Rejection::WrongUsername)?;
-    let (at, tag) = integrity.ok_or(Rejection::MissingIntegrity)?;
-    if tag.len() != INTEGRITY_LEN {
-        return Err(Rejection::Malformed);
-    }
-    integrity_of(message, at, key.pwd)
-        .ok_or(Rejection::WrongIntegrity)?
-        .verify_slice(tag)
-        .map_err(|_| Rejection::WrongIntegrity)
+    Ok(Some(request))
 }
 
 /// `USERNAME` of a check sent to us: `<our ufrag>:<their ufrag>` (RFC 8445 §7.2.2).
@@ -182,6 +215,7 @@ pub fn fuzz_check(data: &[u8]) {
         pwd: "fuzz-password-of-22-chars",
     };
     let _ = check(data, [key]);
+    let _ = names_no_peer(data);
     let signed = signed_request(data, key.ufrag, key.pwd);
     assert_eq!(check(&signed, [key]), Ok(()));
     let other = LocalKey {
@@ -342,6 +376,20 @@ mod tests {
         let mut indication = request();
         indication[0..2].copy_from_slice(&0x0011u16.to_be_bytes());
         assert_eq!(check(&indication, []), Ok(()));
+    }
+
+    #[test]
+    fn only_a_check_with_an_empty_remote_ufrag_names_no_peer() {
+        // `signed_request` writes `<ufrag>:them`; the first part is the peer's ufrag in a
+        // check we send.
+        let unkeyed = signed_request(b"transaction1", "", "");
+        assert!(names_no_peer(&unkeyed));
+        assert!(!names_no_peer(&request()));
+        let mut response = unkeyed.clone();
+        response[0..2].copy_from_slice(&0x0101u16.to_be_bytes());
+        assert!(!names_no_peer(&response), "only requests are checks");
+        assert!(!names_no_peer(&unkeyed[..unkeyed.len() - 4]), "malformed");
+        assert!(!names_no_peer(&[]));
     }
 
     #[test]

@@ -119,6 +119,6 @@ pub use event::{
 pub use ids::{ExtendedSeqNo, MAX_MID_LEN, Mid, PayloadType, SeqNo, SeqUnwrapper, Ssrc};
 pub use local::{Sample, SampleTiming};
 pub use remote::MAX_REMEMBERED_NACKS;
-pub use session::{MAX_QUEUED_OUTPUTS, MAX_REMOTE_SSRCS, MediaSession};
+pub use session::{MAX_PENDING_RRTRS, MAX_QUEUED_OUTPUTS, MAX_REMOTE_SSRCS, MediaSession};
 pub use stats::{InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, SessionStats};
 pub use twcc::{MAX_PACKETS_PER_FEEDBACK, MAX_TRANSPORT_FEEDBACK_PENDING, TRANSPORT_SEND_HISTORY};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use strata_jitter::JitterBuffer;
 
 use crate::config::{RemoteCodec, RemoteTrackConfig};
-use crate::rtcp::ReportBlock;
+use crate::rtcp::{ReportBlock, compact_duration};
 use crate::stats::InboundRtpStats;
 use crate::{Codec, Error, PayloadType, SeqNo, SeqUnwrapper, Ssrc};
 
@@ -153,13 +153,7 @@ impl ReceiveStats {
         };
         let (last_sr, delay_since_last_sr) = match self.last_sr {
             None => (0, 0),
-            Some((lsr, at)) => {
-                let delay = now.saturating_duration_since(at);
-                (
-                    lsr,
-                    (delay.as_micros() * 65_536 / 1_000_000).min(u128::from(u32::MAX)) as u32,
-                )
-            }
+            Some((lsr, at)) => (lsr, compact_duration(now.saturating_duration_since(at))),
         };
         ReportBlock {
             ssrc,

@@ -12,8 +12,9 @@ use crate::local::{Sample, TrackLocal, TrackSeeds};
 use crate::remote::{ReceiveStats, TrackRemote};
 use crate::rng::Rng;
 use crate::rtcp::{
-    Bye, Fir, FirEntry, Nack, NtpTime, Pli, ReceiverReport, ReportBlock, RtcpPacket, Sdes,
-    SdesChunk, SdesItem, SenderReport, parse_compound, serialize_compound,
+    Bye, DlrrItem, ExtendedReport, Fir, FirEntry, Nack, NtpTime, Pli, ReceiverReport, ReportBlock,
+    RtcpPacket, Sdes, SdesChunk, SdesItem, SenderReport, XrBlock, compact_duration, parse_compound,
+    serialize_compound,
 };
 use crate::rtp::{AbsSendTime, ExtensionIds, HeaderExtensions, RtpPacket, TransportSeq};
 use crate::stats::SessionStats;
@@ -31,6 +32,10 @@ pub const MAX_QUEUED_OUTPUTS: usize = 8192;
 /// Report blocks per RTCP report packet; more make further compounds (keeps each within
 /// an MTU).
 const REPORT_BLOCKS_PER_PACKET: usize = 20;
+/// Receiver reference times (RFC 3611 §4.4) awaiting our DLRR answer at most, one per
+/// sender of them; RRTRs from further sources before the next report are dropped (counted
+/// in [`SessionStats::rrtrs_dropped`]). Also the most DLRR sub-blocks one report carries.
+pub const MAX_PENDING_RRTRS: usize = 16;
 /// A remote SSRC not heard from for this long is forgotten (swept at report time).
 const ROUTE_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -91,6 +96,8 @@ pub struct MediaSession {
     outputs: VecDeque<Output>,
     next_report: Instant,
     rtt: Option<Duration>,
+    /// Receiver reference times to answer in the next report.
+    rrtrs: Vec<PendingRrtr>,
     closed: bool,
     stats: SessionStats,
 }
@@ -115,6 +122,7 @@ impl MediaSession {
             outputs: VecDeque::new(),
             next_report: now,
             rtt: None,
+            rrtrs: Vec::new(),
             closed: false,
             stats: SessionStats::default(),
             rng,
@@ -411,6 +419,7 @@ impl MediaSession {
                     let report = self.twcc_tx.report(&feedback);
                     self.push_event(Event::TransportFeedback(report));
                 }
+                RtcpPacket::ExtendedReport(xr) => self.extended_report_received(now, &xr),
                 RtcpPacket::Sdes(_) => {}
                 RtcpPacket::Remb(_) | RtcpPacket::Unknown { .. } => self.stats.rtcp_ignored += 1,
             }
@@ -1040,20 +1049,62 @@ impl MediaSession {
         let Some(track) = self.local.get_mut(mid) else {
             return;
         };
-        let rtt = (block.last_sr != 0)
-            .then(|| {
-                now_compact
-                    .wrapping_sub(block.last_sr)
-                    .wrapping_sub(block.delay_since_last_sr)
-            })
-            .filter(|&units| units < 0x8000_0000)
-            .map(|units| Duration::from_micros(u64::from(units) * 1_000_000 / 65_536));
+        let rtt = round_trip_time(now_compact, block.last_sr, block.delay_since_last_sr);
         track.report_received(block, rtt);
         if let Some(rtt) = rtt {
-            self.rtt = Some(rtt);
-            for remote in self.remote.values_mut() {
-                remote.jitter.set_rtt(rtt);
+            self.rtt_measured(rtt);
+        }
+    }
+
+    /// Receiver reference times are kept to be answered; DLRR answers to ours measure
+    /// the round trip when we send nothing that reports could echo (RFC 3611 §4.4, §4.5).
+    fn extended_report_received(&mut self, now: Instant, xr: &ExtendedReport) {
+        let mut used = false;
+        for block in &xr.blocks {
+            match block {
+                XrBlock::ReceiverReferenceTime(ntp) => {
+                    used = true;
+                    let last_rr = ntp.compact();
+                    if let Some(pending) = self.rrtrs.iter_mut().find(|p| p.ssrc == xr.ssrc) {
+                        pending.last_rr = last_rr;
+                        pending.arrived = now;
+                    } else if self.rrtrs.len() < MAX_PENDING_RRTRS {
+                        self.rrtrs.push(PendingRrtr {
+                            ssrc: xr.ssrc,
+                            last_rr,
+                            arrived: now,
+                        });
+                    } else {
+                        self.stats.rrtrs_dropped += 1;
+                    }
+                }
+                XrBlock::Dlrr(items) => {
+                    used = true;
+                    let now_compact = self.ntp_at(now).compact();
+                    let ours = items.iter().filter(|item| item.ssrc == self.rtcp_ssrc);
+                    let rtts: Vec<Duration> = ours
+                        .filter_map(|item| {
+                            round_trip_time(now_compact, item.last_rr, item.delay_since_last_rr)
+                        })
+                        .collect();
+                    for rtt in rtts {
+                        self.stats.dlrr_rtt_measurements += 1;
+                        self.rtt_measured(rtt);
+                    }
+                }
+                XrBlock::Unknown { .. } => {}
             }
+        }
+        if !used {
+            self.stats.rtcp_ignored += 1;
+        }
+    }
+
+    /// The session's round-trip time, which the jitter buffers' NACK timing follows.
+    fn rtt_measured(&mut self, rtt: Duration) {
+        self.rtt = Some(rtt);
+        for remote in self.remote.values_mut() {
+            remote.jitter.set_rtt(rtt);
         }
     }
 
@@ -1152,7 +1203,8 @@ impl MediaSession {
     }
 
     /// Sender reports for every local track that has sent, receiver report blocks for every
-    /// remote stream, and SDES (RFC 3550 §6.4).
+    /// remote stream, and SDES (RFC 3550 §6.4); then an extended report (RFC 3611) with
+    /// our reference time when we only receive, and the answers to the peer's.
     fn send_reports(&mut self, now: Instant) {
         let mut blocks = Vec::new();
         for track in self.remote.values_mut() {
@@ -1185,7 +1237,26 @@ impl MediaSession {
                 }
             })
             .collect();
-        if senders.is_empty() && blocks.is_empty() {
+        let answers: Vec<DlrrItem> = self
+            .rrtrs
+            .drain(..)
+            .map(|pending| DlrrItem {
+                ssrc: pending.ssrc,
+                last_rr: pending.last_rr,
+                delay_since_last_rr: compact_duration(
+                    now.saturating_duration_since(pending.arrived),
+                ),
+            })
+            .collect();
+        let mut xr_blocks = Vec::new();
+        if senders.is_empty() && !blocks.is_empty() {
+            // Nothing we send can be echoed in a report block: ask for the DLRR answer.
+            xr_blocks.push(XrBlock::ReceiverReferenceTime(ntp));
+        }
+        if !answers.is_empty() {
+            xr_blocks.push(XrBlock::Dlrr(answers));
+        }
+        if senders.is_empty() && blocks.is_empty() && xr_blocks.is_empty() {
             return;
         }
         let mut groups = blocks.chunks(REPORT_BLOCKS_PER_PACKET);
@@ -1207,6 +1278,13 @@ impl MediaSession {
             }));
         }
         packets.push(self.sdes(&sdes_ssrcs));
+        if !xr_blocks.is_empty() {
+            packets.push(RtcpPacket::ExtendedReport(ExtendedReport {
+                // The RRTR's sender is the receiver a DLRR names: our receiver reports' SSRC.
+                ssrc: sdes_ssrcs[0],
+                blocks: xr_blocks,
+            }));
+        }
         let mut compounds = vec![serialize_compound(&packets)];
         for group in groups {
             let packets = [
@@ -1232,6 +1310,27 @@ impl MediaSession {
         self.send_rtcp(vec![RtcpPacket::TransportFeedback(feedback)]);
         true
     }
+}
+
+/// A receiver reference time awaiting its DLRR answer.
+#[derive(Debug)]
+struct PendingRrtr {
+    /// Who sent it.
+    ssrc: Ssrc,
+    /// Its middle 32 bits.
+    last_rr: u32,
+    /// When it arrived.
+    arrived: Instant,
+}
+
+/// The round trip from a compact NTP time we sent, echoed at `now` after the peer held it
+/// for `held` (1/65536 s; RFC 3550 §6.4.1, RFC 3611 §4.5). `None` when nothing was echoed
+/// (0) or the result is negative (a clock jump or a lying peer).
+fn round_trip_time(now: u32, echoed: u32, held: u32) -> Option<Duration> {
+    (echoed != 0)
+        .then(|| now.wrapping_sub(echoed).wrapping_sub(held))
+        .filter(|&units| units < 0x8000_0000)
+        .map(|units| Duration::from_micros(u64::from(units) * 1_000_000 / 65_536))
 }
 
 fn unknown(direction: &'static str, mid: &Mid) -> Error {

@@ -144,8 +144,15 @@ pub struct SessionStats {
     pub padding_packets: u64,
     /// RTX packets whose original stream is not known, dropped.
     pub rtx_unmatched: u64,
-    /// RTCP packets of a type we do not act on (REMB, APP, XR, unknown feedback).
+    /// RTCP packets of a type we do not act on (REMB, APP, unknown feedback, extended
+    /// reports without a receiver reference time or DLRR block).
     pub rtcp_ignored: u64,
+    /// Receiver reference times (RFC 3611 §4.4) left unanswered because
+    /// [`MAX_PENDING_RRTRS`](crate::MAX_PENDING_RRTRS) sources awaited an answer.
+    pub rrtrs_dropped: u64,
+    /// Round-trip times measured from DLRR answers to our receiver reference times
+    /// (RFC 3611 §4.5): how a session that sends no media learns its RTT.
+    pub dlrr_rtt_measurements: u64,
     /// RTCP feedback naming an SSRC we do not send.
     pub rtcp_unknown_ssrc: u64,
     /// Outputs dropped because [`MAX_QUEUED_OUTPUTS`](crate::MAX_QUEUED_OUTPUTS) were queued.

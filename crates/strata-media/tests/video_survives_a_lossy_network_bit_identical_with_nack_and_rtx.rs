@@ -222,6 +222,19 @@ fn reports_measure_loss_jitter_and_round_trip_time() {
     );
     assert!(remote.round_trip_time_measurements >= 3);
     assert_eq!(pair.a.session.rtt(), Some(rtt));
+    // b sends no media, so no report block can echo its sender reports: its RTT comes
+    // from a's DLRR answers to the reference times b's extended reports carry (RFC 3611).
+    assert!(
+        pair.b.session.stats().dlrr_rtt_measurements >= 3,
+        "{:?}",
+        pair.b.session.stats()
+    );
+    let b_rtt = pair.b.session.rtt().expect("the receiver measured an RTT");
+    assert!(
+        b_rtt >= Duration::from_millis(60) && b_rtt <= Duration::from_millis(105),
+        "{b_rtt:?}"
+    );
+    assert_eq!(pair.a.session.stats().dlrr_rtt_measurements, 0, "a sends");
     // Losses are reported as original-packet losses net of nothing: NACK repairs do not
     // count as received originals, so the cumulative loss is near 5 %.
     let inbound = &pair.b.session.stats().inbound[0];

@@ -1,5 +1,7 @@
 //! Our RTCP codec: typed, bounds-checked parsing and serialization of compound packets
-//! (RFC 3550 §6), reduced-size packets (RFC 5506) and the feedback messages WebRTC uses.
+//! (RFC 3550 §6), reduced-size packets (RFC 5506), the feedback messages WebRTC uses and
+//! the extended reports that give a receive-only participant its round-trip time
+//! (RFC 3611).
 //!
 //! Every packet starts with the common header:
 //!
@@ -19,10 +21,12 @@
 mod feedback;
 mod report;
 mod twcc;
+mod xr;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 pub use feedback::{Fir, FirEntry, Nack, Pli, Remb};
+pub(crate) use report::compact_duration;
 pub use report::{
     Bye, MAX_REPORT_BLOCKS, NtpTime, ReceiverReport, ReportBlock, Sdes, SdesChunk, SdesItem,
     SenderReport,
@@ -30,6 +34,7 @@ pub use report::{
 pub use twcc::{
     PacketStatus, TWCC_DELTA_TICK_MICROS, TWCC_REFERENCE_TICK_MICROS, TransportFeedback,
 };
+pub use xr::{DlrrItem, ExtendedReport, XrBlock};
 
 use crate::{Error, Malformed};
 
@@ -45,6 +50,8 @@ pub const PT_BYE: u8 = 203;
 pub const PT_RTPFB: u8 = 205;
 /// Packet type of payload-specific feedback (RFC 4585).
 pub const PT_PSFB: u8 = 206;
+/// Packet type of an extended report (RFC 3611).
+pub const PT_XR: u8 = 207;
 
 /// Most packets one compound may hold; the rest of a longer one is not parsed (and the
 /// whole compound is rejected), so a datagram of tiny packets cannot cost much work.
@@ -72,6 +79,8 @@ pub enum RtcpPacket {
     Fir(Fir),
     /// Receiver estimated maximum bitrate (PT 206, FMT 15, "REMB").
     Remb(Remb),
+    /// Extended report (PT 207).
+    ExtendedReport(ExtendedReport),
     /// A packet of a type (or feedback format) this codec does not know: skipped.
     Unknown {
         /// Its packet type.
@@ -149,6 +158,7 @@ fn parse_one(header: &Header, body: &Bytes) -> Result<RtcpPacket, Malformed> {
                 count: 15,
             },
         },
+        (PT_XR, _) => RtcpPacket::ExtendedReport(ExtendedReport::parse(body)?),
         (packet_type, count) => RtcpPacket::Unknown { packet_type, count },
     })
 }
@@ -166,6 +176,7 @@ impl RtcpPacket {
             Self::Pli(p) => p.write_to(out),
             Self::Fir(p) => p.write_to(out),
             Self::Remb(p) => p.write_to(out),
+            Self::ExtendedReport(p) => p.write_to(out),
             Self::Unknown { .. } => {}
         }
     }

@@ -31,6 +31,13 @@ impl NtpTime {
     }
 }
 
+/// A duration in 1/65536 s, as DLSR (RFC 3550 §6.4.1) and DLRR (RFC 3611 §4.5) carry it;
+/// saturated at the field's range.
+pub(crate) fn compact_duration(duration: Duration) -> u32 {
+    let units = duration.as_micros() * 65_536 / 1_000_000;
+    u32::try_from(units).unwrap_or(u32::MAX)
+}
+
 /// A reception report block (RFC 3550 §6.4.1):
 ///
 /// ```text

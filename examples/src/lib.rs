@@ -137,6 +137,7 @@ mod chat_message;
 mod error;
 mod media_link;
 mod media_room;
+mod media_summary;
 mod options;
 mod peer;
 mod peer_link;
@@ -155,6 +156,7 @@ pub use chat_message::{
 pub use error::Error;
 pub use media_link::{MediaLink, MediaLinkEvent, MediaLinkEventKind};
 pub use media_room::{MediaRoom, MediaRoomStats, RoomConfig, RoomEvent};
+pub use media_summary::media_summary;
 pub use options::PeerOptions;
 pub use peer::{
     CHANNEL_QUEUE, CONNECT_TIMEOUT, GATHERING_TIMEOUT, HIGH_WATER, LOW_WATER, PeerEvents, echo,

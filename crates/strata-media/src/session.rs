@@ -484,6 +484,7 @@ impl MediaSession {
     /// Counters and the stats of every stream.
     pub fn stats(&self) -> SessionStats {
         let mut stats = self.stats.clone();
+        stats.round_trip_time = self.rtt;
         for track in self.remote.values() {
             for (&ssrc, s) in &track.streams {
                 stats.inbound.push(track.inbound_stats(ssrc, s));

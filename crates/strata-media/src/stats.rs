@@ -150,6 +150,9 @@ pub struct SessionStats {
     /// Receiver reference times (RFC 3611 §4.4) left unanswered because
     /// [`MAX_PENDING_RRTRS`](crate::MAX_PENDING_RRTRS) sources awaited an answer.
     pub rrtrs_dropped: u64,
+    /// The latest round-trip time measured, from report blocks echoing our sender
+    /// reports or from DLRR answers to our receiver reference times.
+    pub round_trip_time: Option<Duration>,
     /// Round-trip times measured from DLRR answers to our receiver reference times
     /// (RFC 3611 §4.5): how a session that sends no media learns its RTT.
     pub dlrr_rtt_measurements: u64,

@@ -234,6 +234,7 @@ fn reports_measure_loss_jitter_and_round_trip_time() {
         b_rtt >= Duration::from_millis(60) && b_rtt <= Duration::from_millis(105),
         "{b_rtt:?}"
     );
+    assert_eq!(pair.b.session.stats().round_trip_time, Some(b_rtt));
     assert_eq!(pair.a.session.stats().dlrr_rtt_measurements, 0, "a sends");
     // Losses are reported as original-packet losses net of nothing: NACK repairs do not
     // count as received originals, so the cumulative loss is near 5 %.

@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::Parser;
-use strata::PeerConnectionState;
+use strata::{PeerConnection, PeerConnectionState};
 use strata_examples::{
     CallRecorder, MediaRoom, RECORD_QUEUE, RecordingPaths, RoomConfig, RoomEvent, RoomOptions,
-    forward_samples,
+    forward_samples, media_summary,
 };
 use strata_signal::PeerId;
 use tokio::sync::mpsc;
@@ -57,6 +57,14 @@ async fn main() -> ExitCode {
     strata_examples::exit_code("record", outcome)
 }
 
+/// The participant being recorded.
+struct Recorded {
+    peer: PeerId,
+    name: String,
+    /// Our connection to them, for its stats when the recording ends.
+    pc: PeerConnection,
+}
+
 async fn run(config: RoomConfig, paths: RecordingPaths) -> anyhow::Result<()> {
     // The Ogg serial number only has to differ from other streams' (RFC 3533 §6).
     let serial = SystemTime::now()
@@ -66,7 +74,7 @@ async fn run(config: RoomConfig, paths: RecordingPaths) -> anyhow::Result<()> {
     let mut room = MediaRoom::join(config).await?;
     let (samples_tx, mut samples) = mpsc::channel(RECORD_QUEUE);
     let mut readers = JoinSet::new();
-    let mut recorded: Option<PeerId> = None;
+    let mut recorded: Option<Recorded> = None;
     let end = loop {
         tokio::select! {
             event = room.next() => match event? {
@@ -78,11 +86,11 @@ async fn run(config: RoomConfig, paths: RecordingPaths) -> anyhow::Result<()> {
                         room.decline(&peer);
                         continue;
                     }
-                    room.connect(&peer, Vec::new()).await.context("cannot create a connection")?;
+                    let (pc, _) = room.connect(&peer, Vec::new()).await.context("cannot create a connection")?;
                     eprintln!("recording {name}");
-                    recorded = Some(peer);
+                    recorded = Some(Recorded { peer, name, pc });
                 }
-                RoomEvent::Track { peer, track } if recorded.as_ref() == Some(&peer) => {
+                RoomEvent::Track { peer, track } if recorded.as_ref().is_some_and(|r| r.peer == peer) => {
                     let kind = track.kind();
                     if recording.track(&track)? {
                         eprintln!("recording its {kind:?} track (mid {})", track.mid());
@@ -91,13 +99,13 @@ async fn run(config: RoomConfig, paths: RecordingPaths) -> anyhow::Result<()> {
                         eprintln!("ignoring another {kind:?} track (mid {})", track.mid());
                     }
                 }
-                RoomEvent::Connection { peer, state } if recorded.as_ref() == Some(&peer) => {
+                RoomEvent::Connection { peer, state } if recorded.as_ref().is_some_and(|r| r.peer == peer) => {
                     if matches!(state, PeerConnectionState::Connected | PeerConnectionState::Failed) {
                         eprintln!("connection: {}", format!("{state:?}").to_lowercase());
                     }
                 }
                 RoomEvent::Disconnected { peer } | RoomEvent::Left { peer }
-                    if recorded.as_ref() == Some(&peer) => break "the participant left",
+                    if recorded.as_ref().is_some_and(|r| r.peer == peer) => break "the participant left",
                 _ => {}
             },
             Some(media) = samples.recv() => {
@@ -120,6 +128,15 @@ async fn run(config: RoomConfig, paths: RecordingPaths) -> anyhow::Result<()> {
         }
     };
     eprintln!("{end}; finishing the recording");
+    if let Some(recorded) = &recorded
+        && let Ok(stats) = recorded.pc.stats().await
+    {
+        eprintln!(
+            "media stats for {}: {}",
+            recorded.name,
+            media_summary(&stats.media)
+        );
+    }
     // Closing the connections ends the tracks; what they still hold is written.
     let room_stats = room.leave().await;
     drop(samples_tx);

@@ -11,7 +11,7 @@ use clap::Parser;
 use strata::{
     PeerConnection, PeerConnectionState, TrackKind, TrackLocal, TrackLocalInit, TrackRemote,
 };
-use strata_examples::{EchoStats, MediaRoom, RoomEvent, RoomOptions, echo_track};
+use strata_examples::{EchoStats, MediaRoom, RoomEvent, RoomOptions, echo_track, media_summary};
 use strata_signal::PeerId;
 use tokio::task::JoinSet;
 
@@ -148,40 +148,4 @@ async fn reflect(pc: PeerConnection, track: TrackRemote, offered: Option<TrackLo
     let stats = echo_track(track, local.clone()).await;
     let _ = pc.remove_track(&local).await;
     stats
-}
-
-/// Loss recovery on each stream, one JSON object: what arrived, what the path lost and
-/// NACKs recovered in time, and the NACKs and retransmissions each way.
-fn media_summary(media: &strata::SessionStats) -> serde_json::Value {
-    let inbound: Vec<_> = media
-        .inbound
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "codec": format!("{:?}", s.codec),
-                "packets_received": s.packets_received,
-                "packets_lost": s.packets_lost,
-                "packets_recovered": s.packets_recovered,
-                "packets_awaiting_retransmission": s.packets_awaiting_retransmission,
-                "retransmitted_packets_received": s.retransmitted_packets_received,
-                "nack_count": s.nack_count,
-                "frames_received": s.frames_received,
-                "frames_dropped": s.frames_dropped,
-            })
-        })
-        .collect();
-    let outbound: Vec<_> = media
-        .outbound
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "codec": format!("{:?}", s.codec),
-                "packets_sent": s.packets_sent,
-                "nack_count": s.nack_count,
-                "retransmitted_packets_sent": s.retransmitted_packets_sent,
-                "retransmission_cache_misses": s.retransmission_cache_misses,
-            })
-        })
-        .collect();
-    serde_json::json!({ "inbound": inbound, "outbound": outbound })
 }

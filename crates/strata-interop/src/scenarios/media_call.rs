@@ -19,6 +19,10 @@
 //! - [`play_from_disk_to_chromium`]: `play-from-disk` sends the VP8 and Opus fixture
 //!   files to the page, which must decode the frames (`framesDecoded` rising) and
 //!   receive the audio.
+//! - [`chromium_camera_recorded_by_strata`]: `record` joins, then the page, which offers
+//!   its camera and microphone; `record` writes them to disk. It sends no media, so its
+//!   round-trip time must come from Chromium's DLRR answers to the receiver reference
+//!   times in its reports (RFC 3611).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -123,6 +127,64 @@ async fn played_files(env: &Env, call: &Call) -> anyhow::Result<String> {
     ))
 }
 
+pub(crate) fn chromium_camera_recorded_by_strata(env: Env) -> ScenarioFuture {
+    in_call(env, |env, call| Box::pin(recorded_camera(env, call)))
+}
+
+async fn recorded_camera(env: &Env, call: &Call) -> anyhow::Result<String> {
+    let files = tempfile::tempdir().context("cannot make a directory for the recording")?;
+    let audio = files.path().join("call.opus");
+    let video = files.path().join("call.ivf");
+    let args = [
+        "--audio".as_ref(),
+        audio.as_os_str(),
+        "--video".as_ref(),
+        video.as_os_str(),
+    ];
+    let mut record = call.example(&env.examples()?.record, "record", &args)?;
+    // The page must arrive after record, which waits to be offered to.
+    record.wait_for_stderr("joined room", 1, STEP).await?;
+    let page = call.join_page("alice").await?;
+    record
+        .wait_for_stderr("wrote the first video frame", 1, STEP)
+        .await?;
+    // Reports go about once a second each way: time for a few reference times and their
+    // answers.
+    tokio::time::sleep(RECORDED_FOR).await;
+    record.interrupt()?;
+    record
+        .expect_success(STEP)
+        .await
+        .context("record did not finish cleanly on Ctrl-C")?;
+    page.send(json!({ "cmd": "done" })).await?;
+    let stats = media_stats(&record.log_tail(strata_interop::piped_peer::LOG_LINES))?;
+    let answers = stats["dlrr_rtt_measurements"].as_u64().unwrap_or(0);
+    let rtt = stats["round_trip_time_ms"].as_f64();
+    ensure!(
+        answers >= 2,
+        "record measured its round trip from {answers} DLRR answers of Chromium's, \
+         expected at least 2 in {RECORDED_FOR:?}: {stats}"
+    );
+    let rtt = rtt.with_context(|| format!("record reported no round-trip time: {stats}"))?;
+    // Loopback: anything near a second would be a unit or clock error, not the path.
+    ensure!(
+        rtt < 100.0,
+        "record's round-trip time over loopback is {rtt} ms: {stats}"
+    );
+    ensure!(
+        std::fs::metadata(&video).map_or(0, |m| m.len()) > 32,
+        "record wrote no video frame to {}",
+        video.display()
+    );
+    Ok(format!(
+        "record wrote Chromium's camera to disk and, sending nothing, measured its round \
+         trip as {rtt:.2} ms from {answers} DLRR answers"
+    ))
+}
+
+/// How long `record` records once the first frame is written.
+const RECORDED_FOR: Duration = Duration::from_secs(6);
+
 /// The network `reflect` simulates at its socket, each way: 5 % loss, 40 ms delay,
 /// 10 ms jitter.
 const LOSSY_PATH: [&str; 8] = [
@@ -172,7 +234,7 @@ async fn lossy_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
         .await
         .context("reflect did not leave cleanly on Ctrl-C")?;
     page.send(json!({ "cmd": "done" })).await?;
-    let strata = reflect_stats(&reflect.log_tail(strata_interop::piped_peer::LOG_LINES))?;
+    let strata = media_stats(&reflect.log_tail(strata_interop::piped_peer::LOG_LINES))?;
     let video = |direction: &str| {
         strata[direction]
             .as_array()
@@ -236,9 +298,9 @@ impl ChromiumNacks {
     }
 }
 
-/// The JSON `reflect` writes for its one participant when it leaves
-/// (`media stats for PEER-ID: {...}`).
-fn reflect_stats(log: &str) -> anyhow::Result<Value> {
+/// The JSON `reflect` or `record` writes for its one participant when it leaves
+/// (`media stats for PEER: {...}`).
+fn media_stats(log: &str) -> anyhow::Result<Value> {
     const PREFIX: &str = "media stats for ";
     let json = log
         .lines()
@@ -249,8 +311,8 @@ fn reflect_stats(log: &str) -> anyhow::Result<Value> {
                 .split_once(": ")
                 .map(|(_, json)| json)
         })
-        .with_context(|| format!("reflect wrote no media stats:\n{log}"))?;
-    serde_json::from_str(json).with_context(|| format!("reflect's media stats: {json}"))
+        .with_context(|| format!("the example wrote no media stats:\n{log}"))?;
+    serde_json::from_str(json).with_context(|| format!("the example's media stats: {json}"))
 }
 
 /// One variant's steps, given the call they run in.

@@ -114,6 +114,12 @@ pub(crate) const ALL: &[Scenario] = &[
         run: media_call::play_from_disk_to_chromium,
     },
     Scenario {
+        name: "chromium_camera_recorded_by_strata",
+        needs: &[Requirement::Chromium, Requirement::StrataExamples],
+        timeout: Duration::from_mins(1),
+        run: media_call::chromium_camera_recorded_by_strata,
+    },
+    Scenario {
         name: "libdatachannel_echo",
         needs: &[Requirement::NodeDatachannel, Requirement::StrataExamples],
         timeout: Duration::from_mins(2),

@@ -15,6 +15,7 @@ pub fn media_summary(media: &SessionStats) -> serde_json::Value {
                 "packets_received": s.packets_received,
                 "packets_lost": s.packets_lost,
                 "packets_recovered": s.packets_recovered,
+                "unneeded_recoveries": s.unneeded_recoveries,
                 "packets_awaiting_retransmission": s.packets_awaiting_retransmission,
                 "retransmitted_packets_received": s.retransmitted_packets_received,
                 "nack_count": s.nack_count,

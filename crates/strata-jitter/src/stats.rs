@@ -27,6 +27,9 @@ pub struct StreamStats {
     /// Retransmissions (packets flagged [`Packet::retransmission`](crate::Packet::retransmission))
     /// that filled a hole: recovered by retransmission.
     pub recovered: u64,
+    /// Of `recovered`, those whose original arrived after all, within an RTT of the
+    /// retransmission: the hole was reordering, and the retransmission was not needed.
+    pub recoveries_unneeded: u64,
     /// Audio packets released for playout.
     pub audio_released: u64,
     /// Audio packets reported missing in [`Gap`](crate::Gap)s.
@@ -70,6 +73,7 @@ impl AddAssign<&StreamStats> for StreamStats {
         self.nack_gave_up += other.nack_gave_up;
         self.nack_overflow += other.nack_overflow;
         self.recovered += other.recovered;
+        self.recoveries_unneeded += other.recoveries_unneeded;
         self.audio_released += other.audio_released;
         self.concealed += other.concealed;
         self.frames_completed += other.frames_completed;

@@ -374,7 +374,9 @@ impl Stream {
         self.held = None;
         if !packet.retransmission && !self.unconfirmed_recoveries.is_empty() {
             // The original after all: that retransmission answered reordering.
+            let before = self.unconfirmed_recoveries.len();
             self.unconfirmed_recoveries.retain(|&(s, _)| s != seq);
+            self.stats.recoveries_unneeded += (before - self.unconfirmed_recoveries.len()) as u64;
         }
         let ts = unwrap_timestamp(self.highest_ts, packet.timestamp);
         let transit = ctx.now.saturating_sub(self.media_micros(ts));

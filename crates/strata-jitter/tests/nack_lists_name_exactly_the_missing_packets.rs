@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use network_model::{LossModel, Media, Scenario, drive, generate};
-use strata_jitter::{Config, DelayMode, JitterBuffer, Output, Packet, PacketOutcome, Ssrc};
+use strata_jitter::{
+    Config, DelayMode, JitterBuffer, Output, Packet, PacketOutcome, Ssrc, StreamStats,
+};
 
 fn video_config() -> Config {
     let mut config = Config::video();
@@ -248,9 +250,12 @@ fn a_walk_back_stops_at_a_packet_of_another_frame() {
 /// A video stream of one-packet frames at 30 fps over a steady 30 ms path and RTT
 /// 100 ms, with packet `lost` missing, its retransmission arriving with the next one and,
 /// with `original_turns_up`, the original one frame later: the target delay just before
-/// the loss and four frames (more than an RTT) after the recovery. Late enough for the
-/// delay to have settled from its initial value.
-fn delay_around_a_loss(repair_rounds: u8, original_turns_up: bool) -> (Duration, Duration) {
+/// the loss and four frames (more than an RTT) after the recovery, and the stream's
+/// counters. Late enough for the delay to have settled from its initial value.
+fn delay_around_a_loss(
+    repair_rounds: u8,
+    original_turns_up: bool,
+) -> (Duration, Duration, StreamStats) {
     const LOST: u16 = 400;
     let mut config = Config::video();
     config.nack.repair_rounds = repair_rounds;
@@ -290,7 +295,8 @@ fn delay_around_a_loss(repair_rounds: u8, original_turns_up: bool) -> (Duration,
             );
         }
     }
-    (before, buffer.stream_stats(ssrc).unwrap().target_delay)
+    let stats = buffer.stream_stats(ssrc).unwrap();
+    (before, stats.target_delay, stats)
 }
 
 #[test]
@@ -298,7 +304,8 @@ fn the_delay_makes_room_for_the_repair_rounds_once_retransmissions_fill_holes() 
     // The reorder wait (5 ms), a retry timeout per extra round and an answer time (both
     // the RTT until answers have been timed).
     for (rounds, room_ms) in [(0, 0), (1, 105), (2, 205), (3, 305)] {
-        let (before, after) = delay_around_a_loss(rounds, false);
+        let (before, after, stats) = delay_around_a_loss(rounds, false);
+        assert_eq!((stats.recovered, stats.recoveries_unneeded), (1, 0));
         let grown = after.saturating_sub(before);
         assert!(
             grown.abs_diff(Duration::from_millis(room_ms)) <= Duration::from_millis(5),
@@ -309,7 +316,9 @@ fn the_delay_makes_room_for_the_repair_rounds_once_retransmissions_fill_holes() 
 
 #[test]
 fn a_retransmission_that_only_beat_a_reordered_original_makes_no_room() {
-    let (before, after) = delay_around_a_loss(2, true);
+    let (before, after, stats) = delay_around_a_loss(2, true);
+    // Counted as recovered when it came, and as unneeded once the original followed.
+    assert_eq!((stats.recovered, stats.recoveries_unneeded), (1, 1));
     assert!(
         after.abs_diff(before) <= Duration::from_millis(5),
         "{before:?} -> {after:?}"

@@ -229,6 +229,7 @@ impl TrackRemote {
             retransmitted_packets_received: stats.retransmitted_packets,
             retransmitted_bytes_received: stats.retransmitted_bytes,
             packets_recovered: jitter.recovered,
+            unneeded_recoveries: jitter.recoveries_unneeded,
             packets_awaiting_retransmission: jitter.awaiting_retransmission,
             nack_count: stats.nacks_sent,
             pli_count: stats.plis_sent,

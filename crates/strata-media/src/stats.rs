@@ -32,6 +32,9 @@ pub struct InboundRtpStats {
     pub retransmitted_bytes_received: u64,
     /// Packets recovered by retransmission (filled a hole in time).
     pub packets_recovered: u64,
+    /// Of `packets_recovered`, those whose original arrived after all, within an RTT:
+    /// reordering that a retransmission answered, not a loss.
+    pub unneeded_recoveries: u64,
     /// Missing packets the jitter buffer still awaits from a retransmission: of
     /// `packets_lost`, those neither recovered nor given up yet.
     pub packets_awaiting_retransmission: u64,

@@ -243,12 +243,12 @@ async fn lossy_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
     };
     let (video_in, video_out) = (video("inbound")?, video("outbound")?);
     let figure = |stream: &Value, name: &str| stream[name].as_i64().unwrap_or(0);
-    // Losses whose retransmission may still come when reflect left are not judged. (A
-    // retransmission that overtook an original the jitter delayed also counts as
-    // recovered, so recovered may exceed lost.)
+    // Losses whose retransmission may still come when reflect left are not judged. A
+    // retransmission that overtook an original the jitter delayed answered no loss: it
+    // is not a recovery.
     let lost = figure(video_in, "packets_lost");
     let judged = lost - figure(video_in, "packets_awaiting_retransmission");
-    let recovered = figure(video_in, "packets_recovered");
+    let recovered = figure(video_in, "packets_recovered") - figure(video_in, "unneeded_recoveries");
     ensure!(
         judged > 0 && figure(video_in, "nack_count") > 0,
         "the lossy path lost no camera packet, or Strata sent no NACK: {video_in}"

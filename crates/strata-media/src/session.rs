@@ -95,7 +95,6 @@ pub struct MediaSession {
     twcc_tx: TwccSender,
     outputs: VecDeque<Output>,
     next_report: Instant,
-    rtt: Option<Duration>,
     /// Receiver reference times to answer in the next report.
     rrtrs: Vec<PendingRrtr>,
     closed: bool,
@@ -121,7 +120,6 @@ impl MediaSession {
             twcc_tx: TwccSender::default(),
             outputs: VecDeque::new(),
             next_report: now,
-            rtt: None,
             rrtrs: Vec::new(),
             closed: false,
             stats: SessionStats::default(),
@@ -145,7 +143,7 @@ impl MediaSession {
 
     /// The latest round-trip time measured from a report echoing one of our SRs.
     pub fn rtt(&self) -> Option<Duration> {
-        self.rtt
+        self.stats.round_trip_time
     }
 
     /// The media SSRC and RTX SSRC of a local track.
@@ -484,7 +482,6 @@ impl MediaSession {
     /// Counters and the stats of every stream.
     pub fn stats(&self) -> SessionStats {
         let mut stats = self.stats.clone();
-        stats.round_trip_time = self.rtt;
         for track in self.remote.values() {
             for (&ssrc, s) in &track.streams {
                 stats.inbound.push(track.inbound_stats(ssrc, s));
@@ -1103,14 +1100,14 @@ impl MediaSession {
 
     /// The session's round-trip time, which the jitter buffers' NACK timing follows.
     fn rtt_measured(&mut self, rtt: Duration) {
-        self.rtt = Some(rtt);
+        self.stats.round_trip_time = Some(rtt);
         for remote in self.remote.values_mut() {
             remote.jitter.set_rtt(rtt);
         }
     }
 
     fn nack_received(&mut self, now: Instant, nack: &Nack) {
-        let min_interval = self.rtt.unwrap_or(Duration::ZERO);
+        let min_interval = self.stats.round_trip_time.unwrap_or(Duration::ZERO);
         let Some(track) = self.local_track_mut(nack.media_ssrc) else {
             return;
         };

@@ -141,7 +141,9 @@ impl MediaSession {
         self.rtcp_ssrc
     }
 
-    /// The latest round-trip time measured from a report echoing one of our SRs.
+    /// The latest round-trip time measured: from a report block echoing one of our SRs,
+    /// or, when we send nothing, from a DLRR answering our receiver reference time
+    /// (RFC 3611).
     pub fn rtt(&self) -> Option<Duration> {
         self.stats.round_trip_time
     }

@@ -1081,15 +1081,13 @@ impl MediaSession {
                 XrBlock::Dlrr(items) => {
                     used = true;
                     let now_compact = self.ntp_at(now).compact();
-                    let ours = items.iter().filter(|item| item.ssrc == self.rtcp_ssrc);
-                    let rtts: Vec<Duration> = ours
-                        .filter_map(|item| {
-                            round_trip_time(now_compact, item.last_rr, item.delay_since_last_rr)
-                        })
-                        .collect();
-                    for rtt in rtts {
-                        self.stats.dlrr_rtt_measurements += 1;
-                        self.rtt_measured(rtt);
+                    let us = self.rtcp_ssrc;
+                    for item in items.iter().filter(|item| item.ssrc == us) {
+                        let (sent, held) = (item.last_rr, item.delay_since_last_rr);
+                        if let Some(rtt) = round_trip_time(now_compact, sent, held) {
+                            self.stats.dlrr_rtt_measurements += 1;
+                            self.rtt_measured(rtt);
+                        }
                     }
                 }
                 XrBlock::Unknown { .. } => {}

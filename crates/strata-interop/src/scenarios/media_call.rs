@@ -24,8 +24,9 @@
 //!   round-trip time must come from Chromium's DLRR answers to the receiver reference
 //!   times in its reports (RFC 3611).
 
+use std::ffi::OsStr;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -106,12 +107,7 @@ async fn played_files(env: &Env, call: &Call) -> anyhow::Result<String> {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/tests/fixtures");
     let video = fixtures.join("vp8_160x120_3s.ivf");
     let audio = fixtures.join("opus_440hz_3s.opus");
-    let args = [
-        "--video".as_ref(),
-        video.as_os_str(),
-        "--audio".as_ref(),
-        audio.as_os_str(),
-    ];
+    let args = media_file_args(&audio, &video);
     let mut player = call.example(&env.examples()?.play_from_disk, "play-from-disk", &args)?;
     // The files last 3 s (90 frames, 150 packets): decoding must get well into them.
     let decoded = call
@@ -135,12 +131,7 @@ async fn recorded_camera(env: &Env, call: &Call) -> anyhow::Result<String> {
     let files = tempfile::tempdir().context("cannot make a directory for the recording")?;
     let audio = files.path().join("call.opus");
     let video = files.path().join("call.ivf");
-    let args = [
-        "--audio".as_ref(),
-        audio.as_os_str(),
-        "--video".as_ref(),
-        video.as_os_str(),
-    ];
+    let args = media_file_args(&audio, &video);
     let mut record = call.example(&env.examples()?.record, "record", &args)?;
     // The page must arrive after record, which waits to be offered to.
     record.wait_for_stderr("joined room", 1, STEP).await?;
@@ -182,6 +173,16 @@ async fn recorded_camera(env: &Env, call: &Call) -> anyhow::Result<String> {
     ))
 }
 
+/// `--audio AUDIO --video VIDEO`, as `play-from-disk` reads and `record` writes them.
+fn media_file_args<'p>(audio: &'p Path, video: &'p Path) -> [&'p OsStr; 4] {
+    [
+        "--audio".as_ref(),
+        audio.as_os_str(),
+        "--video".as_ref(),
+        video.as_os_str(),
+    ]
+}
+
 /// How long `record` records once the first frame is written.
 const RECORDED_FOR: Duration = Duration::from_secs(6);
 
@@ -206,7 +207,7 @@ pub(crate) fn reflect_recovers_losses_both_ways(env: Env) -> ScenarioFuture {
 
 async fn lossy_echo(env: &Env, call: &Call) -> anyhow::Result<String> {
     let mut page = call.join_page("alice").await?;
-    let args: Vec<&std::ffi::OsStr> = LOSSY_PATH.iter().map(std::ffi::OsStr::new).collect();
+    let args: Vec<&OsStr> = LOSSY_PATH.iter().map(OsStr::new).collect();
     let mut reflect = call.example(&env.examples()?.reflect, "reflect", &args)?;
     reflect
         .wait_for_stderr("reflecting to alice", 1, STEP)
@@ -375,9 +376,9 @@ impl Call {
     /// Starts an example joined to the room on loopback.
     fn example(
         &self,
-        binary: &std::path::Path,
+        binary: &Path,
         name: &str,
-        args: &[&std::ffi::OsStr],
+        args: &[&OsStr],
     ) -> anyhow::Result<PipedPeer> {
         let mut command = Command::new(binary);
         command

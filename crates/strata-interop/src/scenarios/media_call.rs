@@ -374,12 +374,7 @@ async fn finish(page: PageHandle, mut peer: PipedPeer) -> anyhow::Result<()> {
 
 impl Call {
     /// Starts an example joined to the room on loopback.
-    fn example(
-        &self,
-        binary: &Path,
-        name: &str,
-        args: &[&OsStr],
-    ) -> anyhow::Result<PipedPeer> {
+    fn example(&self, binary: &Path, name: &str, args: &[&OsStr]) -> anyhow::Result<PipedPeer> {
         let mut command = Command::new(binary);
         command
             .args(["--server", &self.server.ws_url(), "--room", ROOM])

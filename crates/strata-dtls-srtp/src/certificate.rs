@@ -4,10 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use rustls_pki_types::CertificateDer;
 use sha2::Digest;
 
 use crate::error::Error;
+use crate::protocol::Signer;
 
 /// The hash functions RFC 8122 names for fingerprints that we can compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,8 +159,15 @@ impl FromStr for Fingerprint {
 /// Cheap to clone. A new one per connection is what browsers do; one may also be reused.
 #[derive(Clone)]
 pub struct Certificate {
-    pub(crate) inner: Arc<dtls::crypto::Certificate>,
+    pub(crate) owned: Arc<Owned>,
     fingerprint: Fingerprint,
+}
+
+/// The certificate and the key that signs for it.
+#[derive(Debug)]
+pub(crate) struct Owned {
+    pub(crate) der: Vec<u8>,
+    pub(crate) signer: Signer,
 }
 
 impl fmt::Debug for Certificate {
@@ -198,15 +205,11 @@ impl Certificate {
     }
 
     fn from_parts(der: Vec<u8>, key: &rcgen::KeyPair) -> Result<Self, Error> {
-        let private_key = dtls::crypto::CryptoPrivateKey::try_from(key)
-            .map_err(|e| Error::Certificate(e.to_string()))?;
+        let signer = Signer::from_pkcs8(key.algorithm(), &key.serialize_der())
+            .map_err(|reason| Error::Certificate(reason.to_owned()))?;
         let fingerprint = Fingerprint::of_der(HashFunction::Sha256, &der);
-        let inner = dtls::crypto::Certificate {
-            certificate: vec![CertificateDer::from(der)],
-            private_key,
-        };
         Ok(Self {
-            inner: Arc::new(inner),
+            owned: Arc::new(Owned { der, signer }),
             fingerprint,
         })
     }
@@ -218,7 +221,7 @@ impl Certificate {
 
     /// The DER-encoded certificate.
     pub fn der(&self) -> &[u8] {
-        self.inner.certificate.first().map_or(&[], |c| c.as_ref())
+        &self.owned.der
     }
 }
 

@@ -7,7 +7,8 @@ use crate::certificate::Fingerprint;
 use crate::keying::SrtpProfile;
 use crate::srtp::{PacketError, Ssrc};
 
-/// An upstream (`dtls`) error, kept as a source without exposing its type.
+/// The error underneath (a [`ProtocolError`](crate::ProtocolError) of the handshake, or
+/// the ICE channel's), kept as a source.
 pub struct Upstream(Box<dyn std::error::Error + Send + Sync>);
 
 impl Upstream {
@@ -130,6 +131,10 @@ pub enum Error {
     /// The connection is closed (by us, by the peer's `close_notify`, or underneath).
     #[error("DTLS connection is closed")]
     Closed,
+    /// Application data larger than one DTLS record carries
+    /// ([`MAX_RECORD_PLAINTEXT`](crate::MAX_RECORD_PLAINTEXT)).
+    #[error("{0} bytes do not fit one DTLS record")]
+    RecordTooLarge(usize),
     /// Reading or writing application data failed.
     #[error("DTLS transport failed")]
     Transport(#[source] Upstream),

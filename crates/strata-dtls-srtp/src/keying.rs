@@ -33,23 +33,19 @@ impl SrtpProfile {
         }
     }
 
-    pub(crate) fn to_upstream(self) -> dtls::extension::extension_use_srtp::SrtpProtectionProfile {
-        use dtls::extension::extension_use_srtp::SrtpProtectionProfile as Upstream;
+    /// The `SRTPProtectionProfile` code point in `use_srtp` (RFC 5764 §4.1.2, RFC 7714 §14.2).
+    pub fn id(self) -> u16 {
         match self {
-            Self::AeadAes128Gcm => Upstream::Srtp_Aead_Aes_128_Gcm,
-            Self::Aes128CmHmacSha1_80 => Upstream::Srtp_Aes128_Cm_Hmac_Sha1_80,
+            Self::AeadAes128Gcm => 0x0007,
+            Self::Aes128CmHmacSha1_80 => 0x0001,
         }
     }
 
-    pub(crate) fn from_upstream(
-        profile: dtls::extension::extension_use_srtp::SrtpProtectionProfile,
-    ) -> Option<Self> {
-        use dtls::extension::extension_use_srtp::SrtpProtectionProfile as Upstream;
-        match profile {
-            Upstream::Srtp_Aead_Aes_128_Gcm => Some(Self::AeadAes128Gcm),
-            Upstream::Srtp_Aes128_Cm_Hmac_Sha1_80 => Some(Self::Aes128CmHmacSha1_80),
-            _ => None,
-        }
+    /// The profile with code point `id`, if we support it.
+    pub fn from_id(id: u16) -> Option<Self> {
+        [Self::AeadAes128Gcm, Self::Aes128CmHmacSha1_80]
+            .into_iter()
+            .find(|profile| profile.id() == id)
     }
 }
 

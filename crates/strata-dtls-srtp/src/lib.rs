@@ -73,14 +73,28 @@
 //! # }
 //! ```
 //!
-//! # Where this departs from the `dtls` crate
+//! # The DTLS is ours
 //!
-//! - Every inbound datagram passes a [`record::RecordValidator`] first: `dtls` 0.17.2
-//!   panics on some malformed handshake bodies, which we refuse and count
-//!   ([`DtlsStats::malformed_dropped`]).
-//! - Certificates are generated with `rcgen` directly (the `dtls` helper unwraps).
-//! - A fingerprint mismatch is reported as [`Error::FingerprintMismatch`] with the
-//!   fingerprint the peer actually presented, not as a generic handshake failure.
+//! The handshake and the record layer are a sans-IO DTLS 1.2 of our own (the private
+//! `protocol` module; [`handshake`] and [`DtlsTransport`] are the IO around it), written
+//! for what WebRTC needs and checked against the `dtls` crate (webrtc-rs) in both roles,
+//! against Chromium, and against libdatachannel:
+//!
+//! - ECDHE (X25519 or P-256) with AES-128-GCM, ECDSA or Ed25519 certificates, the extended
+//!   master secret required (RFC 7627), `use_srtp` (RFC 5764) with the SRTP keys exported
+//!   as RFC 5705 says.
+//! - The peer's certificate is checked against the announced fingerprints as soon as its
+//!   `Certificate` message arrives; a mismatch is [`Error::FingerprintMismatch`] with the
+//!   fingerprint the peer actually presented, and a `bad_certificate` alert.
+//! - As a server it answers the first `ClientHello` at once, without the
+//!   `HelloVerifyRequest` cookie round trip (optional in RFC 6347 §4.2.1; ICE's
+//!   authenticated connectivity checks already prove the client's address). As a client
+//!   it answers a server's cookie.
+//! - No task of its own: the handshake runs in the caller's future, and application data
+//!   is sealed in [`DtlsTransport::send`] and opened in [`DtlsTransport::recv`].
+//! - Every inbound datagram passes a [`record::RecordValidator`] first, and the parsers
+//!   behind it check every length; refusals are counted ([`DtlsStats::malformed_dropped`],
+//!   [`DtlsStats::records_rejected`]).
 //!
 //! # Where this departs from `webrtc-srtp`
 //!
@@ -92,6 +106,7 @@
 mod certificate;
 mod error;
 mod keying;
+mod protocol;
 pub mod record;
 pub mod srtp;
 mod transport;
@@ -99,5 +114,8 @@ mod transport;
 pub use certificate::{Certificate, Fingerprint, HashFunction};
 pub use error::{Error, Upstream};
 pub use keying::{SrtpKeyingMaterial, SrtpKeys, SrtpProfile};
+pub use protocol::ProtocolError;
 pub use srtp::{SrtpConfig, SrtpSession, SrtpStats, Ssrc};
-pub use transport::{DtlsConfig, DtlsRole, DtlsStats, DtlsTransport, handshake};
+pub use transport::{
+    DtlsConfig, DtlsRole, DtlsStats, DtlsTransport, MAX_RECORD_PLAINTEXT, handshake,
+};

@@ -1,22 +1,26 @@
-//! The DTLS handshake over an ICE packet channel, and the secured transport it yields.
+//! The DTLS handshake over an ICE packet channel, and the secured transport it yields:
+//! the IO around the sans-IO [`protocol`](crate::protocol) engine.
 
-use std::any::Any;
+use std::collections::VecDeque;
 use std::fmt;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use dtls::config::{ClientAuthType, Config, ExtendedMasterSecretType};
-use dtls::conn::DTLSConn;
+use bytes::Bytes;
 use strata_ice::PacketChannel;
-use webrtc_util::{Conn, KeyingMaterialExporter};
+use tokio::sync::Notify;
 
-use crate::certificate::{Certificate, Fingerprint, HashFunction};
+use crate::certificate::{Certificate, Fingerprint};
 use crate::error::{Error, Upstream};
-use crate::keying::{EXPORTER_LABEL, SrtpKeyingMaterial, SrtpProfile};
-use crate::record::{FlightTracker, RecordValidator};
+use crate::keying::{SrtpKeyingMaterial, SrtpProfile};
+use crate::protocol::wire::{
+    self, CONTENT_ALERT, CONTENT_APPLICATION_DATA, CONTENT_CHANGE_CIPHER_SPEC, CONTENT_HANDSHAKE,
+};
+use crate::protocol::{
+    Handshake, HandshakeParams, ProtocolError, RECORD_OVERHEAD, RecordCipher, ReplayWindow, alert,
+};
+use crate::record::RecordValidator;
 
 /// Our side of the DTLS handshake, from `a=setup` (RFC 8842): `active` is the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,33 +72,24 @@ impl DtlsConfig {
     }
 }
 
-/// Counters of the record validator.
+/// Counters of the DTLS layer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DtlsStats {
-    /// Datagrams refused before `dtls` saw them (see [`crate::record`]).
+    /// Datagrams refused before the protocol engine parsed them (see [`crate::record`]).
     pub malformed_dropped: u64,
+    /// Protected records that failed authentication or repeated one already received
+    /// (forged, corrupted, or replayed), dropped.
+    pub records_rejected: u64,
     /// Handshake datagrams we sent again (a flight's retransmission timer fired, or the
-    /// peer repeated its flight); see [`FlightTracker`](crate::record::FlightTracker).
+    /// peer repeated its flight).
     pub handshake_datagrams_resent: u64,
-    /// Handshake datagrams the peer sent again: each means it waited a retransmission
-    /// timeout for an answer from us, or one of our flights was lost.
+    /// Datagrams in which the peer repeated handshake messages: each means it waited a
+    /// retransmission timeout for an answer from us, or one of our flights was lost.
     pub peer_handshake_datagrams_resent: u64,
 }
 
-/// Counters shared by the connection `dtls` drives and the transport.
-#[derive(Debug, Default)]
-struct Counters {
-    malformed: AtomicU64,
-    sent: Mutex<FlightTracker>,
-    received: Mutex<FlightTracker>,
-}
-
-/// What the fingerprint check concluded, for a typed error when the handshake fails.
-#[derive(Default)]
-struct PeerCheck {
-    mismatch: Option<Fingerprint>,
-    no_certificate: bool,
-}
+/// The largest application-data message one record carries (RFC 6347 §4.1: 2^14).
+pub const MAX_RECORD_PLAINTEXT: usize = 1 << 14;
 
 /// Runs the handshake over `channel` and returns the secured transport.
 pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<DtlsTransport, Error> {
@@ -103,100 +98,243 @@ pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<Dtl
             "the peer's fingerprint is required to authenticate it",
         ));
     }
-    let counters = Arc::new(Counters::default());
-    let conn = Arc::new(ValidatedConn {
-        channel,
-        validator: Mutex::new(RecordValidator::new()),
-        counters: Arc::clone(&counters),
-    });
-    let check = Arc::new(Mutex::new(PeerCheck::default()));
-    let expected = config.remote_fingerprints.clone();
-    let verdict = Arc::clone(&check);
-    let upstream = Config {
-        certificates: vec![(*config.certificate.inner).clone()],
-        srtp_protection_profiles: config
-            .srtp_profiles
-            .iter()
-            .map(|p| p.to_upstream())
-            .collect(),
-        extended_master_secret: ExtendedMasterSecretType::Require,
-        client_auth: ClientAuthType::RequireAnyClientCert,
-        // No CA: the peer is authenticated by the fingerprint its signed description carries.
-        insecure_skip_verify: true,
-        verify_peer_certificate: Some(Arc::new(move |certificates: &[Vec<u8>], _| {
-            let mut verdict = verdict.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(leaf) = certificates.first() else {
-                verdict.no_certificate = true;
-                return Err(dtls::Error::ErrNoCertificates);
-            };
-            if expected.iter().any(|fingerprint| fingerprint.matches(leaf)) {
-                return Ok(());
-            }
-            let hash = expected
-                .first()
-                .map_or(HashFunction::Sha256, Fingerprint::hash);
-            verdict.mismatch = Some(Fingerprint::of_der(hash, leaf));
-            Err(dtls::Error::Other(
-                "certificate fingerprint mismatch".into(),
-            ))
-        })),
-        server_name: "strata".to_owned(),
-        flight_interval: config.retransmit_interval,
+    if config.retransmit_interval.is_zero() {
+        return Err(Error::Config(
+            "the retransmission interval must be positive",
+        ));
+    }
+    let params = HandshakeParams {
+        is_client: config.role == DtlsRole::Client,
+        certificate: Arc::clone(&config.certificate.owned),
+        remote_fingerprints: config.remote_fingerprints,
+        srtp_profiles: config.srtp_profiles,
         mtu: config.mtu,
-        ..Config::default()
+        retransmit_interval: config.retransmit_interval,
     };
-    let is_client = config.role == DtlsRole::Client;
-    let connecting = DTLSConn::new(
-        conn as Arc<dyn Conn + Send + Sync>,
-        upstream,
-        is_client,
-        None,
-    );
-    let dtls = match tokio::time::timeout(config.handshake_timeout, connecting).await {
-        Err(_) => return Err(Error::HandshakeTimeout(config.handshake_timeout)),
-        Ok(Err(error)) => {
-            let verdict = check.lock().unwrap_or_else(PoisonError::into_inner);
-            return Err(match (&verdict.mismatch, verdict.no_certificate) {
-                (Some(actual), _) => Error::FingerprintMismatch {
-                    actual: actual.clone(),
-                },
-                (None, true) => Error::NoCertificate,
-                (None, false) => Error::Handshake(Upstream::new(error)),
-            });
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::from_std(started + config.handshake_timeout);
+    let mut validator = RecordValidator::new();
+    let mut malformed = 0;
+    let mut engine = Handshake::new(params, started).map_err(Error::from)?;
+    while !engine.is_established() {
+        for datagram in engine.take_outbox() {
+            channel.send(&datagram).await.map_err(Error::transport)?;
         }
-        Ok(Ok(dtls)) => dtls,
-    };
-    let keying = export_keying(&dtls, is_client).await?;
+        let retransmit = engine.poll_timeout().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            datagram = channel.recv() => {
+                let datagram = datagram.ok_or(Error::Closed)?;
+                if let Err(reason) = validator.check(&datagram) {
+                    malformed += 1;
+                    tracing::debug!(%reason, "dropped a malformed DTLS datagram");
+                    continue;
+                }
+                if let Err(error) = engine.handle_datagram(&datagram, Instant::now()) {
+                    if let Some(alert) = engine.alert_datagram(&error) {
+                        // Best effort: the handshake has failed either way.
+                        let _ = channel.send(&alert).await;
+                    }
+                    return Err(error.into());
+                }
+            }
+            () = tokio::time::sleep_until(retransmit.unwrap_or(deadline)), if retransmit.is_some() => {
+                engine.handle_timeout(Instant::now());
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                return Err(Error::HandshakeTimeout(config.handshake_timeout));
+            }
+        }
+    }
+    // The server's Finished, and anything else the last step produced.
+    for datagram in engine.take_outbox() {
+        channel.send(&datagram).await.map_err(Error::transport)?;
+    }
+    let (resent, repeated) = (engine.datagrams_resent, engine.peer_datagrams_repeated);
+    let established = engine.into_established().ok_or(Error::Closed)?;
     Ok(DtlsTransport {
-        conn: Arc::new(dtls),
-        keying,
+        channel,
+        write: established.write,
+        write_seq: AtomicU64::new(established.record_seq[1]),
+        receiver: Mutex::new(Receiver {
+            read: established.read,
+            replay: established.replay,
+            validator,
+            early: established.early_data.into(),
+            pending: None,
+            final_flight: established.final_flight,
+            epoch0_seq: established.record_seq[0],
+        }),
+        keying: established.srtp,
         role: config.role,
-        counters,
+        closed: AtomicBool::new(false),
+        close_signal: Notify::new(),
+        counters: Counters {
+            malformed: AtomicU64::new(malformed),
+            rejected: AtomicU64::new(0),
+            resent: AtomicU64::new(resent),
+            repeated: AtomicU64::new(repeated),
+        },
     })
 }
 
-async fn export_keying(
-    dtls: &DTLSConn,
-    is_client: bool,
-) -> Result<Option<SrtpKeyingMaterial>, Error> {
-    let Some(profile) = SrtpProfile::from_upstream(dtls.selected_srtpprotection_profile()) else {
-        return Ok(None);
-    };
-    let state = dtls.connection_state().await;
-    let exported = state
-        .export_keying_material(EXPORTER_LABEL, &[], SrtpKeyingMaterial::export_len(profile))
-        .await
-        .map_err(|e| Error::Handshake(Upstream::new(e)))?;
-    Ok(SrtpKeyingMaterial::split(profile, &exported, is_client))
+impl From<ProtocolError> for Error {
+    fn from(error: ProtocolError) -> Self {
+        match error {
+            ProtocolError::FingerprintMismatch(actual) => Error::FingerprintMismatch { actual },
+            ProtocolError::NoCertificate => Error::NoCertificate,
+            other => Error::Handshake(Upstream::new(other)),
+        }
+    }
+}
+
+impl Error {
+    fn transport(error: strata_ice::Error) -> Self {
+        Error::Transport(Upstream::new(error))
+    }
+}
+
+#[derive(Debug)]
+struct Counters {
+    malformed: AtomicU64,
+    rejected: AtomicU64,
+    resent: AtomicU64,
+    repeated: AtomicU64,
+}
+
+/// The receiving half's state, used by one reader at a time.
+struct Receiver {
+    read: RecordCipher,
+    replay: ReplayWindow,
+    validator: RecordValidator,
+    /// Application data that came with the end of the handshake.
+    early: VecDeque<Vec<u8>>,
+    /// The datagram being read and the offset of its next record.
+    pending: Option<(Bytes, usize)>,
+    /// Server: our `Finished`, for a client that did not receive it.
+    final_flight: Option<Vec<u8>>,
+    /// Our next epoch-0 record sequence number (for a repeated `ChangeCipherSpec`).
+    epoch0_seq: u64,
+}
+
+/// What reading the pending records came to.
+enum Step {
+    /// A message of this many bytes is in the caller's buffer.
+    Message(usize),
+    /// The pending records are used up.
+    NeedDatagram,
+    /// The peer repeated its last flight: send our final flight again.
+    RepeatFinalFlight,
+    /// The peer closed the association.
+    Closed,
+}
+
+impl Receiver {
+    fn step(&mut self, buf: &mut [u8], counters: &Counters) -> Result<Step, Error> {
+        if let Some(message) = self.early.pop_front() {
+            return copy_out(&message, buf).map(Step::Message);
+        }
+        let mut repeat = false;
+        while let Some((datagram, offset)) = self.pending.take() {
+            let Ok((record, rest)) = wire::split_record(&datagram[offset..]) else {
+                break;
+            };
+            let next = datagram.len() - rest.len();
+            if !rest.is_empty() {
+                self.pending = Some((datagram.clone(), next));
+            }
+            match (record.content_type, record.epoch) {
+                (CONTENT_APPLICATION_DATA, 1) => {
+                    if let Some(len) = self.open(&record, buf, counters)? {
+                        return Ok(Step::Message(len));
+                    }
+                }
+                (CONTENT_ALERT, 1) => {
+                    let mut body = [0u8; 2 + RECORD_OVERHEAD];
+                    if let Some(2) = self.open(&record, &mut body, counters)? {
+                        let [level, description, ..] = body;
+                        tracing::debug!(level, description, "DTLS alert");
+                        // close_notify, or any fatal alert, ends the association.
+                        if description == alert::CLOSE_NOTIFY || level == alert::LEVEL_FATAL {
+                            return Ok(Step::Closed);
+                        }
+                    }
+                }
+                (CONTENT_HANDSHAKE, _) | (CONTENT_CHANGE_CIPHER_SPEC, 0) => {
+                    repeat |= record.content_type == CONTENT_HANDSHAKE;
+                }
+                _ => {}
+            }
+        }
+        if repeat && self.final_flight.is_some() {
+            return Ok(Step::RepeatFinalFlight);
+        }
+        Ok(Step::NeedDatagram)
+    }
+
+    /// Opens an epoch-1 record into `buf`; `None` if it does not authenticate or is a
+    /// replay.
+    fn open(
+        &mut self,
+        record: &wire::Record<'_>,
+        buf: &mut [u8],
+        counters: &Counters,
+    ) -> Result<Option<usize>, Error> {
+        if !self.replay.is_new(record.sequence) {
+            counters.rejected.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        // Decrypted in the caller's buffer when the record fits it, which it does for a
+        // buffer as large as the largest message.
+        let in_place = buf.len() >= record.body.len();
+        let mut scratch = Vec::new();
+        let body: &mut [u8] = if in_place {
+            buf[..record.body.len()].copy_from_slice(record.body);
+            &mut buf[..record.body.len()]
+        } else {
+            scratch.extend_from_slice(record.body);
+            &mut scratch
+        };
+        let opened =
+            self.read
+                .open_in_place(body, record.content_type, record.epoch, record.sequence);
+        let Ok(len) = opened else {
+            counters.rejected.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        };
+        self.replay.accept(record.sequence);
+        let plaintext = RecordCipher::PLAINTEXT_OFFSET..RecordCipher::PLAINTEXT_OFFSET + len;
+        if in_place {
+            buf.copy_within(plaintext, 0);
+            Ok(Some(len))
+        } else {
+            copy_out(&scratch[plaintext], buf).map(Some)
+        }
+    }
+}
+
+fn copy_out(message: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
+    let len = buf.len();
+    let room = buf.get_mut(..message.len()).ok_or(Error::BufferTooSmall {
+        len,
+        needed: message.len(),
+    })?;
+    room.copy_from_slice(message);
+    Ok(message.len())
 }
 
 /// An established DTLS association: application data in both directions, and the SRTP
 /// keys when a profile was negotiated.
 pub struct DtlsTransport {
-    conn: Arc<DTLSConn>,
+    channel: PacketChannel,
+    write: RecordCipher,
+    /// Our next epoch-1 record sequence number.
+    write_seq: AtomicU64,
+    receiver: Mutex<Receiver>,
     keying: Option<SrtpKeyingMaterial>,
     role: DtlsRole,
-    counters: Arc<Counters>,
+    closed: AtomicBool,
+    close_signal: Notify,
+    counters: Counters,
 }
 
 impl fmt::Debug for DtlsTransport {
@@ -209,19 +347,96 @@ impl fmt::Debug for DtlsTransport {
 }
 
 impl DtlsTransport {
-    /// Sends one message as application data.
+    /// Sends one message (at most [`MAX_RECORD_PLAINTEXT`] bytes) as application data.
     pub async fn send(&self, data: &[u8]) -> Result<(), Error> {
-        self.conn
-            .write(data, None)
-            .await
-            .map(drop)
-            .map_err(map_io_error)
+        if data.len() > MAX_RECORD_PLAINTEXT {
+            return Err(Error::RecordTooLarge(data.len()));
+        }
+        let record = self.seal(CONTENT_APPLICATION_DATA, data)?;
+        self.channel.send(&record).await.map_err(Error::transport)
+    }
+
+    fn seal(&self, content_type: u8, data: &[u8]) -> Result<Vec<u8>, Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let sequence = self.write_seq.fetch_add(1, Ordering::Relaxed);
+        if sequence > crate::protocol::MAX_SEQUENCE {
+            // 2^48 records under one key: the association must end (RFC 6347 §4.1).
+            return Err(Error::Closed);
+        }
+        let mut record = Vec::with_capacity(wire::RECORD_HEADER_LEN + RECORD_OVERHEAD + data.len());
+        self.write
+            .seal(&mut record, content_type, 1, sequence, data);
+        Ok(record)
     }
 
     /// Receives one message of application data into `buf` (make it as large as the
-    /// largest message expected).
+    /// largest message expected: a larger one is an [`Error::BufferTooSmall`] and lost).
     pub async fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
-        self.conn.read(buf, None).await.map_err(map_io_error)
+        loop {
+            let step = self.receiver().step(buf, &self.counters)?;
+            match step {
+                Step::Message(len) => return Ok(len),
+                Step::Closed => {
+                    self.mark_closed();
+                    return Err(Error::Closed);
+                }
+                Step::RepeatFinalFlight => self.repeat_final_flight().await?,
+                Step::NeedDatagram => {
+                    let datagram = self.next_datagram().await?;
+                    let mut receiver = self.receiver();
+                    match receiver.validator.check(&datagram) {
+                        Ok(()) => receiver.pending = Some((datagram, 0)),
+                        Err(reason) => {
+                            self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(%reason, "dropped a malformed DTLS datagram");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn next_datagram(&self) -> Result<Bytes, Error> {
+        let closing = self.close_signal.notified();
+        tokio::pin!(closing);
+        closing.as_mut().enable();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        tokio::select! {
+            datagram = self.channel.recv() => datagram.ok_or(Error::Closed),
+            () = closing => Err(Error::Closed),
+        }
+    }
+
+    /// Server: sends `ChangeCipherSpec` and `Finished` again.
+    async fn repeat_final_flight(&self) -> Result<(), Error> {
+        let (change_cipher_spec, finished) = {
+            let mut receiver = self.receiver();
+            let Some(finished) = receiver.final_flight.clone() else {
+                return Ok(());
+            };
+            let mut change_cipher_spec = Vec::new();
+            wire::put_record(
+                &mut change_cipher_spec,
+                CONTENT_CHANGE_CIPHER_SPEC,
+                0,
+                receiver.epoch0_seq,
+                &[1],
+            );
+            receiver.epoch0_seq += 1;
+            (change_cipher_spec, finished)
+        };
+        let mut datagram = change_cipher_spec;
+        datagram.extend_from_slice(&self.seal(CONTENT_HANDSHAKE, &finished)?);
+        self.counters.resent.fetch_add(1, Ordering::Relaxed);
+        self.channel.send(&datagram).await.map_err(Error::transport)
+    }
+
+    fn receiver(&self) -> MutexGuard<'_, Receiver> {
+        self.receiver.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The SRTP profile and keys, when the peer agreed on a profile.
@@ -236,125 +451,27 @@ impl DtlsTransport {
 
     /// Counters.
     pub fn stats(&self) -> DtlsStats {
-        let repeated = |tracker: &Mutex<FlightTracker>| {
-            tracker
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .repeated()
-        };
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         DtlsStats {
-            malformed_dropped: self.counters.malformed.load(Ordering::Relaxed),
-            handshake_datagrams_resent: repeated(&self.counters.sent),
-            peer_handshake_datagrams_resent: repeated(&self.counters.received),
+            malformed_dropped: load(&self.counters.malformed),
+            records_rejected: load(&self.counters.rejected),
+            handshake_datagrams_resent: load(&self.counters.resent),
+            peer_handshake_datagrams_resent: load(&self.counters.repeated),
         }
     }
 
-    /// Sends `close_notify` and closes.
+    /// Sends `close_notify` and closes; a pending [`DtlsTransport::recv`] returns
+    /// [`Error::Closed`].
     pub async fn close(&self) {
-        let _ = self.conn.close().await;
-    }
-}
-
-fn map_io_error(error: dtls::Error) -> Error {
-    match error {
-        dtls::Error::ErrConnClosed | dtls::Error::ErrAlertFatalOrClose => Error::Closed,
-        other => Error::Transport(Upstream::new(other)),
-    }
-}
-
-/// What `dtls` reads from and writes to: the ICE channel, with every inbound datagram
-/// checked by a [`RecordValidator`] first.
-struct ValidatedConn {
-    channel: PacketChannel,
-    validator: Mutex<RecordValidator>,
-    counters: Arc<Counters>,
-}
-
-/// Notes a handshake datagram in `tracker` (datagrams that start with application data,
-/// all of them once established, are not looked at).
-fn track(tracker: &Mutex<FlightTracker>, datagram: &[u8]) {
-    const APPLICATION_DATA: u8 = 23;
-    if datagram.first() == Some(&APPLICATION_DATA) {
-        return;
-    }
-    tracker
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .note(datagram);
-}
-
-fn closed() -> webrtc_util::Error {
-    webrtc_util::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionAborted).into())
-}
-
-#[async_trait]
-impl Conn for ValidatedConn {
-    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
-        Err(webrtc_util::Error::Other(
-            "already connected through ICE".into(),
-        ))
-    }
-
-    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
-        loop {
-            let datagram = self.channel.recv().await.ok_or_else(closed)?;
-            let verdict = self
-                .validator
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .check(&datagram);
-            if let Err(reason) = verdict {
-                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%reason, "dropped a malformed DTLS datagram");
-                continue;
-            }
-            if datagram.len() > buf.len() {
-                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            track(&self.counters.received, &datagram);
-            buf[..datagram.len()].copy_from_slice(&datagram);
-            return Ok(datagram.len());
+        if let Ok(alert) = self.seal(CONTENT_ALERT, &[alert::LEVEL_WARNING, alert::CLOSE_NOTIFY]) {
+            self.mark_closed();
+            // Best effort: the peer also learns of the close from SCTP or ICE.
+            let _ = self.channel.send(&alert).await;
         }
     }
 
-    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
-        let n = self.recv(buf).await?;
-        Ok((
-            n,
-            self.channel
-                .remote_addr()
-                .unwrap_or(self.channel.local_addr()),
-        ))
-    }
-
-    async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
-        track(&self.counters.sent, buf);
-        self.channel
-            .send(buf)
-            .await
-            .map_err(|e| webrtc_util::Error::Io(std::io::Error::other(e).into()))?;
-        Ok(buf.len())
-    }
-
-    async fn send_to(&self, buf: &[u8], _target: SocketAddr) -> webrtc_util::Result<usize> {
-        self.send(buf).await
-    }
-
-    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.channel.local_addr())
-    }
-
-    fn remote_addr(&self) -> Option<SocketAddr> {
-        self.channel.remote_addr()
-    }
-
-    async fn close(&self) -> webrtc_util::Result<()> {
-        // The ICE agent owns the path; closing DTLS must not close ICE.
-        Ok(())
-    }
-
-    fn as_any(&self) -> &(dyn Any + Send + Sync) {
-        self
+    fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.close_signal.notify_waiters();
     }
 }

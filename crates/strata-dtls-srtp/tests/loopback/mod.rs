@@ -1,4 +1,5 @@
 //! Two ICE agents connected on loopback, and DTLS configurations that trust each other.
+#![allow(dead_code)] // Each test binary uses a part of this.
 
 use std::time::Duration;
 

@@ -115,6 +115,8 @@ pub use certificate::{Certificate, Fingerprint, HashFunction};
 pub use error::{Error, Upstream};
 pub use keying::{SrtpKeyingMaterial, SrtpKeys, SrtpProfile};
 pub use protocol::ProtocolError;
+#[cfg(feature = "fuzzing")]
+pub use protocol::fuzz_handshake;
 pub use srtp::{SrtpConfig, SrtpSession, SrtpStats, Ssrc};
 pub use transport::{
     DtlsConfig, DtlsRole, DtlsStats, DtlsTransport, MAX_RECORD_PLAINTEXT, handshake,

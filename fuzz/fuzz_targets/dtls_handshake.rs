@@ -2,4 +2,4 @@
 //! or replaced and timers fired as the input decides.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| strata_dtls_srtp::fuzz_handshake(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| strata_dtls_srtp::fuzzing::dtls_handshake(data));

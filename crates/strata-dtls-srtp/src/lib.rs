@@ -105,6 +105,8 @@
 
 mod certificate;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod keying;
 mod protocol;
 pub mod record;
@@ -115,8 +117,6 @@ pub use certificate::{Certificate, Fingerprint, HashFunction};
 pub use error::{Error, Upstream};
 pub use keying::{SrtpKeyingMaterial, SrtpKeys, SrtpProfile};
 pub use protocol::ProtocolError;
-#[cfg(feature = "fuzzing")]
-pub use protocol::fuzz_handshake;
 pub use srtp::{SrtpConfig, SrtpSession, SrtpStats, Ssrc};
 pub use transport::{
     DtlsConfig, DtlsRole, DtlsStats, DtlsTransport, MAX_RECORD_PLAINTEXT, handshake,

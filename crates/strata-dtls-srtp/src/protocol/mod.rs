@@ -20,8 +20,6 @@
 
 mod crypto;
 mod der;
-#[cfg(any(test, feature = "fuzzing"))]
-mod fuzzing;
 mod machine;
 mod reassembly;
 mod replay;
@@ -29,7 +27,7 @@ pub(crate) mod wire;
 
 pub(crate) use crypto::{MAX_SEQUENCE, RECORD_OVERHEAD, RecordCipher, Signer};
 #[cfg(any(test, feature = "fuzzing"))]
-pub use fuzzing::fuzz_handshake;
+pub(crate) use machine::Established;
 pub(crate) use machine::{Handshake, HandshakeParams};
 pub(crate) use replay::ReplayWindow;
 

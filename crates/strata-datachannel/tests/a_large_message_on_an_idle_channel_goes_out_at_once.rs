@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use strata_datachannel::{ChannelOptions, MaxMessageSize, Message};
+use strata_datachannel::{ChannelEvent, ChannelOptions, MaxMessageSize, Message};
 use support::{accept, next_message, pair_with};
 
 /// Far below webrtc-sctp's 30 s heartbeat interval, far above a loopback transfer.
@@ -19,13 +19,20 @@ async fn a_large_message_on_an_idle_channel_goes_out_at_once() {
         config.remote_max_message_size = MaxMessageSize::Bytes(256 * 1024);
     })
     .await;
-    let channel = pair
+    let mut channel = pair
         .client
         .create_channel("bulk", ChannelOptions::default())
         .await
         .unwrap();
     let mut remote = accept(&mut pair.server_events).await;
+    let open = tokio::time::timeout(NO_STALL, channel.recv())
+        .await
+        .unwrap();
+    assert_eq!(open, Some(ChannelEvent::Open));
     for size in [100 * 1024, 256 * 1024] {
+        // Idle first: with every earlier packet acknowledged, no packet from the peer
+        // runs webrtc-sctp's write loop for us during the write.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let data = Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
         let sent = Message::Binary(data);
         tokio::time::timeout(NO_STALL, channel.send_message(sent.clone()))
@@ -37,6 +44,8 @@ async fn a_large_message_on_an_idle_channel_goes_out_at_once() {
             .expect("the message stalled");
         assert_eq!(received, sent, "{size} bytes");
     }
+    // The 256 KiB message is twice webrtc-sctp's send queue: it could only go out
+    // because the wakes ran the write loop while it waited for room.
     assert!(
         pair.client.stats().write_wakes > 0,
         "the large writes never woke webrtc-sctp"

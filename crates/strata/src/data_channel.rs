@@ -19,9 +19,12 @@ use crate::error::Error;
 /// A data channel (W3C `RTCDataChannel`).
 ///
 /// Cheap to clone: every clone is the same channel, so one task can read while others
-/// send. A channel created before the connection is up is `Connecting`; it reports
-/// [`ChannelEvent::Open`] through [`recv`](Self::recv) once the peer has it. Dropping the
-/// last clone closes the channel.
+/// send. A channel created before the connection is up is `Connecting`; it turns `Open`
+/// and reports [`ChannelEvent::Open`] through [`recv`](Self::recv) once its SCTP stream
+/// exists and its `DATA_CHANNEL_OPEN` is sent, as browsers do: RFC 8832 §6 lets the
+/// opener send before the peer's ACK (messages go out ordered until it arrives), and a
+/// peer that refuses the channel closes it ([`ChannelCloseReason::OpenRefused`]).
+/// Dropping the last clone closes the channel.
 #[derive(Clone)]
 pub struct DataChannel {
     shared: Arc<Shared>,
@@ -40,7 +43,12 @@ struct Shared {
 
 enum Receiving {
     Pending(oneshot::Receiver<Result<dc::DataChannel, Error>>),
-    Ready(dc::DataChannel),
+    /// `opened`: [`ChannelEvent::Open`] was reported already, so the layer's own (at the
+    /// peer's ACK) is not reported again.
+    Ready {
+        inner: dc::DataChannel,
+        opened: bool,
+    },
     Gone,
 }
 
@@ -121,7 +129,10 @@ impl DataChannel {
             label: inner.label().to_owned(),
             options,
             sender: SetOnce::new_with(Some(inner.sender())),
-            receiving: Mutex::new(Receiving::Ready(inner)),
+            receiving: Mutex::new(Receiving::Ready {
+                inner,
+                opened: true,
+            }),
             closed_early: AtomicBool::new(false),
         });
         Self { shared }
@@ -150,6 +161,8 @@ impl DataChannel {
     /// The channel's state.
     pub fn state(&self) -> ChannelState {
         match self.shared.sender.get() {
+            // Bound: the stream exists and the OPEN is sent, which browsers call open.
+            Some(sender) if sender.state() == ChannelState::Connecting => ChannelState::Open,
             Some(sender) => sender.state(),
             None if self.shared.closed_early.load(Ordering::Acquire) => ChannelState::Closed,
             None => ChannelState::Connecting,
@@ -185,13 +198,21 @@ impl DataChannel {
         let mut receiving = self.shared.receiving.lock().await;
         if let Receiving::Pending(ready) = &mut *receiving {
             *receiving = match ready.await {
-                // A pre-negotiated channel exists open, without DCEP: report the open
-                // here, as browsers do once SCTP is up.
-                Ok(Ok(inner)) if inner.negotiated() && inner.state() == ChannelState::Open => {
-                    *receiving = Receiving::Ready(inner);
+                // The stream exists and, unless pre-negotiated, the OPEN is sent: report
+                // the open here, as browsers do once SCTP is up.
+                Ok(Ok(inner))
+                    if matches!(inner.state(), ChannelState::Connecting | ChannelState::Open) =>
+                {
+                    *receiving = Receiving::Ready {
+                        inner,
+                        opened: true,
+                    };
                     return Some(ChannelEvent::Open);
                 }
-                Ok(Ok(inner)) => Receiving::Ready(inner),
+                Ok(Ok(inner)) => Receiving::Ready {
+                    inner,
+                    opened: false,
+                },
                 Ok(Err(error)) => {
                     tracing::debug!(%error, label = %self.shared.label, "data channel could not be created");
                     Receiving::Gone
@@ -200,7 +221,16 @@ impl DataChannel {
             };
         }
         match &mut *receiving {
-            Receiving::Ready(inner) => inner.recv().await,
+            Receiving::Ready { inner, opened } => loop {
+                match inner.recv().await {
+                    Some(ChannelEvent::Open) if *opened => {}
+                    Some(ChannelEvent::Open) => {
+                        *opened = true;
+                        return Some(ChannelEvent::Open);
+                    }
+                    other => return other,
+                }
+            },
             Receiving::Pending(_) | Receiving::Gone => None,
         }
     }

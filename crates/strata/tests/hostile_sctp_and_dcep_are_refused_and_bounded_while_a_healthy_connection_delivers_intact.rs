@@ -15,7 +15,10 @@ use hostile::sctp::{
 };
 use hostile::{Healthy, Memory, PanicWatch};
 use peers::{PATIENCE, loopback};
-use strata::{Configuration, DataChannel, Message, PeerConnectionState};
+use strata::{
+    ChannelEvent, ChannelOptions, ChannelState, Configuration, DataChannel, Message,
+    PeerConnectionState,
+};
 use strata_datachannel::AssociationStats;
 use strata_interop::netns::run_isolated;
 
@@ -304,4 +307,32 @@ fn a_peer_that_never_reads_meets_backpressure_within_the_send_buffer_bound() {
         drop(sctp);
     });
     panics.assert_none();
+}
+
+/// A channel Strata opens reports open once its `DATA_CHANNEL_OPEN` is sent, as browsers
+/// do: this peer acknowledges the SCTP DATA but never sends a DCEP ACK, and the channel
+/// opens and sends all the same (RFC 8832 §6 lets the opener send before the ACK).
+#[test]
+fn a_channel_strata_opens_is_open_before_the_peer_acknowledges_it() {
+    run_isolated(|| async {
+        let (mut victim, ice) = connect_ice(victim_config()).await;
+        let hostile = ice.complete_dtls().await;
+        let _sctp = RawSctp::accept(std::sync::Arc::clone(&hostile.dtls)).await;
+        victim
+            .wait_for(|s| s == PeerConnectionState::Connected)
+            .await;
+        let channel = victim
+            .pc
+            .create_data_channel("early", ChannelOptions::default())
+            .await
+            .unwrap();
+        let opened = tokio::time::timeout(PATIENCE, channel.recv())
+            .await
+            .expect("the open within the patience bound");
+        assert_eq!(opened, Some(ChannelEvent::Open));
+        assert_eq!(channel.state(), ChannelState::Open);
+        channel.send_text("before any ACK").await.unwrap();
+        assert_eq!(channel.stats().map(|s| s.messages_sent), Some(1));
+        assert_eq!(channel.state(), ChannelState::Open);
+    });
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::certificate::Certificate;
 use crate::keying::SrtpProfile;
-use crate::protocol::{Established, Handshake, HandshakeParams};
+use crate::protocol::{Handshake, HandshakeParams};
 
 /// The most steps one input drives.
 const MAX_STEPS: usize = 64;
@@ -142,11 +142,7 @@ fn drive(data: &[u8]) -> bool {
     }
     let done = |side: &Side| side.engine.as_ref().is_some_and(Handshake::is_established);
     if done(&client) && done(&server) {
-        let keys = |side: Side| {
-            side.engine
-                .and_then(Handshake::into_established)
-                .and_then(|established: Established| established.srtp)
-        };
+        let keys = |side: Side| side.engine.and_then(|engine| engine.srtp_keying());
         let (c, s) = (keys(client), keys(server));
         let (c, s) = (c.expect("client keys"), s.expect("server keys"));
         assert_eq!((c.local, c.remote), (s.remote, s.local));

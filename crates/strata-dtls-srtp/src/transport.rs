@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -112,11 +112,13 @@ pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<Dtl
         retransmit_interval: config.retransmit_interval,
     };
     let started = Instant::now();
-    let deadline = tokio::time::Instant::from_std(started + config.handshake_timeout);
+    let deadline = started + config.handshake_timeout;
     let mut validator = RecordValidator::new();
     let mut malformed = 0;
     let mut engine = Handshake::new(params, started).map_err(Error::from)?;
-    while !engine.is_established() {
+    // A client returns once its last flight is out (False Start); the transport finishes
+    // the handshake as the server's answer arrives.
+    while !engine.can_send_application_data() {
         for datagram in engine.take_outbox() {
             channel.send(&datagram).await.map_err(Error::transport)?;
         }
@@ -137,44 +139,47 @@ pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<Dtl
                     return Err(error.into());
                 }
             }
-            () = tokio::time::sleep_until(retransmit.unwrap_or(deadline)), if retransmit.is_some() => {
+            () = tokio::time::sleep_until(retransmit.unwrap_or(deadline.into())), if retransmit.is_some() => {
                 engine.handle_timeout(Instant::now());
             }
-            () = tokio::time::sleep_until(deadline) => {
+            () = tokio::time::sleep_until(deadline.into()) => {
                 return Err(Error::HandshakeTimeout(config.handshake_timeout));
             }
         }
     }
-    // The server's Finished, and anything else the last step produced.
+    // The last flight, and anything else the last step produced.
     for datagram in engine.take_outbox() {
         channel.send(&datagram).await.map_err(Error::transport)?;
     }
-    let (resent, repeated) = (engine.datagrams_resent, engine.peer_datagrams_repeated);
-    let established = engine.into_established().ok_or(Error::Closed)?;
-    Ok(DtlsTransport {
+    let transport = DtlsTransport {
         channel,
-        write: established.write,
-        write_seq: AtomicU64::new(established.record_seq[1]),
+        write: OnceLock::new(),
+        write_seq: AtomicU64::new(0),
         receiver: Mutex::new(Receiver {
-            read: established.read,
-            replay: established.replay,
+            finishing: None,
+            handshake_timeout: config.handshake_timeout,
+            deadline,
+            read: None,
+            replay: ReplayWindow::default(),
             validator,
-            early: established.early_data.into(),
+            early: VecDeque::new(),
             pending: None,
-            final_flight: established.final_flight,
-            epoch0_seq: established.record_seq[0],
+            final_flight: None,
+            epoch0_seq: 0,
         }),
-        keying: established.srtp,
+        keying: engine.srtp_keying(),
         role: config.role,
         closed: AtomicBool::new(false),
         close_signal: Notify::new(),
         counters: Counters {
             malformed: AtomicU64::new(malformed),
             rejected: AtomicU64::new(0),
-            resent: AtomicU64::new(resent),
-            repeated: AtomicU64::new(repeated),
+            resent: AtomicU64::new(0),
+            repeated: AtomicU64::new(0),
         },
-    })
+    };
+    transport.receiver().take_over(engine, &transport)?;
+    Ok(transport)
 }
 
 impl From<ProtocolError> for Error {
@@ -203,7 +208,13 @@ struct Counters {
 
 /// The receiving half's state, used by one reader at a time.
 struct Receiver {
-    read: RecordCipher,
+    /// A client's handshake while its last flight waits for the server's answer.
+    finishing: Option<Box<Handshake>>,
+    handshake_timeout: Duration,
+    /// When an unfinished handshake fails.
+    deadline: Instant,
+    /// Opens the peer's records, once established.
+    read: Option<RecordCipher>,
     replay: ReplayWindow,
     validator: RecordValidator,
     /// Application data that came with the end of the handshake.
@@ -229,6 +240,79 @@ enum Step {
 }
 
 impl Receiver {
+    /// Takes over `engine`: its keys when it is established, the engine itself while a
+    /// client waits for the server's last flight.
+    fn take_over(&mut self, engine: Handshake, transport: &DtlsTransport) -> Result<(), Error> {
+        let counters = &transport.counters;
+        counters
+            .resent
+            .fetch_add(engine.datagrams_resent, Ordering::Relaxed);
+        counters
+            .repeated
+            .fetch_add(engine.peer_datagrams_repeated, Ordering::Relaxed);
+        if !engine.is_established() {
+            self.finishing = Some(Box::new(engine));
+            return Ok(());
+        }
+        let established = engine.into_established().ok_or(Error::Closed)?;
+        self.read = Some(established.read);
+        self.replay = established.replay;
+        self.early.extend(established.early_data);
+        self.final_flight = established.final_flight;
+        self.epoch0_seq = established.record_seq[0];
+        transport
+            .write_seq
+            .store(established.record_seq[1], Ordering::Relaxed);
+        // Set last: a sender that finds it set finds the sequence number set too.
+        let _ = transport.write.set(established.write);
+        Ok(())
+    }
+
+    /// Feeds a datagram to the unfinished handshake; returns what it has to send.
+    fn finish_handshake(
+        &mut self,
+        datagram: &[u8],
+        transport: &DtlsTransport,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let Some(engine) = self.finishing.as_mut() else {
+            return Ok(Vec::new());
+        };
+        if let Err(error) = engine.handle_datagram(datagram, Instant::now()) {
+            self.finishing = None;
+            return Err(error.into());
+        }
+        let outgoing = engine.take_outbox();
+        if engine.is_established()
+            && let Some(engine) = self.finishing.take()
+        {
+            self.take_over(*engine, transport)?;
+        }
+        Ok(outgoing)
+    }
+
+    /// The unfinished handshake's timer fired: resend its flight, or give up.
+    fn handshake_timer(&mut self) -> Result<Vec<Vec<u8>>, Error> {
+        let now = Instant::now();
+        if now >= self.deadline {
+            self.finishing = None;
+            return Err(Error::HandshakeTimeout(self.handshake_timeout));
+        }
+        Ok(self.finishing.as_mut().map_or_else(Vec::new, |engine| {
+            engine.handle_timeout(now);
+            engine.take_outbox()
+        }))
+    }
+
+    /// When the unfinished handshake next needs [`Receiver::handshake_timer`].
+    fn handshake_wake(&self) -> Option<Instant> {
+        let engine = self.finishing.as_ref()?;
+        Some(
+            engine
+                .poll_timeout()
+                .map_or(self.deadline, |at| at.min(self.deadline)),
+        )
+    }
+
     fn step(&mut self, buf: &mut [u8], counters: &Counters) -> Result<Step, Error> {
         if let Some(message) = self.early.pop_front() {
             return copy_out(&message, buf).map(Step::Message);
@@ -279,6 +363,9 @@ impl Receiver {
         buf: &mut [u8],
         counters: &Counters,
     ) -> Result<Option<usize>, Error> {
+        let Some(read) = &self.read else {
+            return Ok(None);
+        };
         if !self.replay.is_new(record.sequence) {
             counters.rejected.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
@@ -294,9 +381,7 @@ impl Receiver {
             scratch.extend_from_slice(record.body);
             &mut scratch
         };
-        let opened =
-            self.read
-                .open_in_place(body, record.content_type, record.epoch, record.sequence);
+        let opened = read.open_in_place(body, record.content_type, record.epoch, record.sequence);
         let Ok(len) = opened else {
             counters.rejected.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
@@ -326,7 +411,8 @@ fn copy_out(message: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
 /// keys when a profile was negotiated.
 pub struct DtlsTransport {
     channel: PacketChannel,
-    write: RecordCipher,
+    /// Seals our records, once established (before, a finishing client's engine does).
+    write: OnceLock<RecordCipher>,
     /// Our next epoch-1 record sequence number.
     write_seq: AtomicU64,
     receiver: Mutex<Receiver>,
@@ -360,14 +446,28 @@ impl DtlsTransport {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        let write = if let Some(write) = self.write.get() {
+            write
+        } else {
+            let mut receiver = self.receiver();
+            if let Some(engine) = receiver.finishing.as_mut() {
+                // Only application data goes out before the handshake ends.
+                return engine
+                    .seal_application_data(data)
+                    .filter(|_| content_type == CONTENT_APPLICATION_DATA)
+                    .ok_or(Error::Closed);
+            }
+            drop(receiver);
+            // The handshake ended (or failed) meanwhile.
+            self.write.get().ok_or(Error::Closed)?
+        };
         let sequence = self.write_seq.fetch_add(1, Ordering::Relaxed);
         if sequence > crate::protocol::MAX_SEQUENCE {
             // 2^48 records under one key: the association must end (RFC 6347 §4.1).
             return Err(Error::Closed);
         }
         let mut record = Vec::with_capacity(wire::RECORD_HEADER_LEN + RECORD_OVERHEAD + data.len());
-        self.write
-            .seal(&mut record, content_type, 1, sequence, data);
+        write.seal(&mut record, content_type, 1, sequence, data);
         Ok(record)
     }
 
@@ -384,30 +484,51 @@ impl DtlsTransport {
                 }
                 Step::RepeatFinalFlight => self.repeat_final_flight().await?,
                 Step::NeedDatagram => {
-                    let datagram = self.next_datagram().await?;
-                    let mut receiver = self.receiver();
-                    match receiver.validator.check(&datagram) {
-                        Ok(()) => receiver.pending = Some((datagram, 0)),
-                        Err(reason) => {
-                            self.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                            tracing::debug!(%reason, "dropped a malformed DTLS datagram");
-                        }
+                    let wake = self.receiver().handshake_wake();
+                    let outgoing = match self.next_datagram(wake).await? {
+                        Some(datagram) => self.accept(datagram)?,
+                        None => self.receiver().handshake_timer()?,
+                    };
+                    for datagram in outgoing {
+                        self.channel
+                            .send(&datagram)
+                            .await
+                            .map_err(Error::transport)?;
                     }
                 }
             }
         }
     }
 
-    async fn next_datagram(&self) -> Result<Bytes, Error> {
+    /// Validates a received datagram and queues it for reading, or hands it to the
+    /// unfinished handshake; returns what that has to send.
+    fn accept(&self, datagram: Bytes) -> Result<Vec<Vec<u8>>, Error> {
+        let mut receiver = self.receiver();
+        if let Err(reason) = receiver.validator.check(&datagram) {
+            self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%reason, "dropped a malformed DTLS datagram");
+            return Ok(Vec::new());
+        }
+        if receiver.finishing.is_some() {
+            return receiver.finish_handshake(&datagram, self);
+        }
+        receiver.pending = Some((datagram, 0));
+        Ok(Vec::new())
+    }
+
+    /// The next datagram; `None` when `wake` comes first.
+    async fn next_datagram(&self, wake: Option<Instant>) -> Result<Option<Bytes>, Error> {
         let closing = self.close_signal.notified();
         tokio::pin!(closing);
         closing.as_mut().enable();
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        let wake = wake.map(tokio::time::Instant::from_std);
         tokio::select! {
-            datagram = self.channel.recv() => datagram.ok_or(Error::Closed),
+            datagram = self.channel.recv() => datagram.map(Some).ok_or(Error::Closed),
             () = closing => Err(Error::Closed),
+            () = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => Ok(None),
         }
     }
 

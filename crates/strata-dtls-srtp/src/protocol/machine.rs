@@ -52,6 +52,9 @@ use crate::keying::{EXPORTER_LABEL, SrtpKeyingMaterial, SrtpProfile};
 const MAX_RETRANSMIT_INTERVAL: Duration = Duration::from_mins(1);
 /// `HelloVerifyRequest`s answered before the server is judged broken.
 const MAX_HELLO_VERIFY_REQUESTS: u8 = 4;
+/// Application records kept while their keys are not known yet (the client's first data
+/// can overtake its lost or delayed last flight).
+const MAX_DEFERRED_RECORDS: usize = 8;
 /// The `renegotiation_info` SCSV (RFC 5746 §3.3).
 const EMPTY_RENEGOTIATION_INFO_SCSV: u16 = 0x00ff;
 
@@ -140,6 +143,9 @@ pub(crate) struct Handshake {
     outbox: Vec<Vec<u8>>,
     /// Application data that arrived in the same datagrams as the end of the handshake.
     early_data: Vec<Vec<u8>>,
+    /// Epoch-1 application records that came before we could open them:
+    /// `(sequence, body)`, opened once the handshake is done.
+    deferred: Vec<(u64, Vec<u8>)>,
     /// Counters.
     pub(crate) datagrams_resent: u64,
     pub(crate) peer_datagrams_repeated: u64,
@@ -164,8 +170,6 @@ pub(crate) struct Established {
     pub(crate) record_seq: [u64; 2],
     /// The peer's epoch-1 records accepted so far.
     pub(crate) replay: ReplayWindow,
-    /// SRTP keys, when a profile was negotiated.
-    pub(crate) srtp: Option<SrtpKeyingMaterial>,
     /// Server: our `Finished` (with its header), to send again if the client repeats its
     /// last flight because ours was lost.
     pub(crate) final_flight: Option<Vec<u8>>,
@@ -214,6 +218,7 @@ impl Handshake {
             interval,
             outbox: Vec::new(),
             early_data: Vec::new(),
+            deferred: Vec::new(),
             datagrams_resent: 0,
             peer_datagrams_repeated: 0,
         };
@@ -269,23 +274,50 @@ impl Handshake {
         Some(out)
     }
 
+    /// Whether application data may be sent: once established, and for a client as soon
+    /// as its last flight is out (False Start, RFC 7918: the suite is ECDHE with an AEAD,
+    /// and the server is already authenticated by its certificate's fingerprint and its
+    /// signature over this handshake's key exchange).
+    pub(crate) fn can_send_application_data(&self) -> bool {
+        matches!(self.state, State::ClientFinishedSent | State::Established)
+    }
+
+    /// Seals `data` as the next epoch-1 application record, once
+    /// [`Handshake::can_send_application_data`].
+    pub(crate) fn seal_application_data(&mut self, data: &[u8]) -> Option<Vec<u8>> {
+        if !self.can_send_application_data() {
+            return None;
+        }
+        let cipher = self.write.as_ref()?;
+        let mut out = Vec::with_capacity(RECORD_HEADER_LEN + super::RECORD_OVERHEAD + data.len());
+        cipher.seal(
+            &mut out,
+            CONTENT_APPLICATION_DATA,
+            1,
+            self.record_seq[1],
+            data,
+        );
+        self.record_seq[1] += 1;
+        Some(out)
+    }
+
+    /// The SRTP keys (RFC 5764 §4.2), once the master secret is known.
+    pub(crate) fn srtp_keying(&self) -> Option<SrtpKeyingMaterial> {
+        let (profile, master) = (self.srtp_profile?, self.master.as_ref()?);
+        let exported = crypto::prf(
+            master,
+            EXPORTER_LABEL.as_bytes(),
+            &[&self.client_random, &self.server_random],
+            SrtpKeyingMaterial::export_len(profile),
+        );
+        SrtpKeyingMaterial::split(profile, &exported, self.params.is_client)
+    }
+
     /// The state an established association keeps. `None` before the end.
     pub(crate) fn into_established(self) -> Option<Established> {
         if self.state != State::Established {
             return None;
         }
-        let srtp = match (self.srtp_profile, &self.master) {
-            (Some(profile), Some(master)) => {
-                let exported = crypto::prf(
-                    master,
-                    EXPORTER_LABEL.as_bytes(),
-                    &[&self.client_random, &self.server_random],
-                    SrtpKeyingMaterial::export_len(profile),
-                );
-                SrtpKeyingMaterial::split(profile, &exported, self.params.is_client)
-            }
-            _ => None,
-        };
         let final_flight = self.flight.iter().find_map(|outgoing| match outgoing {
             Outgoing::Handshake {
                 epoch: 1,
@@ -300,7 +332,6 @@ impl Handshake {
             write: self.write?,
             record_seq: self.record_seq,
             replay: self.replay,
-            srtp,
             final_flight,
             early_data: self.early_data,
         })
@@ -343,6 +374,9 @@ impl Handshake {
                     if let Some(plain) = self.open(&record) {
                         self.early_data.push(plain);
                     }
+                }
+                (CONTENT_APPLICATION_DATA, 1) if self.deferred.len() < MAX_DEFERRED_RECORDS => {
+                    self.deferred.push((record.sequence, record.body.to_vec()));
                 }
                 // ChangeCipherSpec carries no information we need: the epoch of the
                 // records after it says the same. Anything else is dropped.
@@ -880,6 +914,17 @@ impl Handshake {
             self.retransmit_at = None;
         }
         self.state = State::Established;
+        for (sequence, body) in std::mem::take(&mut self.deferred) {
+            let record = Record {
+                content_type: CONTENT_APPLICATION_DATA,
+                epoch: 1,
+                sequence,
+                body: &body,
+            };
+            if let Some(plain) = self.open(&record) {
+                self.early_data.push(plain);
+            }
+        }
         Ok(())
     }
 
@@ -1068,8 +1113,9 @@ mod tests {
         datagrams.len()
     }
 
-    fn keys(handshake: Handshake) -> SrtpKeyingMaterial {
-        handshake.into_established().unwrap().srtp.unwrap()
+    fn keys(handshake: &Handshake) -> SrtpKeyingMaterial {
+        assert!(handshake.is_established());
+        handshake.srtp_keying().unwrap()
     }
 
     #[test]
@@ -1084,9 +1130,38 @@ mod tests {
         assert!(client.is_established());
         assert_eq!(client.poll_timeout(), None);
         assert_eq!(server.poll_timeout(), None);
-        let (c, s) = (keys(client), keys(server));
+        let (c, s) = (keys(&client), keys(&server));
         assert_eq!(c.profile, SrtpProfile::AeadAes128Gcm);
         assert_eq!((c.local, c.remote), (s.remote, s.local));
+    }
+
+    #[test]
+    fn a_client_sends_data_with_its_last_flight_and_the_server_reads_it_in_either_order() {
+        for data_first in [false, true] {
+            let (mut client, mut server, now) = pair(1200);
+            let mut keep = |_| false;
+            assert!(client.seal_application_data(b"too early").is_none());
+            deliver(&mut client, &mut server, now, &mut keep);
+            deliver(&mut server, &mut client, now, &mut keep);
+            // Flight 5 is out: False Start.
+            assert!(client.can_send_application_data() && !client.is_established());
+            let flight = client.take_outbox();
+            let data = client.seal_application_data(b"early").unwrap();
+            if data_first {
+                // Overtaken (or its flight lost): kept until the keys are known.
+                server.handle_datagram(&data, now).unwrap();
+                assert!(!server.is_established());
+            }
+            server.handle_datagram(&flight[0], now).unwrap();
+            if !data_first {
+                server.handle_datagram(&data, now).unwrap();
+            }
+            assert!(server.is_established());
+            // The same record twice is read once.
+            server.handle_datagram(&data, now).unwrap();
+            let established = server.into_established().unwrap();
+            assert_eq!(established.early_data, vec![b"early".to_vec()]);
+        }
     }
 
     #[test]

@@ -26,8 +26,6 @@ mod replay;
 pub(crate) mod wire;
 
 pub(crate) use crypto::{MAX_SEQUENCE, RECORD_OVERHEAD, RecordCipher, Signer};
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) use machine::Established;
 pub(crate) use machine::{Handshake, HandshakeParams};
 pub(crate) use replay::ReplayWindow;
 

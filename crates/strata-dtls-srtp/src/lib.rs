@@ -90,6 +90,10 @@
 //!   `HelloVerifyRequest` cookie round trip (optional in RFC 6347 §4.2.1; ICE's
 //!   authenticated connectivity checks already prove the client's address). As a client
 //!   it answers a server's cookie.
+//! - As a client it may send application data right after its last flight (False Start,
+//!   RFC 7918: ECDHE with an AEAD, the server already authenticated), so [`handshake`]
+//!   returns then and the transport reads the server's `Finished`; a server keeps a few
+//!   records that overtake that flight and reads them once established.
 //! - No task of its own: the handshake runs in the caller's future, and application data
 //!   is sealed in [`DtlsTransport::send`] and opened in [`DtlsTransport::recv`].
 //! - Every inbound datagram passes a [`record::RecordValidator`] first, and the parsers

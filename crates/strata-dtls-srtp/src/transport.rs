@@ -92,6 +92,11 @@ pub struct DtlsStats {
 pub const MAX_RECORD_PLAINTEXT: usize = 1 << 14;
 
 /// Runs the handshake over `channel` and returns the secured transport.
+///
+/// A server returns once established. A client returns as soon as its last flight is
+/// out (False Start, RFC 7918): it may send at once, and the transport reads the server's
+/// `Finished`, resends the flight on its timer, and reports a failure (a bad `Finished`,
+/// an alert, [`DtlsConfig::handshake_timeout`]) from [`DtlsTransport::recv`].
 pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<DtlsTransport, Error> {
     if config.remote_fingerprints.is_empty() {
         return Err(Error::Config(

@@ -1,12 +1,13 @@
-//! Validation of DTLS datagrams before the `dtls` crate parses them.
+//! Validation of DTLS datagrams before the protocol engine parses them.
 //!
-//! `dtls` 0.17.2 panics on some malformed handshake bodies: `ClientKeyExchange` and
-//! `ServerKeyExchange` index their first two or three bytes before checking the length, and
-//! its fragment reassembly takes the message type and length from one fragment but the body
-//! from whichever fragments share the message sequence number — so fragments of different
-//! types under one sequence number can hand those parsers a body of zero or one byte. A
-//! [`RecordValidator`] walks every record and every plaintext handshake fragment, and
-//! refuses datagrams that could reach those paths.
+//! Written first for the `dtls` crate, which this crate used to run on: `dtls` 0.17.2
+//! panics on some malformed handshake bodies (`ClientKeyExchange` and `ServerKeyExchange`
+//! index their first bytes before checking the length, and its reassembly mixes fragments
+//! of different types under one sequence number). Our engine checks every length itself;
+//! the [`RecordValidator`] stays in front of it as a cheap first filter that drops, and
+//! counts, datagrams that do not frame: records beyond their datagram, unknown content
+//! types or versions, key-exchange bodies too short to hold their fields, and fragments
+//! that contradict each other on a message's type or length.
 //!
 //! ```text
 //! DTLS record (RFC 6347 §4.1)

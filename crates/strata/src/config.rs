@@ -19,8 +19,8 @@ pub struct Configuration {
     pub max_message_size: usize,
     /// How long the DTLS handshake may take.
     pub dtls_handshake_timeout: std::time::Duration,
-    /// How long a DTLS handshake flight waits for its answer before it is sent again
-    /// (the `dtls` crate does not back off), default 250 ms.
+    /// How long a DTLS handshake flight first waits for its answer before it is sent
+    /// again (the wait doubles on each retry, up to a minute), default 250 ms.
     pub dtls_retransmit_interval: std::time::Duration,
     /// Events waiting for the application; the connection pauses when they are not read.
     pub event_queue: usize,

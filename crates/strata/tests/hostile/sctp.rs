@@ -57,7 +57,7 @@ pub(crate) struct RawSctp {
 }
 
 impl RawSctp {
-    /// Answers Strata's association set-up over `dtls` and returns once it is
+    /// Answers Strata's association set-up over the DTLS transport and returns once it is
     /// established (Strata's COOKIE-ECHO answered).
     pub(crate) async fn accept(dtls: Arc<DtlsTransport>) -> Self {
         let sctp = Self {

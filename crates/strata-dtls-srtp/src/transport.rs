@@ -179,8 +179,10 @@ pub async fn handshake(channel: PacketChannel, config: DtlsConfig) -> Result<Dtl
         counters: Counters {
             malformed: AtomicU64::new(malformed),
             rejected: AtomicU64::new(0),
-            resent: AtomicU64::new(0),
-            repeated: AtomicU64::new(0),
+            // From here on, a finishing handshake's are counted as they happen
+            // (`count_resends`).
+            resent: AtomicU64::new(engine.datagrams_resent),
+            repeated: AtomicU64::new(engine.peer_datagrams_repeated),
         },
     };
     transport.receiver().take_over(engine, &transport)?;
@@ -248,13 +250,6 @@ impl Receiver {
     /// Takes over `engine`: its keys when it is established, the engine itself while a
     /// client waits for the server's last flight.
     fn take_over(&mut self, engine: Handshake, transport: &DtlsTransport) -> Result<(), Error> {
-        let counters = &transport.counters;
-        counters
-            .resent
-            .fetch_add(engine.datagrams_resent, Ordering::Relaxed);
-        counters
-            .repeated
-            .fetch_add(engine.peer_datagrams_repeated, Ordering::Relaxed);
         if !engine.is_established() {
             self.finishing = Some(Box::new(engine));
             return Ok(());
@@ -282,7 +277,10 @@ impl Receiver {
         let Some(engine) = self.finishing.as_mut() else {
             return Ok(Vec::new());
         };
-        if let Err(error) = engine.handle_datagram(datagram, Instant::now()) {
+        let handled = count_resends(engine, &transport.counters, |engine| {
+            engine.handle_datagram(datagram, Instant::now())
+        });
+        if let Err(error) = handled {
             self.finishing = None;
             return Err(error.into());
         }
@@ -296,14 +294,14 @@ impl Receiver {
     }
 
     /// The unfinished handshake's timer fired: resend its flight, or give up.
-    fn handshake_timer(&mut self) -> Result<Vec<Vec<u8>>, Error> {
+    fn handshake_timer(&mut self, counters: &Counters) -> Result<Vec<Vec<u8>>, Error> {
         let now = Instant::now();
         if now >= self.deadline {
             self.finishing = None;
             return Err(Error::HandshakeTimeout(self.handshake_timeout));
         }
         Ok(self.finishing.as_mut().map_or_else(Vec::new, |engine| {
-            engine.handle_timeout(now);
+            count_resends(engine, counters, |engine| engine.handle_timeout(now));
             engine.take_outbox()
         }))
     }
@@ -402,6 +400,24 @@ impl Receiver {
     }
 }
 
+/// Runs `step` on a finishing handshake and adds what it resent, or saw repeated, to the
+/// transport's counters.
+fn count_resends<R>(
+    engine: &mut Handshake,
+    counters: &Counters,
+    step: impl FnOnce(&mut Handshake) -> R,
+) -> R {
+    let before = (engine.datagrams_resent, engine.peer_datagrams_repeated);
+    let result = step(engine);
+    counters
+        .resent
+        .fetch_add(engine.datagrams_resent - before.0, Ordering::Relaxed);
+    counters
+        .repeated
+        .fetch_add(engine.peer_datagrams_repeated - before.1, Ordering::Relaxed);
+    result
+}
+
 fn copy_out(message: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
     let len = buf.len();
     let room = buf.get_mut(..message.len()).ok_or(Error::BufferTooSmall {
@@ -491,9 +507,11 @@ impl DtlsTransport {
                 Step::NeedDatagram => {
                     let wake = self.receiver().handshake_wake();
                     let outgoing = match self.next_datagram(wake).await? {
-                        Some(datagram) => self.accept(datagram)?,
-                        None => self.receiver().handshake_timer()?,
+                        Some(datagram) => self.accept(datagram),
+                        None => self.receiver().handshake_timer(&self.counters),
                     };
+                    // A handshake that fails after a False Start ends the association.
+                    let outgoing = outgoing.inspect_err(|_| self.mark_closed())?;
                     for datagram in outgoing {
                         self.channel
                             .send(&datagram)
@@ -599,5 +617,123 @@ impl DtlsTransport {
     fn mark_closed(&self) {
         self.closed.store(true, Ordering::Release);
         self.close_signal.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_ice::{CandidatePolicy, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole};
+    use strata_interop::netns::run_isolated;
+
+    async fn ice_pair() -> (IceAgent, IceAgent) {
+        let config = IceConfig {
+            policy: CandidatePolicy {
+                include_loopback: true,
+                ipv6: false,
+                ..CandidatePolicy::default()
+            },
+            mdns: false,
+            ..IceConfig::default()
+        };
+        let (a, mut a_events) = IceAgent::new(config.clone()).await.unwrap();
+        let (b, mut b_events) = IceAgent::new(config).await.unwrap();
+        a.gather().unwrap();
+        b.gather().unwrap();
+        a.start(IceRole::Controlling, b.local_credentials())
+            .unwrap();
+        b.start(IceRole::Controlled, a.local_credentials()).unwrap();
+        let connected = |events: &mut tokio::sync::mpsc::Receiver<IceEvent>, peer: &IceAgent| {
+            let mut ready = false;
+            while let Ok(event) = events.try_recv() {
+                match event {
+                    IceEvent::LocalCandidate(c) => peer.add_remote_candidate(&c).unwrap(),
+                    IceEvent::StateChanged(IceConnectionState::Connected) => ready = true,
+                    _ => {}
+                }
+            }
+            ready
+        };
+        let (mut a_up, mut b_up) = (false, false);
+        while !(a_up && b_up) {
+            a_up |= connected(&mut a_events, &b);
+            b_up |= connected(&mut b_events, &a);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::spawn(async move { while a_events.recv().await.is_some() {} });
+        tokio::spawn(async move { while b_events.recv().await.is_some() {} });
+        (a, b)
+    }
+
+    /// A server that reads the client's last flight and never answers it: the client's
+    /// handshake returned at that flight (False Start), so its transport must resend
+    /// the flight, then fail on the handshake timeout and close.
+    #[test]
+    fn a_false_start_whose_finished_never_comes_fails_on_the_timeout_and_closes() {
+        run_isolated(|| async {
+            let (ice_a, ice_b) = ice_pair().await;
+            let (ours, theirs) = (
+                Certificate::generate().unwrap(),
+                Certificate::generate().unwrap(),
+            );
+            let mut client = DtlsConfig::new(
+                ours.clone(),
+                DtlsRole::Client,
+                vec![theirs.fingerprint().clone()],
+            );
+            client.handshake_timeout = Duration::from_millis(800);
+            client.retransmit_interval = Duration::from_millis(100);
+            let server_channel = ice_b.dtls_channel();
+            let mut server = Handshake::new(
+                HandshakeParams {
+                    is_client: false,
+                    certificate: Arc::clone(&theirs.owned),
+                    remote_fingerprints: vec![ours.fingerprint().clone()],
+                    srtp_profiles: vec![SrtpProfile::AeadAes128Gcm],
+                    mtu: 1200,
+                    retransmit_interval: Duration::from_secs(1),
+                },
+                Instant::now(),
+            )
+            .unwrap();
+            let silent_server = tokio::spawn(async move {
+                let mut flights_read = 0;
+                while let Some(datagram) = server_channel.recv().await {
+                    server.handle_datagram(&datagram, Instant::now()).unwrap();
+                    let outbox = server.take_outbox();
+                    if server.is_established() {
+                        // Flight 6 (and any answer to a repeat) is never sent.
+                        flights_read += 1;
+                        continue;
+                    }
+                    for answer in outbox {
+                        server_channel.send(&answer).await.unwrap();
+                    }
+                }
+                flights_read
+            });
+            let transport = handshake(ice_a.dtls_channel(), client).await.unwrap();
+            transport.send(b"false start").await.unwrap();
+            let mut buf = [0u8; 64];
+            let failed = tokio::time::timeout(Duration::from_secs(5), transport.recv(&mut buf))
+                .await
+                .expect("the handshake timeout ends the read");
+            assert!(
+                matches!(failed, Err(Error::HandshakeTimeout(_))),
+                "{failed:?}"
+            );
+            assert!(
+                transport.stats().handshake_datagrams_resent >= 1,
+                "{:?}",
+                transport.stats()
+            );
+            assert!(matches!(transport.send(b"after").await, Err(Error::Closed)));
+            let after = tokio::time::timeout(Duration::from_secs(2), transport.recv(&mut buf))
+                .await
+                .expect("a failed handshake leaves nothing to wait for");
+            assert!(matches!(after, Err(Error::Closed)), "{after:?}");
+            drop(ice_b);
+            silent_server.abort();
+        });
     }
 }

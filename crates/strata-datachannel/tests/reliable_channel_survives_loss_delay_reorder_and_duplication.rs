@@ -127,6 +127,16 @@ async fn unreliable_unordered_channel_delivers_what_arrives_without_stalling() {
             data.extend(payload(SEED, index, 800));
             send_all(&channel, Message::Binary(Bytes::from(data))).await;
         }
+        // Queued is not sent: up to 1 MiB can still wait in webrtc-sctp. Finish only when
+        // it has gone out (or been abandoned), so that a finished sender leaves nothing but
+        // network delay before the tail arrives.
+        let drained = tokio::time::timeout(STALL, async {
+            while channel.buffered_amount() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(drained.is_ok(), "the send buffer never drained: a stall");
         channel
     });
     let mut seen = BTreeSet::new();

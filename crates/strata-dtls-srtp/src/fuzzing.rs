@@ -18,7 +18,9 @@ fn certificates() -> &'static (Certificate, Certificate) {
     })
 }
 
-fn params(
+/// Handshake parameters for `ours` authenticating `theirs`, with a 100 ms first
+/// retransmission (shared with the engine's unit tests).
+pub(crate) fn params(
     ours: &Certificate,
     theirs: &Certificate,
     is_client: bool,

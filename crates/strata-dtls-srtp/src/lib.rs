@@ -107,6 +107,10 @@
 //! per-SSRC state without bound and allocates per packet. The [`srtp`] module docs list
 //! every difference; its tests cross-check both profiles against `webrtc-srtp`.
 
+// Lets unit tests share the integration tests' helpers, which name the crate.
+#[cfg(test)]
+extern crate self as strata_dtls_srtp;
+
 mod certificate;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]

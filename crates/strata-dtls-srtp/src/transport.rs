@@ -620,50 +620,17 @@ impl DtlsTransport {
     }
 }
 
+/// The integration tests' ICE pair on loopback, for the unit tests below.
+#[cfg(test)]
+#[path = "../tests/loopback/mod.rs"]
+mod loopback;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use strata_ice::{CandidatePolicy, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole};
     use strata_interop::netns::run_isolated;
 
-    async fn ice_pair() -> (IceAgent, IceAgent) {
-        let config = IceConfig {
-            policy: CandidatePolicy {
-                include_loopback: true,
-                ipv6: false,
-                ..CandidatePolicy::default()
-            },
-            mdns: false,
-            ..IceConfig::default()
-        };
-        let (a, mut a_events) = IceAgent::new(config.clone()).await.unwrap();
-        let (b, mut b_events) = IceAgent::new(config).await.unwrap();
-        a.gather().unwrap();
-        b.gather().unwrap();
-        a.start(IceRole::Controlling, b.local_credentials())
-            .unwrap();
-        b.start(IceRole::Controlled, a.local_credentials()).unwrap();
-        let connected = |events: &mut tokio::sync::mpsc::Receiver<IceEvent>, peer: &IceAgent| {
-            let mut ready = false;
-            while let Ok(event) = events.try_recv() {
-                match event {
-                    IceEvent::LocalCandidate(c) => peer.add_remote_candidate(&c).unwrap(),
-                    IceEvent::StateChanged(IceConnectionState::Connected) => ready = true,
-                    _ => {}
-                }
-            }
-            ready
-        };
-        let (mut a_up, mut b_up) = (false, false);
-        while !(a_up && b_up) {
-            a_up |= connected(&mut a_events, &b);
-            b_up |= connected(&mut b_events, &a);
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        tokio::spawn(async move { while a_events.recv().await.is_some() {} });
-        tokio::spawn(async move { while b_events.recv().await.is_some() {} });
-        (a, b)
-    }
+    use super::loopback::ice_pair;
 
     /// A server that reads the client's last flight and never answers it: the client's
     /// handshake returned at that flight (False Start), so its transport must resend

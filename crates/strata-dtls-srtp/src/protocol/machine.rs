@@ -564,13 +564,7 @@ impl Handshake {
                         "the server chose a group we did not offer",
                     ));
                 }
-                let mut signed = Vec::with_capacity(64 + exchange.public.len() + 4);
-                signed.extend_from_slice(&self.client_random);
-                signed.extend_from_slice(&self.server_random);
-                signed.extend_from_slice(&ServerKeyExchange::params(
-                    exchange.group,
-                    &exchange.public,
-                ));
+                let signed = self.key_exchange_signed(exchange.group, &exchange.public);
                 let certificate = self.peer_certificate.as_deref().unwrap_or_default();
                 crypto::verify(certificate, exchange.scheme, &signed, &exchange.signature)?;
                 self.server_key_exchange = Some((exchange.group, exchange.public));
@@ -810,11 +804,7 @@ impl Handshake {
         self.queue_message(0, CERTIFICATE, certificate);
 
         let share = KeyShare::generate(group, &self.rng)?;
-        let params = ServerKeyExchange::params(group, share.public());
-        let mut signed = Vec::with_capacity(64 + params.len());
-        signed.extend_from_slice(&self.client_random);
-        signed.extend_from_slice(&self.server_random);
-        signed.extend_from_slice(&params);
+        let signed = self.key_exchange_signed(group, share.public());
         let signature = self.params.certificate.signer.sign(&self.rng, &signed)?;
         let exchange = ServerKeyExchange {
             group,
@@ -836,6 +826,17 @@ impl Handshake {
     }
 
     // --- both ---
+
+    /// What the server's `ServerKeyExchange` signature covers (RFC 8422 §5.4): both
+    /// randoms, then the ECDH parameters.
+    fn key_exchange_signed(&self, group: u16, public: &[u8]) -> Vec<u8> {
+        let params = ServerKeyExchange::params(group, public);
+        let mut signed = Vec::with_capacity(64 + params.len());
+        signed.extend_from_slice(&self.client_random);
+        signed.extend_from_slice(&self.server_random);
+        signed.extend_from_slice(&params);
+        signed
+    }
 
     /// The peer's `Certificate`: its leaf must match an announced fingerprint.
     fn peer_certificate(&mut self, body: &[u8]) -> Result<(), ProtocolError> {
@@ -1077,20 +1078,13 @@ fn message_name(msg_type: u8) -> &'static str {
 mod tests {
     use super::*;
     use crate::certificate::Certificate;
+    use crate::fuzzing::params;
 
     fn pair(server_mtu: usize) -> (Handshake, Handshake, Instant) {
         let (a, b) = (
             Certificate::generate().unwrap(),
             Certificate::generate().unwrap(),
         );
-        let params = |ours: &Certificate, theirs: &Certificate, is_client, mtu| HandshakeParams {
-            is_client,
-            certificate: Arc::clone(&ours.owned),
-            remote_fingerprints: vec![theirs.fingerprint().clone()],
-            srtp_profiles: vec![SrtpProfile::AeadAes128Gcm, SrtpProfile::Aes128CmHmacSha1_80],
-            mtu,
-            retransmit_interval: Duration::from_millis(100),
-        };
         let now = Instant::now();
         let client = Handshake::new(params(&a, &b, true, 1200), now).unwrap();
         let server = Handshake::new(params(&b, &a, false, server_mtu), now).unwrap();

@@ -182,8 +182,16 @@ pub(crate) async fn wait_open(channel: &DataChannel) {
 
 /// The next message on `channel`, skipping notices.
 pub(crate) async fn next_message(channel: &DataChannel) -> Option<Message> {
+    next_message_within(channel, PATIENCE).await
+}
+
+/// The next message on `channel` within `patience`, skipping notices.
+pub(crate) async fn next_message_within(
+    channel: &DataChannel,
+    patience: Duration,
+) -> Option<Message> {
     loop {
-        match tokio::time::timeout(PATIENCE, channel.recv())
+        match tokio::time::timeout(patience, channel.recv())
             .await
             .expect("a message within the patience bound")?
         {

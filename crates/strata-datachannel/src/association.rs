@@ -1,40 +1,48 @@
 //! The association handle and its driver task.
+//!
+//! One task per association drives the sans-IO [`sctp::Association`] and the
+//! [`DcepEndpoint`]; both sit in [`Core`], behind a `std::sync::Mutex` that channel handles
+//! lock to send and to read their buffered amount. Nobody holds that lock across an
+//! `.await`.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::net::Shutdown;
-use std::pin::{Pin, pin};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::pin::pin;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-use webrtc_sctp::association::{Association as SctpAssociation, Config as SctpConfig};
-use webrtc_sctp::chunk::chunk_payload_data::PayloadProtocolIdentifier;
-use webrtc_sctp::stream::{ReliabilityType, Stream};
+use tracing::Instrument;
 
 use crate::channel::{ChannelEvent, ChannelShared, DataChannel, Message};
-use crate::config::{AssociationConfig, ChannelOptions, MaxMessageSize, Priority};
+use crate::config::{AssociationConfig, ChannelOptions, MaxMessageSize};
 use crate::dcep::{
     ChannelCloseReason, ChannelOrigin, ChannelRequest, ChannelState, DataChannelOpen, DcepConfig,
-    DcepEndpoint, DcepOutput, DcepStats, PayloadKind, Reliability, StreamId, UserMessage,
+    DcepEndpoint, DcepOutput, DcepStats, DtlsRole, PayloadKind, Reliability, StreamId, UserMessage,
 };
 use crate::error::{
     AssociationCloseReason, Error, ProtocolViolation, SctpFailure, TransportFailure,
 };
-use crate::sctp_guard::{MalformedCounts, PacketGuard, ResetStreams};
-use crate::transport::{ConnCounters, ConnSignal, DatagramTransport, GuardedConn, SIGNAL_QUEUE};
+use crate::sctp::{self, SendError, SendOptions};
+use crate::sctp_guard::MalformedCounts;
+use crate::transport::DatagramTransport;
 
 /// Bound of the command queue from handles to the driver.
 const COMMAND_QUEUE: usize = 64;
 /// Remote-open refusals reported as events before they are only counted.
 const MAX_PENDING_REFUSAL_EVENTS: usize = 64;
-/// How many times channel creation moves past ids the SCTP layer still holds.
+/// How many times channel creation moves past ids whose reset is still under way.
 const OPEN_ATTEMPTS: usize = 16;
+/// Bytes queued or in flight and not yet acknowledged, across all channels of an
+/// association, from which [`DataChannel::send`] waits for acknowledgements. A message
+/// is accepted whole whenever the association holds less.
+pub(crate) const SEND_QUEUE_BOUND: usize = 1 << 20;
+/// The one datagram buffer of an association (see [`DatagramTransport::recv`]).
+pub(crate) const RECEIVE_BUFFER: usize = 8192;
 
 /// What happens on an association, in order.
 #[non_exhaustive]
@@ -75,9 +83,10 @@ pub struct AssociationStats {
     pub datagrams_received: u64,
     /// Datagrams sent.
     pub datagrams_sent: u64,
-    /// Inbound packets the guard dropped, by reason.
+    /// Inbound packets the SCTP association dropped as malformed or misaddressed, by
+    /// reason (also in `sctp`).
     pub malformed_packets: MalformedCounts,
-    /// DATA chunks with the deprecated PPIDs 52/54.
+    /// Messages with the deprecated PPIDs 52/54 (each closes its channel).
     pub deprecated_ppid_chunks: u64,
     /// DCEP counters: opens, refusals, violations, drops.
     pub dcep: DcepStats,
@@ -89,14 +98,11 @@ pub struct AssociationStats {
     pub messages_dropped: u64,
     /// Inbound messages larger than our `max_message_size` (their channel is closed).
     pub oversize_inbound: u64,
-    /// Driver signals lost because their queue was full.
-    pub signals_dropped: u64,
-    /// Times a large write woke webrtc-sctp's write loop
-    /// ([`PacketGuard::wake_packet`](crate::sctp_guard::PacketGuard::wake_packet)).
-    pub write_wakes: u64,
-    /// Chunks we sent again (DATA, INIT, `COOKIE-ECHO`): each one waited for a
-    /// retransmission timeout, at least a second in webrtc-sctp.
+    /// Chunks we sent again: DATA (after a retransmission timeout or as a fast
+    /// retransmit), INIT and `COOKIE-ECHO`.
     pub retransmitted_chunks: u64,
+    /// The SCTP association's own counters.
+    pub sctp: sctp::Stats,
 }
 
 /// What a handle asks the driver to do. The options are boxed: the command queue
@@ -115,22 +121,181 @@ pub(crate) enum Command {
     },
 }
 
-struct Shared {
+/// How a channel's stream sends, and which channel it belongs to.
+#[derive(Debug, Clone, Copy)]
+struct Outgoing {
+    options: SendOptions,
+    /// Tells the channel on this stream from earlier ones on the same id.
+    generation: u64,
+}
+
+/// How far the reset of a stream has come, in both directions.
+#[derive(Debug, Clone, Copy)]
+struct ResetProgress {
+    /// The peer performed the reset of our outgoing stream.
+    ours_done: bool,
+    /// The peer reset its outgoing stream (our incoming one).
+    theirs_done: bool,
+}
+
+/// The protocol state of an association: the sans-IO SCTP association, the DCEP
+/// endpoint, and what the adapter keeps next to them.
+pub(crate) struct Core {
+    sctp: sctp::Association,
+    dcep: DcepEndpoint,
+    /// Streams open for sending, by id: a channel's messages go out with these options.
+    outgoing: HashMap<u16, Outgoing>,
+    /// Streams being reset, until both directions are (RFC 8831 §6.7).
+    resets: BTreeMap<u16, ResetProgress>,
+    /// A sender waits for room under [`SEND_QUEUE_BOUND`].
+    senders_waiting: bool,
+    next_generation: u64,
+    /// Set when the association ended.
+    closed: Option<AssociationCloseReason>,
+}
+
+impl Core {
+    /// The stream's sending state, created (reliable, ordered) if it has none.
+    fn outgoing_entry(&mut self, stream: u16) -> &mut Outgoing {
+        let next = &mut self.next_generation;
+        self.outgoing.entry(stream).or_insert_with(|| {
+            *next += 1;
+            Outgoing {
+                options: SendOptions::default(),
+                generation: *next,
+            }
+        })
+    }
+
+    fn close_reason(&self) -> AssociationCloseReason {
+        self.closed.clone().unwrap_or(AssociationCloseReason::Local)
+    }
+}
+
+/// What the driver and the handles share.
+pub(crate) struct AssociationShared {
+    core: Mutex<Core>,
+    /// Handles to driver: the core has packets to send.
+    wake: Notify,
+    /// Driver to senders: acknowledgements made room under [`SEND_QUEUE_BOUND`], a
+    /// channel closed, or the association ended.
+    pub(crate) room: Notify,
     state: AtomicU8,
-    remote_max_message_size: Arc<AtomicUsize>,
-    dcep: Mutex<DcepStats>,
-    guard: Arc<Mutex<PacketGuard>>,
-    conn: Arc<ConnCounters>,
-    write_wake: Arc<Notify>,
+    pub(crate) remote_max_message_size: AtomicUsize,
+    max_buffered_amount: usize,
+    datagrams_received: AtomicU64,
+    datagrams_sent: AtomicU64,
     messages_dropped: AtomicU64,
     oversize_inbound: AtomicU64,
-    open_channels: AtomicUsize,
+    deprecated_ppid_messages: AtomicU64,
+}
+
+/// What [`AssociationShared::try_send`] did with a message.
+pub(crate) enum Sent {
+    /// Queued in the association.
+    Queued,
+    /// The association holds [`SEND_QUEUE_BOUND`] bytes or more: wait on
+    /// [`AssociationShared::room`] and try again.
+    Full,
+}
+
+impl AssociationShared {
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues one message of `channel`; `size` is what the application sent (the payload
+    /// of an empty message is one placeholder byte).
+    pub(crate) fn try_send(
+        &self,
+        channel: &ChannelShared,
+        ppid: u32,
+        payload: &Bytes,
+        size: usize,
+    ) -> Result<Sent, Error> {
+        let id = channel.id;
+        let mut core = self.lock();
+        if let Some(reason) = &core.closed {
+            return Err(Error::AssociationClosed {
+                reason: reason.clone(),
+            });
+        }
+        let Some(outgoing) = core
+            .outgoing
+            .get(&id.get())
+            .filter(|outgoing| outgoing.generation == channel.generation)
+            .copied()
+        else {
+            return Err(Error::ChannelClosed { id });
+        };
+        let buffered = core.sctp.buffered_amount(id.get());
+        if buffered.saturating_add(size) > self.max_buffered_amount {
+            return Err(Error::SendBufferFull {
+                buffered,
+                limit: self.max_buffered_amount,
+            });
+        }
+        if core.sctp.total_buffered_amount() >= SEND_QUEUE_BOUND {
+            core.senders_waiting = true;
+            return Ok(Sent::Full);
+        }
+        core.sctp
+            .send(
+                Instant::now(),
+                id.get(),
+                ppid,
+                payload.clone(),
+                outgoing.options,
+            )
+            .map_err(|error| send_error(&core, id, &error))?;
+        drop(core);
+        self.wake.notify_one();
+        Ok(Sent::Queued)
+    }
+
+    /// Bytes queued or in flight on `channel`'s stream, not yet acknowledged.
+    pub(crate) fn buffered_amount(&self, channel: &ChannelShared) -> usize {
+        let core = self.lock();
+        match core.outgoing.get(&channel.id.get()) {
+            // The stream carries a newer channel now.
+            Some(outgoing) if outgoing.generation != channel.generation => 0,
+            _ => core.sctp.buffered_amount(channel.id.get()),
+        }
+    }
+
+    /// Sets the level at or below which the core reports `channel`'s buffered amount low.
+    pub(crate) fn set_buffered_amount_low_threshold(&self, channel: &ChannelShared, level: usize) {
+        let mut core = self.lock();
+        let current = core
+            .outgoing
+            .get(&channel.id.get())
+            .is_some_and(|outgoing| outgoing.generation == channel.generation);
+        if current {
+            core.sctp
+                .set_buffered_amount_low_threshold(channel.id.get(), level);
+        }
+    }
+}
+
+/// Maps the core's refusal of a message on `id`.
+fn send_error(core: &Core, id: StreamId, error: &SendError) -> Error {
+    match error {
+        SendError::NotOpen => Error::AssociationClosed {
+            reason: core.close_reason(),
+        },
+        SendError::InvalidStream(_) if core.resets.contains_key(&id.get()) => {
+            Error::ChannelClosed { id }
+        }
+        SendError::InvalidStream(_) | SendError::Empty => {
+            Error::Sctp(SctpFailure::new(error.to_string()))
+        }
+    }
 }
 
 struct Inner {
     commands: mpsc::Sender<Command>,
     cancel: CancellationToken,
-    shared: Arc<Shared>,
+    shared: Arc<AssociationShared>,
 }
 
 impl Drop for Inner {
@@ -176,74 +341,90 @@ impl AssociationEvents {
 
 impl Association {
     /// Starts an association over `transport` and spawns its driver on the current
-    /// tokio runtime. The SCTP handshake runs in the background:
-    /// [`AssociationEvent::Established`] (or [`AssociationEvent::Closed`]) reports the
-    /// outcome, and [`create_channel`](Self::create_channel) waits for it.
+    /// tokio runtime. The SCTP handshake runs in the background (the DTLS client sends
+    /// INIT, the server waits for it): [`AssociationEvent::Established`] (or
+    /// [`AssociationEvent::Closed`]) reports the outcome, and
+    /// [`create_channel`](Self::create_channel) waits for it.
     pub fn new<T: DatagramTransport>(
         transport: T,
         config: AssociationConfig,
     ) -> Result<(Self, AssociationEvents), Error> {
-        Self::start(transport, config, true)
-    }
-
-    pub(crate) fn start<T: DatagramTransport>(
-        transport: T,
-        config: AssociationConfig,
-        guard_enabled: bool,
-    ) -> Result<(Self, AssociationEvents), Error> {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let cancel = CancellationToken::new();
-        let (signal_tx, signal_rx) = mpsc::channel(SIGNAL_QUEUE);
-        let conn = Arc::new(GuardedConn::new(
-            transport,
-            signal_tx,
-            cancel.clone(),
-            guard_enabled,
-        ));
-        let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
-        let (event_tx, event_rx) = mpsc::unbounded_channel();
-        let refusals = Arc::new(AtomicUsize::new(0));
-        let shared = Arc::new(Shared {
-            state: AtomicU8::new(0),
-            remote_max_message_size: Arc::new(AtomicUsize::new(
-                config.remote_max_message_size.limit(),
-            )),
-            dcep: Mutex::new(DcepStats::default()),
-            guard: Arc::clone(&conn.guard),
-            conn: Arc::clone(&conn.counters),
-            write_wake: Arc::clone(&conn.write_wake),
-            messages_dropped: AtomicU64::new(0),
-            oversize_inbound: AtomicU64::new(0),
-            open_channels: AtomicUsize::new(0),
-        });
+        let now = Instant::now();
+        let mut sctp = sctp::Association::new(
+            sctp::Config {
+                local_port: config.local_port,
+                remote_port: config.remote_port,
+                receive_window: config.receive_window,
+                max_message_size: config.max_message_size,
+                ..sctp::Config::default()
+            },
+            now,
+            rand::random(),
+        );
+        if config.role == DtlsRole::Client {
+            sctp.connect(now);
+        }
         let mut dcep = DcepConfig::new(config.role);
         dcep.max_channels = config.max_channels;
         dcep.max_unclaimed_streams = config.max_unclaimed_streams;
         dcep.max_unclaimed_bytes = config.max_unclaimed_bytes;
         dcep.unclaimed_timeout = config.unclaimed_timeout;
         dcep.close_timeout = config.channel_close_timeout;
+        let shared = Arc::new(AssociationShared {
+            core: Mutex::new(Core {
+                sctp,
+                dcep: DcepEndpoint::new(dcep),
+                outgoing: HashMap::new(),
+                resets: BTreeMap::new(),
+                senders_waiting: false,
+                next_generation: 0,
+                closed: None,
+            }),
+            wake: Notify::new(),
+            room: Notify::new(),
+            state: AtomicU8::new(STATE_CONNECTING),
+            remote_max_message_size: AtomicUsize::new(config.remote_max_message_size.limit()),
+            max_buffered_amount: config.max_buffered_amount,
+            datagrams_received: AtomicU64::new(0),
+            datagrams_sent: AtomicU64::new(0),
+            messages_dropped: AtomicU64::new(0),
+            oversize_inbound: AtomicU64::new(0),
+            deprecated_ppid_messages: AtomicU64::new(0),
+        });
+        let cancel = CancellationToken::new();
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let refusals = Arc::new(AtomicUsize::new(0));
+        let span = tracing::debug_span!("sctp_association", role = ?config.role);
         let mut driver = Driver {
+            deadline: now.checked_add(config.handshake_timeout),
             config,
-            core: DcepEndpoint::new(dcep),
-            sctp: None,
-            streams: HashMap::new(),
-            reads: FuturesUnordered::new(),
-            ops: FuturesUnordered::new(),
-            finished_reads: Vec::new(),
-            finished_ops: Vec::new(),
-            after_write: HashMap::new(),
+            shared: Arc::clone(&shared),
+            channels: HashMap::new(),
             commands: command_rx,
             commands_tx: command_tx.downgrade(),
-            signals: signal_rx,
             events: event_tx,
             refusals: Arc::clone(&refusals),
             cancel: cancel.clone(),
-            shared: Arc::clone(&shared),
+            waiting_creates: Vec::new(),
+            closers: Vec::new(),
+            commands_open: true,
+            lifecycle: Lifecycle::Connecting,
+            stop: None,
+            transport_failed: false,
+            dcep_failures: Vec::new(),
         };
-        // The driver is borrowed by its loop: a by-value `self` would be stored twice in
-        // the task's future (the argument, and the binding it is moved into).
-        runtime.spawn(async move { driver.run(conn).await });
+        // The driver and the transport are borrowed by the loop: moved into it, they
+        // would be stored twice in the task's future.
+        runtime.spawn(
+            async move {
+                let transport = transport;
+                drive(&transport, &mut driver).await;
+            }
+            .instrument(span),
+        );
         let association = Self {
             inner: Arc::new(Inner {
                 commands: command_tx,
@@ -278,13 +459,16 @@ impl Association {
             .commands
             .send(command)
             .await
-            .map_err(|_| Self::closed_error())?;
-        response.await.map_err(|_| Self::closed_error())?
+            .map_err(|_| self.closed_error())?;
+        response.await.map_err(|_| self.closed_error())?
     }
 
-    /// Closes the association: a graceful SCTP SHUTDOWN, bounded by
-    /// [`AssociationConfig::shutdown_timeout`], then every task and the transport are
-    /// released. Idempotent.
+    /// Closes the association with a graceful SCTP SHUTDOWN: messages already queued are
+    /// delivered first. Returns once what the association had to send at the call is
+    /// handed to the transport, without waiting for the peer; the driver completes the
+    /// exchange in the background, aborts it after
+    /// [`AssociationConfig::shutdown_timeout`], closes the transport and reports
+    /// [`AssociationEvent::Closed`]. Idempotent.
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();
         if self
@@ -296,7 +480,6 @@ impl Association {
         {
             let _ = done.await;
         }
-        self.inner.cancel.cancel();
     }
 
     /// Updates the peer's `a=max-message-size` (after a renegotiation).
@@ -309,389 +492,719 @@ impl Association {
 
     /// The lifecycle state.
     pub fn state(&self) -> AssociationState {
-        decode_state(self.inner.shared.state.load(Ordering::Acquire))
+        match self.inner.shared.state.load(Ordering::Acquire) {
+            STATE_CONNECTING => AssociationState::Connecting,
+            STATE_ESTABLISHED => AssociationState::Established,
+            _ => AssociationState::Closed,
+        }
     }
 
     /// Counters.
     pub fn stats(&self) -> AssociationStats {
         let shared = &self.inner.shared;
-        let dcep = *shared.dcep.lock().unwrap_or_else(PoisonError::into_inner);
-        let guard = shared.guard.lock().unwrap_or_else(PoisonError::into_inner);
+        let core = shared.lock();
+        let sctp = core.sctp.stats();
+        let dcep = core.dcep.stats();
         AssociationStats {
-            datagrams_received: shared.conn.datagrams_in.load(Ordering::Relaxed),
-            datagrams_sent: shared.conn.datagrams_out.load(Ordering::Relaxed),
-            malformed_packets: guard.dropped(),
-            deprecated_ppid_chunks: guard.deprecated_ppid_chunks(),
+            datagrams_received: shared.datagrams_received.load(Ordering::Relaxed),
+            datagrams_sent: shared.datagrams_sent.load(Ordering::Relaxed),
+            malformed_packets: sctp.malformed_packets,
+            deprecated_ppid_chunks: shared.deprecated_ppid_messages.load(Ordering::Relaxed),
             dcep,
             refused_opens: dcep.refused_opens,
-            open_channels: shared.open_channels.load(Ordering::Relaxed),
+            open_channels: core.dcep.channel_count(),
             messages_dropped: shared.messages_dropped.load(Ordering::Relaxed),
             oversize_inbound: shared.oversize_inbound.load(Ordering::Relaxed),
-            signals_dropped: shared.conn.signals_dropped.load(Ordering::Relaxed),
-            write_wakes: shared.conn.write_wakes.load(Ordering::Relaxed),
-            retransmitted_chunks: guard.retransmitted_chunks(),
+            retransmitted_chunks: sctp
+                .retransmitted_chunks
+                .saturating_add(sctp.handshake_retransmits),
+            sctp,
         }
     }
 
-    fn closed_error() -> Error {
+    fn closed_error(&self) -> Error {
         Error::AssociationClosed {
-            reason: AssociationCloseReason::Local,
+            reason: self.inner.shared.lock().close_reason(),
         }
     }
 }
 
-fn decode_state(state: u8) -> AssociationState {
-    match state {
-        0 => AssociationState::Connecting,
-        1 => AssociationState::Established,
-        _ => AssociationState::Closed,
-    }
-}
+const STATE_CONNECTING: u8 = 0;
+const STATE_ESTABLISHED: u8 = 1;
+const STATE_CLOSED: u8 = 2;
 
-/// A stream the driver holds, and the channel on it if any.
-struct StreamEntry {
-    stream: Arc<Stream>,
-    channel: Option<ChannelLink>,
-}
-
+/// The driver's end of a channel.
 struct ChannelLink {
     shared: Arc<ChannelShared>,
     events: mpsc::UnboundedSender<ChannelEvent>,
 }
 
-type ReadFuture = Pin<Box<dyn Future<Output = ReadDone> + Send>>;
-
-struct ReadDone {
-    stream: Arc<Stream>,
-    buffer: Vec<u8>,
-    result: Result<(usize, PayloadProtocolIdentifier), webrtc_sctp::Error>,
+/// Where the driver is in the association's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    /// The handshake is under way.
+    Connecting,
+    /// Established.
+    Established,
+    /// `close` started a shutdown (or an abort, before the handshake completed).
+    Closing,
 }
 
-fn read_next(stream: Arc<Stream>, mut buffer: Vec<u8>) -> ReadFuture {
-    Box::pin(async move {
-        let result = stream.read_sctp(&mut buffer).await;
-        ReadDone {
-            stream,
-            buffer,
-            result,
-        }
-    })
+/// A `create_channel` call waiting for the handshake.
+struct WaitingCreate {
+    label: String,
+    options: Box<ChannelOptions>,
+    reply: oneshot::Sender<Result<DataChannel, Error>>,
 }
 
-type OpFuture = Pin<Box<dyn Future<Output = Option<StreamId>> + Send>>;
-
-/// Deferred until a stream's DCEP write is queued in webrtc-sctp.
-enum AfterWrite {
-    /// Answer `create_channel` (the OPEN precedes any user message).
-    Reply(oneshot::Sender<Result<DataChannel, Error>>, DataChannel),
-    /// Announce a remote channel (its ACK precedes any user message).
-    Announce(DataChannel),
-}
-
+/// The association's task: feeds the core what arrives, drains what it produces.
 struct Driver {
     config: AssociationConfig,
-    core: DcepEndpoint,
-    sctp: Option<Arc<SctpAssociation>>,
-    streams: HashMap<StreamId, StreamEntry>,
-    reads: FuturesUnordered<ReadFuture>,
-    /// DCEP writes and stream resets in flight: webrtc-sctp's send queue is bounded
-    /// (128 KiB per association) and its writes wait for room, so the driver never
-    /// awaits one directly.
-    ops: FuturesUnordered<OpFuture>,
-    /// Reads and writes that finished while the driver awaited webrtc-sctp (see
-    /// [`Driver::polling_streams`]), handled as soon as that await is over.
-    finished_reads: Vec<ReadDone>,
-    finished_ops: Vec<Option<StreamId>>,
-    /// What to do once the DCEP write on a stream completes.
-    after_write: HashMap<StreamId, Vec<AfterWrite>>,
+    shared: Arc<AssociationShared>,
+    channels: HashMap<StreamId, ChannelLink>,
     commands: mpsc::Receiver<Command>,
     commands_tx: mpsc::WeakSender<Command>,
-    signals: mpsc::Receiver<ConnSignal>,
     events: mpsc::UnboundedSender<AssociationEvent>,
     refusals: Arc<AtomicUsize>,
     cancel: CancellationToken,
-    shared: Arc<Shared>,
+    /// `create_channel` calls made before the handshake completed.
+    waiting_creates: Vec<WaitingCreate>,
+    /// `close` calls, answered once what the core had to send then is handed to the
+    /// transport (or when the driver ends).
+    closers: Vec<oneshot::Sender<()>>,
+    /// Handles can still send commands.
+    commands_open: bool,
+    lifecycle: Lifecycle,
+    /// The end of the handshake, or of the graceful shutdown.
+    deadline: Option<Instant>,
+    /// Set once the association has ended.
+    stop: Option<AssociationCloseReason>,
+    transport_failed: bool,
+    /// DCEP messages the core refused, for the channel creation that sent them.
+    dcep_failures: Vec<(StreamId, SendError)>,
 }
 
-enum Step {
-    Continue,
-    Stop(AssociationCloseReason),
+/// Receives one datagram into `buffer`, and hands the buffer back.
+async fn receive<T: DatagramTransport>(
+    transport: &T,
+    mut buffer: Vec<u8>,
+) -> (Vec<u8>, io::Result<usize>) {
+    let result = transport.recv(&mut buffer).await;
+    (buffer, result)
+}
+
+/// Sends `packets` in order; hands the emptied vector back with how many went out.
+async fn send_batch<T: DatagramTransport>(
+    transport: &T,
+    mut packets: Vec<Bytes>,
+) -> (Vec<Bytes>, u64, io::Result<()>) {
+    let mut sent = 0;
+    let mut result = Ok(());
+    for packet in packets.drain(..) {
+        if let Err(error) = transport.send(&packet).await {
+            result = Err(error);
+            break;
+        }
+        sent += 1;
+    }
+    packets.clear();
+    (packets, sent, result)
+}
+
+/// The driver loop. The pending `recv` lives across iterations (no datagram is lost to
+/// a cancelled read), and so does a pending send: reading goes on while the transport
+/// takes its time to send.
+async fn drive<T: DatagramTransport>(transport: &T, driver: &mut Driver) {
+    let mut recv = pin!(receive(transport, vec![0; RECEIVE_BUFFER]));
+    let mut sending = pin!(send_batch(transport, Vec::new()));
+    let mut sending_active = false;
+    let mut spare = Vec::new();
+    let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+    let mut armed: Option<Instant> = None;
+    let reason = loop {
+        if let Some(reason) = driver.stop.take() {
+            break reason;
+        }
+        let idle = !sending_active;
+        let (batch, deadline) = driver.take_transmits(idle, std::mem::take(&mut spare));
+        if batch.is_empty() {
+            spare = batch;
+        } else {
+            sending.set(send_batch(transport, batch));
+            sending_active = true;
+        }
+        if driver.stop.is_some() {
+            // Transmitting ended the association; what was just handed over is flushed
+            // below.
+            continue;
+        }
+        if !sending_active {
+            // Whatever the core had to send when `close` was called is out.
+            for closer in driver.closers.drain(..) {
+                let _ = closer.send(());
+            }
+        }
+        if deadline != armed {
+            if let Some(deadline) = deadline {
+                timer.as_mut().reset(deadline.into());
+            }
+            armed = deadline;
+        }
+        let accepts_commands = driver.commands_open
+            && (driver.lifecycle != Lifecycle::Connecting
+                || driver.waiting_creates.len() < COMMAND_QUEUE);
+        tokio::select! {
+            // A graceful shutdown under way completes (bounded by its deadline) even
+            // when the handles are gone.
+            () = driver.cancel.cancelled(), if driver.lifecycle != Lifecycle::Closing => {
+                driver.abort("the association was dropped");
+            }
+            (buffer, received) = &mut recv => match received {
+                Ok(len) => {
+                    let datagram = Bytes::copy_from_slice(&buffer[..len.min(buffer.len())]);
+                    recv.set(receive(transport, buffer));
+                    driver.on_datagram(&datagram);
+                }
+                Err(error) => driver.transport_failed(error),
+            },
+            (emptied, sent, result) = &mut sending, if sending_active => {
+                sending_active = false;
+                spare = emptied;
+                driver.shared.datagrams_sent.fetch_add(sent, Ordering::Relaxed);
+                if let Err(error) = result {
+                    driver.transport_failed(error);
+                }
+            }
+            () = driver.shared.wake.notified() => driver.on_wake(),
+            command = driver.commands.recv(), if accepts_commands => {
+                if let Some(command) = command {
+                    driver.on_command(command);
+                } else {
+                    driver.commands_open = false;
+                    if driver.lifecycle != Lifecycle::Closing {
+                        driver.abort("every handle was dropped");
+                    }
+                }
+            }
+            () = &mut timer, if armed.is_some() => {
+                armed = None;
+                driver.on_timeout();
+            }
+        }
+    };
+    let bound = driver.config.shutdown_timeout;
+    if !driver.transport_failed {
+        // What the core still has to say (ABORT, SHUTDOWN COMPLETE), within the shutdown
+        // bound.
+        let flush = async {
+            if sending_active {
+                let (_, sent, _) = (&mut sending).await;
+                driver
+                    .shared
+                    .datagrams_sent
+                    .fetch_add(sent, Ordering::Relaxed);
+            }
+            let (batch, _) = driver.take_transmits(true, Vec::new());
+            if !batch.is_empty() {
+                let (_, sent, _) = send_batch(transport, batch).await;
+                driver
+                    .shared
+                    .datagrams_sent
+                    .fetch_add(sent, Ordering::Relaxed);
+            }
+        };
+        let _ = tokio::time::timeout(bound, flush).await;
+    }
+    let _ = tokio::time::timeout(bound, transport.close()).await;
+    driver.finish(reason);
 }
 
 impl Driver {
-    async fn run<T: DatagramTransport>(&mut self, conn: Arc<GuardedConn<T>>) {
-        let reason = match self.handshake(Arc::clone(&conn) as _).await {
-            Ok(sctp) => {
-                // We enforce the peer's limit ourselves, with a typed error and updates.
-                sctp.set_max_message_size(u32::MAX);
-                self.sctp = Some(Arc::clone(&sctp));
-                self.shared.state.store(1, Ordering::Release);
-                let _ = self.events.send(AssociationEvent::Established);
-                let reason = self.serve(&sctp).await;
-                // Nothing polls these any more: drop them so none keeps a stream lock
-                // webrtc-sctp's shutdown would wait for (see `polling_streams`).
-                self.reads.clear();
-                self.ops.clear();
-                if reason == AssociationCloseReason::Local {
-                    let _ = tokio::time::timeout(
-                        self.config.shutdown_timeout,
-                        Box::pin(sctp.shutdown()),
-                    )
-                    .await;
-                }
-                let _ = Box::pin(sctp.close()).await;
-                reason
-            }
-            Err(reason) => reason,
-        };
-        self.cancel.cancel();
-        let _ = webrtc_util::Conn::close(conn.as_ref()).await;
-        self.core.handle_association_closed();
-        self.drain_core();
-        self.after_write.clear();
-        self.shared.state.store(2, Ordering::Release);
-        self.shared.open_channels.store(0, Ordering::Relaxed);
-        self.publish_stats();
-        // Answer what is still queued so no caller waits forever.
-        self.commands.close();
-        while let Ok(command) = self.commands.try_recv() {
-            match command {
-                Command::Create { reply, .. } => {
-                    let _ = reply.send(Err(Error::AssociationClosed {
-                        reason: reason.clone(),
-                    }));
-                }
-                Command::Shutdown { reply } => {
-                    let _ = reply.send(());
-                }
-                Command::Close { .. } => {}
-            }
-        }
-        let _ = self.events.send(AssociationEvent::Closed(reason));
-    }
-
-    async fn handshake(
+    /// Drains the packets to send (when `drain`), and says when the next timer is due.
+    fn take_transmits(
         &mut self,
-        conn: Arc<dyn webrtc_util::Conn + Send + Sync>,
-    ) -> Result<Arc<SctpAssociation>, AssociationCloseReason> {
-        let config = SctpConfig {
-            net_conn: conn,
-            max_receive_buffer_size: self.config.receive_window,
-            max_message_size: u32::MAX,
-            mtu: 0,
-            name: String::new(),
-            remote_port: self.config.remote_port,
-            local_port: self.config.local_port,
-        };
-        let client = self.config.role == crate::dcep::DtlsRole::Client;
-        // Boxed: a one-off, larger than the loop the task runs afterwards.
-        let connect = Box::pin(async move {
-            if client {
-                SctpAssociation::client(config).await
-            } else {
-                SctpAssociation::server(config).await
-            }
-        });
-        tokio::select! {
-            biased;
-            () = self.cancel.cancelled() => Err(AssociationCloseReason::Local),
-            Some(ConnSignal::TransportFailed(error)) = self.signals.recv() => {
-                Err(AssociationCloseReason::TransportFailed(TransportFailure::new(error)))
-            }
-            result = tokio::time::timeout(self.config.handshake_timeout, connect) => match result {
-                Ok(Ok(sctp)) => Ok(Arc::new(sctp)),
-                Ok(Err(error)) => Err(AssociationCloseReason::HandshakeFailed(SctpFailure::from_upstream(&error))),
-                Err(_) => Err(AssociationCloseReason::HandshakeTimeout),
-            },
-        }
-    }
-
-    async fn serve(&mut self, sctp: &Arc<SctpAssociation>) -> AssociationCloseReason {
-        let mut accept = accept_next(Arc::clone(sctp));
-        loop {
-            let deadline = self.core.poll_timeout();
-            let step = tokio::select! {
-                biased;
-                () = self.cancel.cancelled() => Step::Stop(AssociationCloseReason::Local),
-                Some(signal) = self.signals.recv() => self.on_signal(signal),
-                accepted = &mut accept => match accepted {
-                    Some(stream) => {
-                        accept = accept_next(Arc::clone(sctp));
-                        self.on_accept(stream);
-                        Step::Continue
-                    }
-                    None => Step::Stop(AssociationCloseReason::PeerAbort),
-                },
-                Some(done) = self.reads.next(), if !self.reads.is_empty() => {
-                    self.on_read(done);
-                    Step::Continue
+        drain: bool,
+        mut batch: Vec<Bytes>,
+    ) -> (Vec<Bytes>, Option<Instant>) {
+        let shared = Arc::clone(&self.shared);
+        let mut core = shared.lock();
+        if drain {
+            let now = Instant::now();
+            loop {
+                while let Some(packet) = core.sctp.poll_transmit(now) {
+                    batch.push(packet);
                 }
-                Some(written) = self.ops.next(), if !self.ops.is_empty() => {
-                    if let Some(id) = written {
-                        self.after_written(id);
-                    }
-                    Step::Continue
+                // Transmitting can produce events too (a stream reset starts or ends).
+                if !self.pump(&mut core, now) {
+                    break;
                 }
-                command = self.commands.recv() => match command {
-                    // Boxed: commands are rare, and this keeps the association's
-                    // long-lived task future small.
-                    Some(command) => Box::pin(self.on_command(command)).await,
-                    None => Step::Stop(AssociationCloseReason::Local),
-                },
-                () = sleep_until(deadline), if deadline.is_some() => {
-                    self.core.handle_timeout(Instant::now());
-                    Step::Continue
-                }
-            };
-            for done in std::mem::take(&mut self.finished_reads) {
-                self.on_read(done);
-            }
-            for id in std::mem::take(&mut self.finished_ops).into_iter().flatten() {
-                self.after_written(id);
-            }
-            self.drain_core();
-            self.publish_stats();
-            if let Step::Stop(reason) = step {
-                return reason;
             }
         }
+        let deadline = [
+            core.sctp.poll_timeout(),
+            core.dcep.poll_timeout(),
+            self.deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        (batch, deadline)
     }
 
-    fn on_signal(&mut self, signal: ConnSignal) -> Step {
-        match signal {
-            ConnSignal::TransportFailed(error) => Step::Stop(
-                AssociationCloseReason::TransportFailed(TransportFailure::new(error)),
-            ),
-            ConnSignal::BeforeReset(drained) => {
-                // Every message delivered before the reset has woken its read; take them
-                // all before webrtc-sctp applies the reset and stops returning data.
-                while let Some(Some(done)) = self.reads.next().now_or_never() {
-                    self.on_read(done);
-                }
-                let _ = drained.send(());
-                Step::Continue
-            }
-            ConnSignal::Inbound(signals) => {
-                if signals.abort {
-                    return Step::Stop(AssociationCloseReason::PeerAbort);
-                }
-                if signals.shutdown {
-                    return Step::Stop(AssociationCloseReason::PeerShutdown);
-                }
-                let now = Instant::now();
-                for reset in signals.resets {
-                    // Only completes closes we started; a peer-initiated close is seen in
-                    // order, when the stream's read ends.
-                    let ids: Vec<StreamId> = match reset {
-                        ResetStreams::All => self.streams.keys().copied().collect(),
-                        ResetStreams::Listed(ids) => ids
-                            .into_iter()
-                            .filter_map(|id| StreamId::new(id).ok())
-                            .collect(),
-                    };
-                    for id in ids {
-                        if self.core.channel_state(id) == Some(ChannelState::Closing) {
-                            self.core.handle_stream_reset(now, id);
-                        }
-                    }
-                }
-                Step::Continue
-            }
-        }
-    }
-
-    fn on_accept(&mut self, stream: Arc<Stream>) {
-        let Ok(id) = StreamId::new(stream.stream_identifier()) else {
-            return;
+    /// The transport failed: the association ends (a close under way ends with it).
+    fn transport_failed(&mut self, error: io::Error) {
+        self.transport_failed = true;
+        let reason = if self.lifecycle == Lifecycle::Closing {
+            AssociationCloseReason::Local
+        } else {
+            AssociationCloseReason::TransportFailed(TransportFailure::new(error))
         };
-        self.reads.push(read_next(
-            Arc::clone(&stream),
-            vec![0; self.config.max_message_size],
-        ));
-        self.streams.insert(
-            id,
-            StreamEntry {
-                stream,
-                channel: None,
-            },
-        );
+        self.stop.get_or_insert(reason);
     }
 
-    fn on_read(&mut self, done: ReadDone) {
-        let ReadDone {
-            stream,
-            buffer,
-            result,
-        } = done;
-        let Ok(id) = StreamId::new(stream.stream_identifier()) else {
-            return;
-        };
-        let current = self
-            .streams
-            .get(&id)
-            .is_some_and(|entry| Arc::ptr_eq(&entry.stream, &stream));
+    fn on_datagram(&mut self, datagram: &Bytes) {
+        self.shared
+            .datagrams_received
+            .fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::clone(&self.shared);
+        let mut core = shared.lock();
         let now = Instant::now();
-        match result {
-            Ok((0, _)) | Err(_)
-                if !matches!(result, Err(webrtc_sctp::Error::ErrShortBuffer { .. })) =>
-            {
-                // The stream ended: the peer reset it, we did, or the association closed.
-                if current {
-                    match self.core.channel_state(id) {
-                        // Our own reset ended the read; the peer's reset completes it.
-                        Some(ChannelState::Closing) => {}
-                        Some(_) => {
-                            self.core.handle_stream_reset(now, id);
-                            let linked = self.streams.get(&id).is_some_and(|e| e.channel.is_some());
-                            if self.core.channel_state(id).is_none() && !linked {
-                                self.streams.remove(&id);
-                            }
-                        }
-                        None => {
-                            self.core.handle_stream_reset(now, id);
-                            self.streams.remove(&id);
-                        }
+        core.sctp.handle_packet(now, datagram);
+        self.pump(&mut core, now);
+    }
+
+    fn on_wake(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        let mut core = shared.lock();
+        self.pump(&mut core, Instant::now());
+    }
+
+    fn on_timeout(&mut self) {
+        let now = Instant::now();
+        if self.deadline.is_some_and(|deadline| deadline <= now) {
+            self.deadline = None;
+            if self.lifecycle == Lifecycle::Closing {
+                self.abort("the shutdown timed out");
+            } else if self.lifecycle == Lifecycle::Connecting {
+                self.abort("the handshake timed out");
+                self.stop = Some(AssociationCloseReason::HandshakeTimeout);
+            }
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let mut core = shared.lock();
+        core.sctp.handle_timeout(now);
+        core.dcep.handle_timeout(now);
+        self.pump(&mut core, now);
+    }
+
+    /// Ends the association at once, with an ABORT to the peer.
+    fn abort(&mut self, why: &str) {
+        tracing::debug!(why, "aborting the association");
+        let shared = Arc::clone(&self.shared);
+        let mut core = shared.lock();
+        if core.sctp.state() != sctp::State::Terminated {
+            core.sctp.abort(why);
+        }
+        // Messages already received are still delivered; the core's `Closed` maps to
+        // `Local`.
+        self.pump(&mut core, Instant::now());
+        self.stop.get_or_insert(AssociationCloseReason::Local);
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Create {
+                label,
+                options,
+                reply,
+            } => {
+                if self.lifecycle == Lifecycle::Connecting {
+                    self.waiting_creates.push(WaitingCreate {
+                        label,
+                        options,
+                        reply,
+                    });
+                } else {
+                    let shared = Arc::clone(&self.shared);
+                    let mut core = shared.lock();
+                    let now = Instant::now();
+                    let created = self.create(&mut core, now, label, *options);
+                    self.pump(&mut core, now);
+                    drop(core);
+                    let _ = reply.send(created);
+                }
+            }
+            Command::Close { id } => {
+                let shared = Arc::clone(&self.shared);
+                let mut core = shared.lock();
+                let now = Instant::now();
+                let _ = core.dcep.close_channel(now, id);
+                self.pump(&mut core, now);
+            }
+            Command::Shutdown { reply } => {
+                self.closers.push(reply);
+                if self.lifecycle == Lifecycle::Closing {
+                    return;
+                }
+                self.lifecycle = Lifecycle::Closing;
+                let shared = Arc::clone(&self.shared);
+                let mut core = shared.lock();
+                let now = Instant::now();
+                match core.sctp.state() {
+                    sctp::State::Established => {
+                        core.sctp.shutdown(now);
+                        self.deadline = now.checked_add(self.config.shutdown_timeout);
+                        self.pump(&mut core, now);
+                    }
+                    // The peer started it; wait for it to complete.
+                    sctp::State::ShuttingDown => {
+                        self.deadline = now.checked_add(self.config.shutdown_timeout);
+                    }
+                    _ => {
+                        drop(core);
+                        self.abort("closed before the handshake completed");
                     }
                 }
             }
-            Err(_) => {
-                // A message larger than our buffer: webrtc-sctp has discarded it.
+        }
+    }
+
+    /// Carries out everything the SCTP association and the DCEP endpoint produced, until
+    /// neither has more; then wakes senders if acknowledgements made room.
+    /// Returns whether the SCTP association had any event.
+    fn pump(&mut self, core: &mut Core, now: Instant) -> bool {
+        let mut any = false;
+        loop {
+            self.drain_dcep(core, now);
+            let Some(event) = core.sctp.poll_event() else {
+                break;
+            };
+            any = true;
+            self.on_sctp_event(core, now, event);
+        }
+        for (id, error) in self.dcep_failures.drain(..) {
+            tracing::debug!(%id, %error, "a DCEP message could not be sent");
+        }
+        if core.senders_waiting && core.sctp.total_buffered_amount() < SEND_QUEUE_BOUND {
+            core.senders_waiting = false;
+            self.shared.room.notify_waiters();
+        }
+        any
+    }
+
+    fn on_sctp_event(&mut self, core: &mut Core, now: Instant, event: sctp::Event) {
+        match event {
+            sctp::Event::Connected => {
+                if self.lifecycle != Lifecycle::Connecting {
+                    return;
+                }
+                self.lifecycle = Lifecycle::Established;
+                self.deadline = None;
+                self.shared
+                    .state
+                    .store(STATE_ESTABLISHED, Ordering::Release);
+                let _ = self.events.send(AssociationEvent::Established);
+                for waiting in std::mem::take(&mut self.waiting_creates) {
+                    let created = self.create(core, now, waiting.label, *waiting.options);
+                    let _ = waiting.reply.send(created);
+                }
+            }
+            sctp::Event::Message(message) => {
+                let Ok(id) = StreamId::new(message.stream) else {
+                    return;
+                };
+                if PayloadKind::is_deprecated_partial(message.ppid) {
+                    self.shared
+                        .deprecated_ppid_messages
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                let kind = PayloadKind::from_ppid(message.ppid);
+                if let Some(message) = core.dcep.handle_message(now, id, kind, message.payload) {
+                    self.deliver(core, now, id, message);
+                }
+            }
+            sctp::Event::OversizeMessage { stream } => {
                 self.shared.oversize_inbound.fetch_add(1, Ordering::Relaxed);
-                if current {
+                if let Ok(id) = StreamId::new(stream) {
                     let limit = self.config.max_message_size;
-                    self.core.report_violation(
+                    core.dcep.report_violation(
                         now,
                         id,
                         ProtocolViolation::InboundMessageTooLarge { id, limit },
                     );
                 }
-                self.reads.push(read_next(stream, buffer));
             }
-            Ok((len, ppid)) => {
-                let kind = match ppid {
-                    PayloadProtocolIdentifier::Dcep => PayloadKind::Dcep,
-                    PayloadProtocolIdentifier::String => PayloadKind::Text,
-                    PayloadProtocolIdentifier::Binary => PayloadKind::Binary,
-                    PayloadProtocolIdentifier::StringEmpty => PayloadKind::EmptyText,
-                    PayloadProtocolIdentifier::BinaryEmpty => PayloadKind::EmptyBinary,
-                    PayloadProtocolIdentifier::Unknown => PayloadKind::Unsupported(None),
-                };
-                let data = Bytes::copy_from_slice(&buffer[..len]);
-                if current && let Some(message) = self.core.handle_message(now, id, kind, data) {
-                    self.deliver(id, message);
+            sctp::Event::IncomingStreamsReset(streams) => {
+                // RFC 8831 §6.7: the peer closed these channels; reset our side too,
+                // unless we did already.
+                let mut answer = Vec::new();
+                for stream in streams {
+                    match core.resets.get_mut(&stream) {
+                        Some(progress) if progress.ours_done => {
+                            core.resets.remove(&stream);
+                        }
+                        Some(progress) => progress.theirs_done = true,
+                        None => {
+                            core.resets.insert(
+                                stream,
+                                ResetProgress {
+                                    ours_done: false,
+                                    theirs_done: true,
+                                },
+                            );
+                            core.outgoing.remove(&stream);
+                            answer.push(stream);
+                        }
+                    }
+                    if let Ok(id) = StreamId::new(stream) {
+                        core.dcep.handle_stream_reset(now, id);
+                    }
                 }
-                self.reads.push(read_next(stream, buffer));
+                if !answer.is_empty() {
+                    core.sctp.reset_streams(&answer);
+                }
+            }
+            sctp::Event::OutgoingStreamsReset(streams) => {
+                for stream in streams {
+                    match core.resets.get_mut(&stream) {
+                        Some(progress) if progress.theirs_done => {
+                            core.resets.remove(&stream);
+                        }
+                        Some(progress) => progress.ours_done = true,
+                        None => {}
+                    }
+                }
+            }
+            sctp::Event::BufferedAmountLow { stream } => {
+                let link = StreamId::new(stream)
+                    .ok()
+                    .and_then(|id| self.channels.get(&id));
+                if let Some(link) = link {
+                    link.shared.low.notify_waiters();
+                    // The DCEP OPEN counts in the buffered amount too: announce only once
+                    // the application has sent something.
+                    if link.shared.has_sent()
+                        && !link.shared.low_event_queued.swap(true, Ordering::AcqRel)
+                    {
+                        let _ = link.events.send(ChannelEvent::BufferedAmountLow);
+                    }
+                }
+            }
+            sctp::Event::Closed(reason) => {
+                let reason = self.close_reason(reason);
+                self.stop.get_or_insert(reason);
             }
         }
     }
 
+    fn close_reason(&self, reason: sctp::CloseReason) -> AssociationCloseReason {
+        match reason {
+            sctp::CloseReason::Shutdown if self.lifecycle == Lifecycle::Closing => {
+                AssociationCloseReason::Local
+            }
+            sctp::CloseReason::Shutdown => AssociationCloseReason::PeerShutdown,
+            sctp::CloseReason::Aborted => AssociationCloseReason::Local,
+            sctp::CloseReason::PeerAborted(causes) => {
+                tracing::debug!(causes, "the peer aborted the association");
+                AssociationCloseReason::PeerAbort
+            }
+            sctp::CloseReason::HandshakeTimeout => AssociationCloseReason::HandshakeTimeout,
+            sctp::CloseReason::PeerUnreachable => AssociationCloseReason::PeerUnreachable,
+            sctp::CloseReason::ProtocolViolation(what)
+                if self.lifecycle != Lifecycle::Connecting =>
+            {
+                AssociationCloseReason::PeerMisbehaved(SctpFailure::new(what))
+            }
+            sctp::CloseReason::ProtocolViolation(what) => {
+                AssociationCloseReason::HandshakeFailed(SctpFailure::new(what))
+            }
+        }
+    }
+
+    /// Carries out the DCEP endpoint's outputs.
+    fn drain_dcep(&mut self, core: &mut Core, now: Instant) {
+        let mut resets = Vec::new();
+        while let Some(output) = core.dcep.poll_output() {
+            match output {
+                DcepOutput::ConfigureStream {
+                    id,
+                    ordered,
+                    reliability,
+                } => {
+                    // The stream carries a channel again (the peer opens one only once
+                    // both directions were reset).
+                    core.resets.remove(&id.get());
+                    core.outgoing_entry(id.get()).options = send_options(ordered, reliability);
+                }
+                DcepOutput::SendDcep { id, message } => {
+                    let sent = core.sctp.send(
+                        now,
+                        id.get(),
+                        PayloadKind::DCEP,
+                        message.encode(),
+                        SendOptions::default(),
+                    );
+                    if let Err(error) = sent {
+                        self.dcep_failures.push((id, error));
+                    }
+                }
+                DcepOutput::ResetStream { id } => {
+                    core.outgoing.remove(&id.get());
+                    match core.resets.entry(id.get()) {
+                        Entry::Vacant(entry) => {
+                            entry.insert(ResetProgress {
+                                ours_done: false,
+                                theirs_done: false,
+                            });
+                            resets.push(id.get());
+                        }
+                        Entry::Occupied(mut entry) if entry.get().ours_done => {
+                            entry.get_mut().ours_done = false;
+                            resets.push(id.get());
+                        }
+                        // Our reset is under way already.
+                        Entry::Occupied(_) => {}
+                    }
+                    if let Some(link) = self.channels.get(&id)
+                        && link.shared.state() != ChannelState::Closed
+                    {
+                        link.shared.set_state(ChannelState::Closing);
+                    }
+                }
+                DcepOutput::RemoteChannel { id, open } => {
+                    if let Some(channel) =
+                        self.attach(core, id, open, ChannelOrigin::Remote, ChannelState::Open)
+                    {
+                        let _ = self.events.send(AssociationEvent::ChannelOpened(channel));
+                    }
+                }
+                DcepOutput::ChannelOpen { id } => {
+                    if let Some(link) = self.channels.get(&id) {
+                        link.shared.set_state(ChannelState::Open);
+                        let _ = link.events.send(ChannelEvent::Open);
+                    }
+                }
+                DcepOutput::Deliver { id, message } => self.deliver(core, now, id, message),
+                DcepOutput::ChannelClosed { id, reason } => {
+                    self.on_channel_closed(core, id, reason);
+                }
+                DcepOutput::OpenRefused { id, error } => {
+                    if self.refusals.fetch_add(1, Ordering::AcqRel) < MAX_PENDING_REFUSAL_EVENTS {
+                        let _ = self
+                            .events
+                            .send(AssociationEvent::OpenRefused { id, error });
+                    } else {
+                        self.refusals.fetch_sub(1, Ordering::AcqRel);
+                    }
+                }
+            }
+        }
+        if !resets.is_empty() {
+            core.sctp.reset_streams(&resets);
+        }
+    }
+
+    /// Creates a channel of ours (announced with `DATA_CHANNEL_OPEN`, or negotiated).
+    fn create(
+        &mut self,
+        core: &mut Core,
+        now: Instant,
+        label: String,
+        options: ChannelOptions,
+    ) -> Result<DataChannel, Error> {
+        let channel_type = options.channel_type()?;
+        let negotiated = options.negotiated.map(StreamId::new).transpose()?;
+        let open = DataChannelOpen::new(
+            channel_type,
+            options.priority.to_wire(),
+            label,
+            options.protocol,
+        )?;
+        let request = ChannelRequest {
+            open: open.clone(),
+            negotiated,
+        };
+        let origin = if negotiated.is_some() {
+            ChannelOrigin::Negotiated
+        } else {
+            ChannelOrigin::Local
+        };
+        for _ in 0..OPEN_ATTEMPTS {
+            let id = core.dcep.open_channel(now, request.clone())?;
+            if core.resets.contains_key(&id.get()) {
+                // Our reset of this stream is still under way; it cannot carry a new
+                // channel yet.
+                core.dcep.abandon_open(id);
+                if negotiated.is_some() {
+                    return Err(Error::StreamIdInUse { id });
+                }
+                continue;
+            }
+            let state = core.dcep.channel_state(id).unwrap_or(ChannelState::Closed);
+            // Attached first: a negotiated channel's held messages are delivered as the
+            // outputs are carried out.
+            let Some(channel) = self.attach(core, id, open.clone(), origin, state) else {
+                core.dcep.abandon_open(id);
+                return Err(Error::AssociationClosed {
+                    reason: core.close_reason(),
+                });
+            };
+            self.drain_dcep(core, now);
+            if let Some(at) = self.dcep_failures.iter().position(|(f, _)| *f == id) {
+                let (_, error) = self.dcep_failures.remove(at);
+                core.dcep.abandon_open(id);
+                core.outgoing.remove(&id.get());
+                self.channels.remove(&id);
+                // Dropped without a close: nothing was opened.
+                channel.shared.set_state(ChannelState::Closed);
+                return Err(send_error(core, id, &error));
+            }
+            return Ok(channel);
+        }
+        Err(Error::StreamIdsExhausted)
+    }
+
+    /// Creates the channel handle for stream `id`.
+    fn attach(
+        &mut self,
+        core: &mut Core,
+        id: StreamId,
+        open: DataChannelOpen,
+        origin: ChannelOrigin,
+        state: ChannelState,
+    ) -> Option<DataChannel> {
+        let commands = self.commands_tx.upgrade()?;
+        let generation = core.outgoing_entry(id.get()).generation;
+        // A new channel starts from the default threshold, whatever the stream had.
+        core.sctp.set_buffered_amount_low_threshold(id.get(), 0);
+        let shared = Arc::new(ChannelShared::new(
+            id,
+            open,
+            origin,
+            state,
+            generation,
+            Arc::clone(&self.shared),
+        ));
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        self.channels.insert(
+            id,
+            ChannelLink {
+                shared: Arc::clone(&shared),
+                events: events_tx,
+            },
+        );
+        Some(DataChannel {
+            shared,
+            events: events_rx,
+            commands,
+            closed_seen: false,
+        })
+    }
+
     /// Hands a message to its channel's queue, applying the receive-buffer policy.
-    fn deliver(&mut self, id: StreamId, message: UserMessage) {
-        let Some(link) = self
-            .streams
-            .get(&id)
-            .and_then(|entry| entry.channel.as_ref())
-        else {
+    fn deliver(&mut self, core: &mut Core, now: Instant, id: StreamId, message: UserMessage) {
+        let Some(link) = self.channels.get(&id) else {
             return;
         };
         let shared = &link.shared;
@@ -699,7 +1212,7 @@ impl Driver {
         let queued = shared.queued_bytes.load(Ordering::Acquire);
         if queued.saturating_add(len) > self.config.channel_receive_buffer {
             if shared.reliability == Reliability::Reliable {
-                self.core.close_for_overflow(Instant::now(), id);
+                core.dcep.close_for_overflow(now, id);
             } else {
                 shared
                     .counters
@@ -734,325 +1247,94 @@ impl Driver {
         let _ = link.events.send(ChannelEvent::Message(message));
     }
 
-    async fn on_command(&mut self, command: Command) -> Step {
-        match command {
-            Command::Create {
-                label,
-                options,
-                reply,
-            } => {
-                match self.create(label, *options).await {
-                    Ok(channel) => {
-                        let id = channel.id();
-                        self.drain_core();
-                        match self.after_write.get_mut(&id) {
-                            Some(pending) => pending.push(AfterWrite::Reply(reply, channel)),
-                            None => {
-                                let _ = reply.send(Ok(channel));
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        let _ = reply.send(Err(error));
-                    }
-                }
-                Step::Continue
-            }
-            Command::Close { id } => {
-                let _ = self.core.close_channel(Instant::now(), id);
-                Step::Continue
-            }
-            Command::Shutdown { reply } => {
-                let _ = reply.send(());
-                Step::Stop(AssociationCloseReason::Local)
-            }
-        }
-    }
-
-    async fn create(
-        &mut self,
-        label: String,
-        options: ChannelOptions,
-    ) -> Result<DataChannel, Error> {
-        let channel_type = options.channel_type()?;
-        let negotiated = options.negotiated.map(StreamId::new).transpose()?;
-        let open = DataChannelOpen::new(
-            channel_type,
-            options.priority.to_wire(),
-            label,
-            options.protocol,
-        )?;
-        let request = ChannelRequest {
-            open: open.clone(),
-            negotiated,
-        };
-        let sctp = self.sctp.clone().ok_or(Error::AssociationClosed {
-            reason: AssociationCloseReason::Local,
-        })?;
-        let now = Instant::now();
-        for _ in 0..OPEN_ATTEMPTS {
-            let id = self.core.open_channel(now, request.clone())?;
-            if !self.streams.contains_key(&id) {
-                match self
-                    .polling_streams(sctp.open_stream(id.get(), PayloadProtocolIdentifier::Binary))
-                    .await
-                {
-                    Ok(stream) => {
-                        self.reads.push(read_next(
-                            Arc::clone(&stream),
-                            vec![0; self.config.max_message_size],
-                        ));
-                        self.streams.insert(
-                            id,
-                            StreamEntry {
-                                stream,
-                                channel: None,
-                            },
-                        );
-                    }
-                    Err(webrtc_sctp::Error::ErrStreamAlreadyExist) if negotiated.is_none() => {
-                        self.core.abandon_open(id);
-                        continue;
-                    }
-                    Err(error) => {
-                        self.core.abandon_open(id);
-                        return Err(match error {
-                            webrtc_sctp::Error::ErrStreamAlreadyExist => {
-                                Error::StreamIdInUse { id }
-                            }
-                            other => Error::Sctp(SctpFailure::from_upstream(&other)),
-                        });
-                    }
-                }
-            }
-            let origin = if negotiated.is_some() {
-                ChannelOrigin::Negotiated
-            } else {
-                ChannelOrigin::Local
-            };
-            let state = self.core.channel_state(id).unwrap_or(ChannelState::Closed);
-            let channel = self.attach(id, open.clone(), origin, state);
-            return channel.ok_or(Error::ChannelClosed { id });
-        }
-        Err(Error::StreamIdsExhausted)
-    }
-
-    /// Creates the channel handle for stream `id`.
-    fn attach(
-        &mut self,
-        id: StreamId,
-        open: DataChannelOpen,
-        origin: ChannelOrigin,
-        state: ChannelState,
-    ) -> Option<DataChannel> {
-        let commands = self.commands_tx.upgrade()?;
-        let entry = self.streams.get_mut(&id)?;
-        let shared = Arc::new(ChannelShared::new(
-            id,
-            open.label,
-            open.protocol,
-            open.channel_type,
-            Priority::from_wire(open.priority),
-            origin,
-            state,
-            Arc::clone(&entry.stream),
-            Arc::clone(&self.shared.remote_max_message_size),
-            self.config.max_buffered_amount,
-            Arc::clone(&self.shared.write_wake),
-        ));
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
-        // Runs under webrtc-sctp's association lock: only flags, wakes and queues.
-        let weak = Arc::downgrade(&shared);
-        let low_events = events_tx.clone();
-        entry.stream.on_buffered_amount_low(Box::new(move || {
-            if let Some(shared) = weak.upgrade() {
-                shared.low.notify_waiters();
-                // The DCEP OPEN counts in webrtc-sctp's buffered amount; only announce
-                // once the application has sent something.
-                if shared.has_sent() && !shared.low_event_queued.swap(true, Ordering::AcqRel) {
-                    let _ = low_events.send(ChannelEvent::BufferedAmountLow);
-                }
-            }
-            Box::pin(async {})
-        }));
-        entry.channel = Some(ChannelLink {
-            shared: Arc::clone(&shared),
-            events: events_tx,
-        });
-        Some(DataChannel {
-            shared,
-            events: events_rx,
-            commands,
-            closed_seen: false,
-        })
-    }
-
-    fn drain_core(&mut self) {
-        while let Some(output) = self.core.poll_output() {
-            match output {
-                DcepOutput::ConfigureStream {
-                    id,
-                    ordered,
-                    reliability,
-                } => {
-                    if let Some(entry) = self.streams.get(&id) {
-                        let (kind, value) = upstream_reliability(reliability);
-                        entry.stream.set_reliability_params(!ordered, kind, value);
-                    }
-                }
-                DcepOutput::SendDcep { id, message } => {
-                    if let Some(entry) = self.streams.get(&id) {
-                        let stream = Arc::clone(&entry.stream);
-                        self.after_write.entry(id).or_default();
-                        self.ops.push(Box::pin(async move {
-                            let _ = stream
-                                .write_sctp(&message.encode(), PayloadProtocolIdentifier::Dcep)
-                                .await;
-                            Some(id)
-                        }));
-                    }
-                }
-                DcepOutput::ResetStream { id } => {
-                    if let Some(entry) = self.streams.get(&id) {
-                        let stream = Arc::clone(&entry.stream);
-                        if let Some(link) = &entry.channel
-                            && link.shared.state() != ChannelState::Closed
-                        {
-                            link.shared.set_state(ChannelState::Closing);
-                        }
-                        self.ops.push(Box::pin(async move {
-                            let _ = stream.shutdown(Shutdown::Both).await;
-                            None
-                        }));
-                    }
-                }
-                DcepOutput::RemoteChannel { id, open } => {
-                    if let Some(channel) =
-                        self.attach(id, open, ChannelOrigin::Remote, ChannelState::Open)
-                    {
-                        match self.after_write.get_mut(&id) {
-                            Some(pending) => pending.push(AfterWrite::Announce(channel)),
-                            None => {
-                                let _ = self.events.send(AssociationEvent::ChannelOpened(channel));
-                            }
-                        }
-                    }
-                }
-                DcepOutput::ChannelOpen { id } => {
-                    if let Some(link) = self.streams.get(&id).and_then(|e| e.channel.as_ref()) {
-                        link.shared.set_state(ChannelState::Open);
-                        let _ = link.events.send(ChannelEvent::Open);
-                    }
-                }
-                DcepOutput::Deliver { id, message } => self.deliver(id, message),
-                DcepOutput::ChannelClosed { id, reason } => self.on_channel_closed(id, reason),
-                DcepOutput::OpenRefused { id, error } => {
-                    if self.refusals.fetch_add(1, Ordering::AcqRel) < MAX_PENDING_REFUSAL_EVENTS {
-                        let _ = self
-                            .events
-                            .send(AssociationEvent::OpenRefused { id, error });
-                    } else {
-                        self.refusals.fetch_sub(1, Ordering::AcqRel);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The DCEP write on `id` is queued: answer whoever waited for it.
-    /// Awaits `future`, which takes webrtc-sctp's association lock, while still polling
-    /// stream reads and DCEP writes. webrtc-sctp's read loop holds that lock while it
-    /// waits for a stream's queue lock, and tokio's fair mutex may already have granted
-    /// that lock to one of our pending reads: left unpolled here, the read could never
-    /// take and release it, and both sides would wait forever. What finishes meanwhile
-    /// is kept for the main loop, so nothing is handled out of turn.
-    async fn polling_streams<F: Future>(&mut self, future: F) -> F::Output {
-        let mut future = pin!(future);
-        loop {
-            tokio::select! {
-                biased;
-                output = &mut future => return output,
-                Some(done) = self.reads.next(), if !self.reads.is_empty() => {
-                    self.finished_reads.push(done);
-                }
-                Some(written) = self.ops.next(), if !self.ops.is_empty() => {
-                    self.finished_ops.push(written);
-                }
-            }
-        }
-    }
-
-    fn after_written(&mut self, id: StreamId) {
-        for action in self.after_write.remove(&id).unwrap_or_default() {
-            match action {
-                AfterWrite::Reply(reply, channel) => {
-                    let _ = reply.send(Ok(channel));
-                }
-                AfterWrite::Announce(channel) => {
-                    let _ = self.events.send(AssociationEvent::ChannelOpened(channel));
-                }
-            }
-        }
-    }
-
-    fn on_channel_closed(&mut self, id: StreamId, reason: ChannelCloseReason) {
-        let Some(entry) = self.streams.get_mut(&id) else {
+    fn on_channel_closed(&mut self, core: &mut Core, id: StreamId, reason: ChannelCloseReason) {
+        let Some(link) = self.channels.remove(&id) else {
             return;
         };
-        if let Some(link) = entry.channel.take() {
-            let already = link.shared.state() == ChannelState::Closed;
+        let already = link.shared.state() == ChannelState::Closed;
+        link.shared.set_state(ChannelState::Closed);
+        link.shared.low.notify_waiters();
+        if core
+            .outgoing
+            .get(&id.get())
+            .is_some_and(|outgoing| outgoing.generation == link.shared.generation)
+        {
+            core.outgoing.remove(&id.get());
+        }
+        // A sender of this channel waiting for room learns of the close.
+        self.shared.room.notify_waiters();
+        if !already {
+            let _ = link.events.send(ChannelEvent::Closed(reason));
+        }
+    }
+
+    /// The association ended: close every channel, answer every caller, report why.
+    fn finish(&mut self, reason: AssociationCloseReason) {
+        tracing::debug!(%reason, "association closed");
+        let shared = Arc::clone(&self.shared);
+        {
+            let mut core = shared.lock();
+            core.closed = Some(reason.clone());
+            core.dcep.handle_association_closed();
+            let now = Instant::now();
+            self.drain_dcep(&mut core, now);
+            self.dcep_failures.clear();
+            core.outgoing.clear();
+            core.senders_waiting = false;
+        }
+        for (_, link) in self.channels.drain() {
             link.shared.set_state(ChannelState::Closed);
             link.shared.low.notify_waiters();
-            // Drop the callback's sender so the handle's queue can end.
-            entry
-                .stream
-                .on_buffered_amount_low(Box::new(|| Box::pin(async {})));
-            if !already {
-                let _ = link.events.send(ChannelEvent::Closed(reason));
+            let _ = link
+                .events
+                .send(ChannelEvent::Closed(ChannelCloseReason::AssociationClosed));
+        }
+        self.shared.state.store(STATE_CLOSED, Ordering::Release);
+        self.shared.room.notify_waiters();
+        // Answer what is still queued so no caller waits forever.
+        self.commands.close();
+        let closed = || Error::AssociationClosed {
+            reason: reason.clone(),
+        };
+        for waiting in std::mem::take(&mut self.waiting_creates) {
+            let _ = waiting.reply.send(Err(closed()));
+        }
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                Command::Create { reply, .. } => {
+                    let _ = reply.send(Err(closed()));
+                }
+                Command::Shutdown { reply } => self.closers.push(reply),
+                Command::Close { .. } => {}
             }
         }
-        if self.core.channel_state(id).is_none() {
-            // The stream is finished on both sides; its read has ended or will.
-            self.streams.remove(&id);
+        for closer in std::mem::take(&mut self.closers) {
+            let _ = closer.send(());
         }
-    }
-
-    fn publish_stats(&self) {
-        *self
-            .shared
-            .dcep
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = self.core.stats();
-        self.shared
-            .open_channels
-            .store(self.core.channel_count(), Ordering::Relaxed);
+        let _ = self.events.send(AssociationEvent::Closed(reason));
     }
 }
 
-/// webrtc-sctp counts transmissions where RFC 8831 counts retransmissions: a chunk is
-/// abandoned once sent `value` times, so `max_retransmits: n` needs `n + 1`.
-fn upstream_reliability(reliability: Reliability) -> (ReliabilityType, u32) {
-    match reliability {
-        Reliability::Reliable => (ReliabilityType::Reliable, 0),
-        Reliability::MaxRetransmits(n) => (ReliabilityType::Rexmit, n.saturating_add(1)),
-        Reliability::MaxPacketLifetimeMs(ms) => (ReliabilityType::Timed, ms),
-    }
-}
-
-type AcceptFuture = Pin<Box<dyn Future<Output = Option<Arc<Stream>>> + Send>>;
-
-fn accept_next(sctp: Arc<SctpAssociation>) -> AcceptFuture {
-    Box::pin(async move { sctp.accept_stream().await })
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(deadline) = deadline {
-        tokio::time::sleep_until(deadline.into()).await;
+/// How a channel's user messages are sent (RFC 8831 §6.6).
+fn send_options(ordered: bool, reliability: Reliability) -> SendOptions {
+    let (max_retransmits, lifetime) = match reliability {
+        Reliability::Reliable => (None, None),
+        Reliability::MaxRetransmits(n) => (Some(u16::try_from(n).unwrap_or(u16::MAX)), None),
+        Reliability::MaxPacketLifetimeMs(ms) => {
+            (None, Some(std::time::Duration::from_millis(u64::from(ms))))
+        }
+    };
+    SendOptions {
+        unordered: !ordered,
+        max_retransmits,
+        lifetime,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// Every association keeps its queues for its whole life, idle or not, and a tokio
@@ -1061,7 +1343,6 @@ mod tests {
     #[test]
     fn queued_types_stay_small() {
         assert!(size_of::<Command>() <= 48, "{}", size_of::<Command>());
-        assert!(size_of::<ConnSignal>() <= 40, "{}", size_of::<ConnSignal>());
         assert!(
             size_of::<AssociationEvent>() <= 48,
             "{}",
@@ -1075,113 +1356,26 @@ mod tests {
     }
 
     #[test]
-    fn max_retransmits_counts_retransmissions_not_transmissions() {
+    fn reliability_maps_onto_per_message_options() {
         assert_eq!(
-            upstream_reliability(Reliability::MaxRetransmits(0)),
-            (ReliabilityType::Rexmit, 1)
+            send_options(true, Reliability::Reliable),
+            SendOptions::default()
         );
         assert_eq!(
-            upstream_reliability(Reliability::MaxRetransmits(u32::MAX)),
-            (ReliabilityType::Rexmit, u32::MAX)
-        );
-        assert_eq!(
-            upstream_reliability(Reliability::MaxPacketLifetimeMs(150)),
-            (ReliabilityType::Timed, 150)
-        );
-    }
-}
-
-/// What the guard protects against: without it, one malformed packet kills webrtc-sctp's
-/// read loop and the association goes deaf. If this test starts failing, upstream has
-/// fixed its parser and the guard's notes need revisiting.
-#[cfg(test)]
-mod upstream_without_guard {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use tokio::net::UdpSocket;
-
-    use super::*;
-    use crate::dcep::DtlsRole;
-
-    struct Udp(Arc<UdpSocket>);
-
-    impl DatagramTransport for Udp {
-        async fn send(&self, datagram: &[u8]) -> std::io::Result<()> {
-            self.0.send(datagram).await.map(drop)
-        }
-        async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.0.recv(buf).await
-        }
-        async fn close(&self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    async fn next_open(events: &mut AssociationEvents) -> DataChannel {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(30), events.recv()).await {
-                Ok(Some(AssociationEvent::ChannelOpened(channel))) => return channel,
-                Ok(Some(_)) => {}
-                other => panic!("{other:?}"),
+            send_options(false, Reliability::MaxRetransmits(0)),
+            SendOptions {
+                unordered: true,
+                max_retransmits: Some(0),
+                lifetime: None,
             }
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_short_shutdown_chunk_silences_an_unguarded_association() {
-        let a = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-        let b = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-        a.connect(b.local_addr().unwrap()).await.unwrap();
-        b.connect(a.local_addr().unwrap()).await.unwrap();
-        let (client, _client_events) = Association::start(
-            Udp(Arc::clone(&a)),
-            AssociationConfig::new(DtlsRole::Client),
-            false,
-        )
-        .unwrap();
-        let (server, mut server_events) = Association::start(
-            Udp(Arc::clone(&b)),
-            AssociationConfig::new(DtlsRole::Server),
-            true,
-        )
-        .unwrap();
-        let channel = client
-            .create_channel("c", ChannelOptions::default())
-            .await
-            .unwrap();
-        let remote = next_open(&mut server_events).await;
-
-        // SHUTDOWN whose length field says 4, followed by four more bytes.
-        let tag = client
-            .inner
-            .shared
-            .guard
-            .lock()
-            .unwrap()
-            .local_verification_tag()
-            .unwrap();
-        let mut packet = vec![0x13, 0x88, 0x13, 0x88];
-        packet.extend_from_slice(&tag.to_be_bytes());
-        packet.extend_from_slice(&[0; 4]);
-        packet.extend_from_slice(&[7, 0, 0, 4, 11, 0, 0, 4]);
-        crate::sctp_guard::sign(&mut packet);
-        b.send(&packet).await.unwrap();
-
-        remote.send_text("anyone there?").await.unwrap();
-        let mut channel = channel;
-        let heard = tokio::time::timeout(Duration::from_secs(3), async {
-            loop {
-                if let Some(ChannelEvent::Message(_)) = channel.recv().await {
-                    return;
-                }
-            }
-        })
-        .await;
-        assert!(
-            heard.is_err(),
-            "webrtc-sctp survived the packet without the guard"
         );
-        drop(server);
+        assert_eq!(
+            send_options(true, Reliability::MaxRetransmits(u32::MAX)).max_retransmits,
+            Some(u16::MAX)
+        );
+        assert_eq!(
+            send_options(true, Reliability::MaxPacketLifetimeMs(150)).lifetime,
+            Some(Duration::from_millis(150))
+        );
     }
 }

@@ -1,23 +1,19 @@
 //! The application's handle on one data channel.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc};
-use webrtc_sctp::chunk::chunk_payload_data::PayloadProtocolIdentifier;
-use webrtc_sctp::stream::Stream;
 
-use crate::association::Command;
+use crate::association::{AssociationShared, Command, Sent};
 use crate::config::Priority;
-use crate::dcep::{ChannelCloseReason, ChannelOrigin, ChannelState, Reliability, StreamId};
-use crate::error::{AssociationCloseReason, Error, SctpFailure};
-
-/// Messages at least this large webrtc-sctp 0.17.2 queues chunk by chunk (two thirds of
-/// its 128 KiB send queue), without running its write loop until the last one is in.
-const UPSTREAM_CHUNKED_WRITE: usize = 128 * 1024 * 2 / 3;
-/// How often such a write wakes webrtc-sctp's write loop while it waits for room.
-const WRITE_WAKE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+use crate::dcep::{
+    ChannelCloseReason, ChannelOrigin, ChannelState, DataChannelOpen, PayloadKind, Reliability,
+    StreamId,
+};
+use crate::error::{AssociationCloseReason, Error};
 
 /// One message, text or binary (the distinction travels as the SCTP PPID).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +106,7 @@ pub(crate) struct ChannelCounters {
     pub(crate) invalid_utf8: AtomicU64,
 }
 
-/// State shared by a channel's handle, the driver and webrtc-sctp's callback.
+/// State shared by a channel's handles and the association's driver.
 pub(crate) struct ChannelShared {
     pub(crate) id: StreamId,
     pub(crate) label: String,
@@ -119,52 +115,45 @@ pub(crate) struct ChannelShared {
     pub(crate) reliability: Reliability,
     pub(crate) priority: Priority,
     pub(crate) origin: ChannelOrigin,
-    pub(crate) stream: Arc<Stream>,
+    /// Tells this channel from earlier and later ones on the same stream id.
+    pub(crate) generation: u64,
     state: AtomicU8,
     /// Received bytes waiting in the handle's queue.
     pub(crate) queued_bytes: AtomicUsize,
     /// A `BufferedAmountLow` event is queued and not yet read.
     pub(crate) low_event_queued: AtomicBool,
+    /// Woken when the buffered amount falls to the threshold, or the channel closes.
     pub(crate) low: Notify,
+    low_threshold: AtomicUsize,
     pub(crate) counters: ChannelCounters,
-    pub(crate) remote_max_message_size: Arc<AtomicUsize>,
-    pub(crate) max_buffered_amount: usize,
-    /// Makes webrtc-sctp's write loop run (see `send_message`).
-    pub(crate) write_wake: Arc<Notify>,
+    association: Arc<AssociationShared>,
 }
 
 impl ChannelShared {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: StreamId,
-        label: String,
-        protocol: String,
-        channel_type: crate::dcep::ChannelType,
-        priority: Priority,
+        open: DataChannelOpen,
         origin: ChannelOrigin,
         state: ChannelState,
-        stream: Arc<Stream>,
-        remote_max_message_size: Arc<AtomicUsize>,
-        max_buffered_amount: usize,
-        write_wake: Arc<Notify>,
+        generation: u64,
+        association: Arc<AssociationShared>,
     ) -> Self {
         Self {
             id,
-            label,
-            protocol,
-            ordered: channel_type.ordered,
-            reliability: channel_type.reliability,
-            priority,
+            label: open.label,
+            protocol: open.protocol,
+            ordered: open.channel_type.ordered,
+            reliability: open.channel_type.reliability,
+            priority: Priority::from_wire(open.priority),
             origin,
-            stream,
+            generation,
             state: AtomicU8::new(encode_state(state)),
             queued_bytes: AtomicUsize::new(0),
             low_event_queued: AtomicBool::new(false),
             low: Notify::new(),
+            low_threshold: AtomicUsize::new(0),
             counters: ChannelCounters::default(),
-            remote_max_message_size,
-            max_buffered_amount,
-            write_wake,
+            association,
         }
     }
 
@@ -183,6 +172,22 @@ impl ChannelShared {
 
     pub(crate) fn set_state(&self, state: ChannelState) {
         self.state.store(encode_state(state), Ordering::Release);
+    }
+
+    fn buffered_amount(&self) -> usize {
+        self.association.buffered_amount(self)
+    }
+
+    fn buffered_amount_low_threshold(&self) -> usize {
+        self.low_threshold.load(Ordering::Relaxed)
+    }
+
+    fn set_buffered_amount_low_threshold(&self, threshold: usize) {
+        self.low_threshold.store(threshold, Ordering::Relaxed);
+        self.association
+            .set_buffered_amount_low_threshold(self, threshold);
+        // A waiter of `buffered_amount_low` may be satisfied by the new level.
+        self.low.notify_waiters();
     }
 }
 
@@ -273,9 +278,9 @@ impl DataChannel {
     /// `a=max-message-size` ([`Error::MessageTooLarge`]), or when the channel's send
     /// buffer would pass [`AssociationConfig::max_buffered_amount`](crate::AssociationConfig)
     /// ([`Error::SendBufferFull`]; await [`buffered_amount_low`](Self::buffered_amount_low)).
-    /// Otherwise it waits while the association's send queue is full: webrtc-sctp queues
-    /// at most 128 KiB not yet in flight per association, across all channels, which is
-    /// the backpressure a fast sender feels first.
+    /// Otherwise the message is queued whole, except while the association holds 1 MiB
+    /// or more not yet acknowledged across all its channels: then it waits until
+    /// acknowledgements bring it below, the backpressure a fast sender feels first.
     pub async fn send_message(&self, message: Message) -> Result<(), Error> {
         send_message(&self.shared, message).await
     }
@@ -304,19 +309,17 @@ impl DataChannel {
 
     /// Bytes queued for sending and not yet acknowledged by the peer.
     pub fn buffered_amount(&self) -> usize {
-        self.shared.stream.buffered_amount()
+        self.shared.buffered_amount()
     }
 
     /// The threshold for [`ChannelEvent::BufferedAmountLow`] (default 0).
     pub fn buffered_amount_low_threshold(&self) -> usize {
-        self.shared.stream.buffered_amount_low_threshold()
+        self.shared.buffered_amount_low_threshold()
     }
 
     /// Sets the low-buffer threshold.
     pub fn set_buffered_amount_low_threshold(&self, threshold: usize) {
-        self.shared
-            .stream
-            .set_buffered_amount_low_threshold(threshold);
+        self.shared.set_buffered_amount_low_threshold(threshold);
     }
 
     /// Waits until [`buffered_amount`](Self::buffered_amount) is at or below the low
@@ -343,8 +346,8 @@ async fn buffered_amount_low(shared: &ChannelShared) {
         let notified = shared.low.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if shared.stream.buffered_amount() <= shared.stream.buffered_amount_low_threshold()
-            || shared.state() == ChannelState::Closed
+        if shared.state() == ChannelState::Closed
+            || shared.buffered_amount() <= shared.buffered_amount_low_threshold()
         {
             return;
         }
@@ -379,46 +382,34 @@ async fn send_message(shared: &ChannelShared, message: Message) -> Result<(), Er
         return Err(Error::ChannelClosed { id: shared.id });
     }
     let size = message.len();
-    let limit = shared.remote_max_message_size.load(Ordering::Relaxed);
+    let limit = shared
+        .association
+        .remote_max_message_size
+        .load(Ordering::Relaxed);
     if size > limit {
         return Err(Error::MessageTooLarge { size, limit });
-    }
-    let buffered = shared.stream.buffered_amount();
-    if buffered.saturating_add(size) > shared.max_buffered_amount {
-        return Err(Error::SendBufferFull {
-            buffered,
-            limit: shared.max_buffered_amount,
-        });
     }
     // SCTP cannot carry an empty message: RFC 8831 §6.6 sends one byte with the
     // "empty" PPID, which the receiver ignores.
     let (ppid, payload) = match message {
-        Message::Text(text) if text.is_empty() => (
-            PayloadProtocolIdentifier::StringEmpty,
-            Bytes::from_static(&[0]),
-        ),
-        Message::Text(text) => (PayloadProtocolIdentifier::String, Bytes::from(text)),
-        Message::Binary(data) if data.is_empty() => (
-            PayloadProtocolIdentifier::BinaryEmpty,
-            Bytes::from_static(&[0]),
-        ),
-        Message::Binary(data) => (PayloadProtocolIdentifier::Binary, data),
-    };
-    let write = shared.stream.write_sctp(&payload, ppid);
-    let written = if payload.len() >= UPSTREAM_CHUNKED_WRITE {
-        // webrtc-sctp queues this message chunk by chunk and wakes its write loop only
-        // at the end: keep waking it until the whole message is queued.
-        let mut write = std::pin::pin!(write);
-        loop {
-            tokio::select! {
-                written = &mut write => break written,
-                () = tokio::time::sleep(WRITE_WAKE_INTERVAL) => shared.write_wake.notify_one(),
-            }
+        Message::Text(text) if text.is_empty() => {
+            (PayloadKind::STRING_EMPTY, Bytes::from_static(&[0]))
         }
-    } else {
-        write.await
+        Message::Text(text) => (PayloadKind::STRING, Bytes::from(text)),
+        Message::Binary(data) if data.is_empty() => {
+            (PayloadKind::BINARY_EMPTY, Bytes::from_static(&[0]))
+        }
+        Message::Binary(data) => (PayloadKind::BINARY, data),
     };
-    written.map_err(|error| map_write_error(shared.id, &error))?;
+    loop {
+        // Registered before trying, so an acknowledgement in between is not missed.
+        let mut room = pin!(shared.association.room.notified());
+        room.as_mut().enable();
+        match shared.association.try_send(shared, ppid, &payload, size)? {
+            Sent::Queued => break,
+            Sent::Full => room.await,
+        }
+    }
     shared
         .counters
         .messages_sent
@@ -485,19 +476,17 @@ impl ChannelSender {
 
     /// Bytes queued for sending and not yet acknowledged by the peer.
     pub fn buffered_amount(&self) -> usize {
-        self.shared.stream.buffered_amount()
+        self.shared.buffered_amount()
     }
 
     /// The low-buffer threshold.
     pub fn buffered_amount_low_threshold(&self) -> usize {
-        self.shared.stream.buffered_amount_low_threshold()
+        self.shared.buffered_amount_low_threshold()
     }
 
     /// Sets the low-buffer threshold.
     pub fn set_buffered_amount_low_threshold(&self, threshold: usize) {
-        self.shared
-            .stream
-            .set_buffered_amount_low_threshold(threshold);
+        self.shared.set_buffered_amount_low_threshold(threshold);
     }
 
     /// Waits until the buffered amount is at or below the low threshold, or the channel
@@ -527,15 +516,5 @@ impl Drop for DataChannel {
                 .commands
                 .try_send(Command::Close { id: self.shared.id });
         }
-    }
-}
-
-fn map_write_error(id: StreamId, error: &webrtc_sctp::Error) -> Error {
-    match error {
-        webrtc_sctp::Error::ErrStreamClosed => Error::ChannelClosed { id },
-        webrtc_sctp::Error::ErrPayloadDataStateNotExist => Error::AssociationClosed {
-            reason: AssociationCloseReason::Local,
-        },
-        other => Error::Sctp(SctpFailure::from_upstream(other)),
     }
 }

@@ -50,17 +50,19 @@ pub struct AssociationConfig {
     pub local_port: u16,
     /// The peer's SCTP port.
     pub remote_port: u16,
-    /// What we advertise in `a=max-message-size`; also the size of each channel's read
-    /// buffer, so it bounds memory per open channel.
+    /// What we advertise in `a=max-message-size`: the largest message we accept. A larger
+    /// one closes its channel ([`ProtocolViolation::InboundMessageTooLarge`](crate::ProtocolViolation)).
     pub max_message_size: usize,
     /// The peer's `a=max-message-size`, enforced on every send.
     pub remote_max_message_size: MaxMessageSize,
-    /// SCTP receive window in bytes; at least `max_message_size` so a peer's largest
-    /// message always fits.
+    /// SCTP receive window in bytes (`a_rwnd`); at least `max_message_size` so a peer's
+    /// largest message always fits.
     pub receive_window: u32,
     /// Channels at once, ours and the peer's (1..=65535). OPENs beyond are refused.
     pub max_channels: usize,
-    /// Per-channel bound on bytes queued for sending ([`Error::SendBufferFull`] beyond).
+    /// Per-channel bound on bytes queued for sending and not yet acknowledged
+    /// ([`Error::SendBufferFull`] beyond). Across all channels, a send waits while the
+    /// association holds 1 MiB or more.
     pub max_buffered_amount: usize,
     /// Per-channel bound on received bytes the application has not read yet. Beyond it
     /// a reliable channel is closed ([`ChannelCloseReason::ReceiveBufferOverflow`](crate::ChannelCloseReason))

@@ -1,5 +1,6 @@
 //! The crate's one error type, classified by who is at fault.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use crate::dcep::StreamId;
 /// ([`Error::MalformedDcep`]), a well-formed peer that broke the protocol
 /// ([`Error::PeerMisbehaved`]), a call the caller should not have made (the
 /// `caller misuse` group), and failures of the transport or the association underneath.
-/// Upstream (webrtc-rs) errors never appear here; they are summarised in
+/// What the SCTP layer reports without a more precise variant is summarised in
 /// [`SctpFailure`].
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,6 +238,11 @@ pub enum AssociationCloseReason {
     HandshakeTimeout,
     /// The SCTP handshake failed.
     HandshakeFailed(SctpFailure),
+    /// The peer stopped acknowledging: retransmission timeouts expired too many times
+    /// in a row.
+    PeerUnreachable,
+    /// The peer broke the SCTP protocol and we aborted the association.
+    PeerMisbehaved(SctpFailure),
     /// The datagram transport failed or closed.
     TransportFailed(TransportFailure),
 }
@@ -249,6 +255,8 @@ impl fmt::Display for AssociationCloseReason {
             Self::PeerAbort => f.write_str("peer aborted the association"),
             Self::HandshakeTimeout => f.write_str("SCTP handshake timed out"),
             Self::HandshakeFailed(e) => write!(f, "SCTP handshake failed: {e}"),
+            Self::PeerUnreachable => f.write_str("peer stopped acknowledging"),
+            Self::PeerMisbehaved(e) => write!(f, "peer violated SCTP: {e}"),
             Self::TransportFailed(e) => write!(f, "transport failed: {e}"),
         }
     }
@@ -289,16 +297,16 @@ impl std::error::Error for TransportFailure {
     }
 }
 
-/// An SCTP-layer failure, described without exposing the upstream type.
+/// An SCTP-layer failure, described in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SctpFailure {
-    description: String,
+    description: Cow<'static, str>,
 }
 
 impl SctpFailure {
-    pub(crate) fn from_upstream(error: &webrtc_sctp::Error) -> Self {
+    pub(crate) fn new(description: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            description: error.to_string(),
+            description: description.into(),
         }
     }
 }

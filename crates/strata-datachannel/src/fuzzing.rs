@@ -90,3 +90,22 @@ pub fn sctp_guard(data: &[u8]) {
     let _ = guard.inspect_inbound(inbound);
     let _ = guard.inspect_inbound(data);
 }
+
+/// SCTP packet parsing never panics, and what parses is written back to the same
+/// packet.
+///
+/// # Panics
+///
+/// When a parsed packet does not survive writing and parsing again: that is the bug the
+/// target looks for.
+pub fn sctp_packet(data: &[u8]) {
+    crate::sctp::fuzz_packet(data);
+}
+
+/// Two sans-IO SCTP associations, connected, then driven by the input: packets
+/// delivered, dropped, corrupted (with a correct checksum, so the parser accepts them),
+/// forged from the input's bytes, timers fired, messages sent in every reliability mode,
+/// streams reset, shutdown and abort. Never panics, never loops without end.
+pub fn sctp_association(data: &[u8]) {
+    crate::sctp::fuzz_association(data, Instant::now());
+}

@@ -7,8 +7,7 @@ use std::collections::BTreeSet;
 use strata_datachannel::{ChannelOptions, Message};
 use support::{accept, next_message, pair};
 
-/// Channels each side opens. webrtc-sctp queues at most 16 new streams for acceptance;
-/// past that their first data waits for a retransmission timeout, so bursts stay modest.
+/// Channels each side opens, at the same time.
 const EACH: usize = 30;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

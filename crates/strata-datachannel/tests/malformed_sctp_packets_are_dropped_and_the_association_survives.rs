@@ -1,5 +1,5 @@
-//! SCTP packets that make webrtc-sctp 0.17.2 panic or spin (found by reading its
-//! source) are dropped by the guard; the association keeps serving its channels.
+//! Malformed SCTP packets (among them those that made webrtc-sctp 0.17.2 panic or spin)
+//! are dropped and counted by reason; the association keeps serving its channels.
 
 mod support;
 

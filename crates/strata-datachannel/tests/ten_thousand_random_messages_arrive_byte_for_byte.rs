@@ -1,10 +1,6 @@
 //! 10,000 messages of random sizes cross one reliable ordered channel over loopback UDP;
 //! every byte is checked against the seed that made it.
-//!
-//! Sizes go up to 64 KiB. With sizes up to 256 KiB, webrtc-sctp 0.17.2 stalls the
-//! association for good after a few hundred messages (both sides stop sending; no
-//! packet is dropped by our guard), in the same family as its zero-window deadlock
-//! (webrtc-rs issue 822, fixed only in its successor). Single 256 KiB messages do pass.
+//! Sizes go up to 64 KiB.
 
 mod support;
 

@@ -84,11 +84,13 @@ pub enum MalformedPacket {
     /// would apply it together with that data, before anyone could read it; the peer
     /// retransmits the reset once the data is through.
     PrematureReset,
+    /// The `CRC32c` does not match.
+    BadChecksum,
 }
 
 impl MalformedPacket {
     /// Every kind, in counter order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::TooShort,
         Self::TruncatedChunkHeader,
         Self::ChunkLengthTooShort,
@@ -102,6 +104,7 @@ impl MalformedPacket {
         Self::DataTsnOutOfWindow,
         Self::ForwardTsnOutOfWindow,
         Self::PrematureReset,
+        Self::BadChecksum,
     ];
 
     fn index(self) -> usize {
@@ -130,7 +133,7 @@ impl MalformedCounts {
         self.0.iter().sum()
     }
 
-    fn add(&mut self, kind: MalformedPacket) {
+    pub(crate) fn add(&mut self, kind: MalformedPacket) {
         self.0[kind.index()] += 1;
     }
 }

@@ -60,8 +60,8 @@ impl DatagramTransport for UdpTransport {
 }
 
 /// Socket buffers for the tests' sockets: the kernel default (about 208 KiB) drops
-/// bursts of a 1 MiB SCTP window on loopback, and webrtc-sctp's retransmission backoff
-/// turns repeated drops into stalls of many seconds.
+/// bursts of a 1 MiB SCTP window on loopback, and retransmission backoff turns repeated
+/// drops into stalls of seconds.
 const SOCKET_BUFFER: usize = 8 << 20;
 
 fn enlarge_buffers(socket: &UdpSocket) {

@@ -27,8 +27,7 @@ use crate::dcep::{
 use crate::error::{
     AssociationCloseReason, Error, ProtocolViolation, SctpFailure, TransportFailure,
 };
-use crate::sctp::{self, SendError, SendOptions};
-use crate::sctp_guard::MalformedCounts;
+use crate::sctp::{self, MalformedCounts, SendError, SendOptions};
 use crate::transport::DatagramTransport;
 
 /// Bound of the command queue from handles to the driver.

@@ -8,7 +8,6 @@ use crate::dcep::{
     ChannelRequest, ChannelType, DataChannelOpen, DcepConfig, DcepEndpoint, DcepMessage, DtlsRole,
     PayloadKind, StreamId,
 };
-use crate::sctp_guard::PacketGuard;
 
 /// DCEP decoding never panics, and what decodes survives an encode/decode round trip.
 ///
@@ -80,15 +79,6 @@ pub fn dcep_state_machine(data: &[u8]) {
         while endpoint.poll_output().is_some() {}
         assert!(endpoint.channel_count() <= 16);
     }
-}
-
-/// The SCTP packet guard never panics on arbitrary bytes, in either direction.
-pub fn sctp_guard(data: &[u8]) {
-    let mut guard = PacketGuard::new();
-    let (outbound, inbound) = data.split_at(data.len() / 3);
-    guard.inspect_outbound(outbound);
-    let _ = guard.inspect_inbound(inbound);
-    let _ = guard.inspect_inbound(data);
 }
 
 /// SCTP packet parsing never panics, and what parses is written back to the same

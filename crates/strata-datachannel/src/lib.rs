@@ -62,7 +62,7 @@
 //! - [`sctp`] is sans-IO: the SCTP association (RFC 9260 with partial reliability,
 //!   stream reset and the Supported Extensions parameter) that WebRTC data channels run
 //!   on. It validates every inbound packet, counting what it drops by
-//!   [`sctp_guard::MalformedPacket`].
+//!   [`sctp::MalformedPacket`].
 //! - [`dcep`] is sans-IO too: the DCEP codec and the per-association state machine
 //!   (stream ids by DTLS-role parity, OPEN/ACK, implied ACK, refusals, pre-negotiated
 //!   channels, closing by stream reset), driven with time as an input.
@@ -98,7 +98,6 @@
 
 pub mod dcep;
 pub mod sctp;
-pub mod sctp_guard;
 
 mod association;
 mod channel;

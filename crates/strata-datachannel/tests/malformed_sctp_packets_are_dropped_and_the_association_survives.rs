@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::atomic::Ordering;
 
-use strata_datachannel::sctp_guard::MalformedPacket;
+use strata_datachannel::sctp::MalformedPacket;
 use strata_datachannel::{ChannelOptions, DataChannel, Message};
 use support::{Pair, accept, inject, next_message, pair, sctp_chunk, sctp_packet};
 
@@ -122,7 +122,7 @@ async fn malformed_sctp_packets_are_dropped_and_the_association_survives() {
     for len in 0..64usize {
         let mut garbage = sctp_packet(tag, &[]);
         garbage.extend((0..len).map(|i| (i * 37 + len) as u8));
-        strata_datachannel::sctp_guard::sign(&mut garbage);
+        strata_datachannel::sctp::seal(&mut garbage);
         inject(&pair.server_transport, &garbage).await;
     }
     round_trip(&mut pair, &mut local, &mut remote, "after garbage").await;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::malformed::{MAX_TSN_LEAD, MalformedCounts, MalformedPacket};
 use super::receive::{DataOutcome, Deferred, Delivery, Receiver};
 use super::send::Sender;
 use super::tsn::Tsn;
@@ -14,7 +15,6 @@ use super::wire::{
     Chunk, ErrorCause, Init, Packet, PacketWriter, ReconfigParam, ReconfigResult, Sack, cause,
 };
 use super::{CloseReason, Config, Event, SendError, SendOptions, State, Stats};
-use crate::sctp_guard::{MAX_TSN_LEAD, MalformedCounts, MalformedPacket};
 
 /// Chunk types we announce in Supported Extensions: RE-CONFIG and `FORWARD-TSN`.
 const SUPPORTED_EXTENSIONS: [u8; 2] = [130, 192];

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::wire::{COMMON_HEADER_LEN, Packet, PacketWriter};
-use super::{Association, Config, SendOptions, State};
+use super::{Association, Config, SendOptions, State, seal};
 
 /// Parses `data` as a packet; what parses must write back to a packet that parses to
 /// the same thing.
@@ -27,16 +27,6 @@ pub(crate) fn packet(data: &[u8]) {
         Ok(&packet),
         "a parsed packet must write back"
     );
-}
-
-/// Rewrites the checksum of a packet whose bytes were changed.
-fn reseal(packet: &mut [u8]) {
-    if packet.len() < COMMON_HEADER_LEN {
-        return;
-    }
-    packet[8..12].fill(0);
-    let crc = super::wire::checksum(packet);
-    packet[8..12].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Steps of [`association`] at most, so that every input ends quickly.
@@ -137,7 +127,7 @@ fn step(
                     let at =
                         COMMON_HEADER_LEN + usize::from(x) % (packet.len() - COMMON_HEADER_LEN);
                     packet[at] ^= y | 1;
-                    reseal(&mut packet);
+                    seal(&mut packet);
                 }
                 to.handle_packet(now, &packet.freeze());
             }
@@ -149,7 +139,7 @@ fn step(
                 let mut packet = BytesMut::with_capacity(COMMON_HEADER_LEN + len);
                 packet.put_slice(&template[..COMMON_HEADER_LEN]);
                 packet.put_slice(&rest[..len]);
-                reseal(&mut packet);
+                seal(&mut packet);
                 to.handle_packet(now, &packet.freeze());
             }
             return len;

@@ -43,6 +43,7 @@
 mod association;
 #[cfg(any(test, feature = "fuzzing"))]
 mod fuzz;
+mod malformed;
 mod receive;
 mod send;
 #[cfg(test)]
@@ -57,8 +58,8 @@ use bytes::Bytes;
 pub use association::Association;
 #[cfg(feature = "fuzzing")]
 pub(crate) use fuzz::{association as fuzz_association, packet as fuzz_packet};
-
-use crate::sctp_guard::MalformedCounts;
+pub use malformed::{MalformedCounts, MalformedPacket};
+pub use wire::seal;
 
 /// The start of virtual time in tests; the clock is read here only.
 #[cfg(test)]

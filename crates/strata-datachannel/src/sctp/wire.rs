@@ -6,8 +6,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::malformed::MalformedPacket;
 use super::tsn::Tsn;
-use crate::sctp_guard::MalformedPacket;
 
 /// Bytes in the SCTP common header.
 pub(crate) const COMMON_HEADER_LEN: usize = 12;
@@ -424,6 +424,16 @@ pub(crate) fn checksum(packet: &[u8]) -> u32 {
     digest.update(&[0; 4]);
     digest.update(packet.get(COMMON_HEADER_LEN..).unwrap_or_default());
     digest.finalize()
+}
+
+/// Writes the `CRC32c` of an SCTP packet into its checksum field (little-endian, as SCTP
+/// stacks read it), for tools and tests that craft packets. A packet shorter than the
+/// common header is left alone.
+pub fn seal(packet: &mut [u8]) {
+    let sum = checksum(packet);
+    if let Some(field) = packet.get_mut(8..COMMON_HEADER_LEN) {
+        field.copy_from_slice(&sum.to_le_bytes());
+    }
 }
 
 impl Packet {

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_datachannel::{
     Association, AssociationConfig, AssociationEvent, AssociationEvents, ChannelEvent, DataChannel,
-    DatagramTransport, DtlsRole, Message, sctp_guard,
+    DatagramTransport, DtlsRole, Message, sctp,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -267,7 +267,7 @@ pub fn sctp_packet(tag: u32, chunks: &[Vec<u8>]) -> Vec<u8> {
             out.push(0);
         }
     }
-    sctp_guard::sign(&mut out);
+    sctp::seal(&mut out);
     out
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use strata_datachannel::sctp_guard;
+use strata_datachannel::sctp::seal;
 use strata_dtls_srtp::DtlsTransport;
 use tokio::sync::watch;
 
@@ -219,7 +219,7 @@ impl RawSctp {
                 packet.push(0);
             }
         }
-        sctp_guard::sign(&mut packet);
+        seal(&mut packet);
         // A closed transport is the victim hanging up, which the test checks separately.
         let _ = self.dtls.send(&packet).await;
     }

@@ -368,6 +368,26 @@ fn the_writer_stores_the_crc32c_little_endian() {
 }
 
 #[test]
+fn sealing_stores_the_checksum_parsing_expects_and_leaves_short_packets_alone() {
+    let mut packet = [
+        &raw_packet(&[])[..],
+        &raw_chunk(chunk_type::COOKIE_ACK, 0, &[]),
+    ]
+    .concat();
+    packet[8..12].fill(0xa5);
+    seal(&mut packet);
+    assert_eq!(Bytes::from(packet.clone()), signed(packet.clone()));
+    assert!(Packet::parse(&Bytes::from(packet)).is_ok());
+    let mut short = vec![0x13; COMMON_HEADER_LEN - 1];
+    seal(&mut short);
+    assert_eq!(
+        short,
+        [0x13; COMMON_HEADER_LEN - 1],
+        "too short to carry a checksum"
+    );
+}
+
+#[test]
 fn a_header_only_packet_parses_with_its_fields() {
     let mut header = vec![0x13, 0x88, 0x00, 0x50];
     header.extend_from_slice(&0xa1b2_c3d4u32.to_be_bytes());
@@ -585,6 +605,11 @@ fn framing_cases() -> Vec<Case> {
                 chunk_with_length(FORWARD_TSN, 0, 4, &[]),
                 raw_chunk(COOKIE_ACK, 0, &[]),
             ]),
+            ChunkLengthTooShort,
+        ),
+        (
+            "SHUTDOWN of length 5, its TSN cut short",
+            raw_packet(&[chunk_with_length(SHUTDOWN, 0, 5, &[1, 0, 0, 0])]),
             ChunkLengthTooShort,
         ),
         (

@@ -10,7 +10,7 @@ use std::fmt;
 /// How far ahead of our cumulative TSN a DATA chunk or a `FORWARD-TSN` may point. A SACK
 /// expresses gaps as 16-bit offsets from the cumulative TSN (RFC 9260 §3.3.4), so nothing
 /// further can be acknowledged anyway.
-pub(crate) const MAX_TSN_LEAD: u32 = 65_534;
+pub(crate) const MAX_TSN_LEAD: u32 = 65_535;
 
 /// Why an inbound packet was dropped.
 #[non_exhaustive]

@@ -80,11 +80,10 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::{Bytes, BytesMut};
 
 use super::ReceivedMessage;
+use super::malformed::MAX_TSN_LEAD;
 use super::tsn::{Tsn, ssn_after};
 use super::wire::{Data, ForwardTsn, Sack};
 
-/// How far past the cumulative ack a TSN may be: a gap block's end is a 16-bit offset.
-const MAX_TSN_LEAD: u64 = 65_535;
 /// Duplicate TSNs remembered for the next SACK at most.
 const MAX_DUPLICATES: usize = 32;
 /// Gap blocks in one SACK at most.
@@ -443,7 +442,7 @@ impl Receiver {
             return DataOutcome::Duplicate;
         }
         let lead = tsn - self.cumulative;
-        if lead > MAX_TSN_LEAD {
+        if lead > u64::from(MAX_TSN_LEAD) {
             return DataOutcome::Dropped;
         }
         // Past the window only the next TSN is taken: it is what lets data flow again.

@@ -109,6 +109,9 @@ pub(super) struct Session {
     candidates: mpsc::UnboundedReceiver<IceCandidateInit>,
     /// Channels the page opened, as Strata received them.
     incoming: mpsc::UnboundedReceiver<DataChannel>,
+    /// Channels that reached Strata while another was awaited (on a lossy path the
+    /// page's opens may arrive in any order).
+    arrived_early: Vec<DataChannel>,
     /// What the page said about channels Strata opened (`datachannel` events), by label.
     seen_by_page: HashMap<String, Value>,
 }
@@ -161,6 +164,7 @@ impl Session {
             trickle,
             candidates,
             incoming,
+            arrived_early: Vec::new(),
             seen_by_page: HashMap::new(),
         })
     }
@@ -338,6 +342,9 @@ impl Session {
 
     /// The channel the page opened with `label`, as Strata received it.
     pub(super) async fn incoming_channel(&mut self, label: &str) -> anyhow::Result<DataChannel> {
+        if let Some(at) = self.arrived_early.iter().position(|c| c.label() == label) {
+            return Ok(self.arrived_early.swap_remove(at));
+        }
         let deadline = tokio::time::Instant::now() + STEP;
         loop {
             tokio::select! {
@@ -346,7 +353,7 @@ impl Session {
                     if channel.label() == label {
                         return Ok(channel);
                     }
-                    bail!("Strata received channel {:?} while waiting for {label:?}", channel.label());
+                    self.arrived_early.push(channel);
                 }
                 message = self.page.recv() => {
                     let message = message?;

@@ -2,22 +2,16 @@
 //! socket runs the seeded impairment layer (5 % loss, 30 ms delay with jitter, reordering
 //! and duplication, both directions), so every packet either way crosses it.
 //!
-//! Chromium offers an unordered channel without retransmissions; the page echoes
-//! everything.
+//! Chromium offers two channels; the page echoes everything.
 //! - Unordered, no retransmissions: 400 small messages paced over two seconds. Those
 //!   whose round trip survives come back intact and once each; the echoes keep flowing
 //!   while losses happen (no gap near a retransmission timeout, which is what a stalled
 //!   channel would show). How many arrive each way is reported, not held to a figure:
-//!   with 5 % loss per leg both directions lose far more than 5 % of these messages
-//!   (ARCHITECTURE.md, strata-datachannel: `webrtc-sctp` 0.17 marks a `maxRetransmits:
-//!   0` chunk abandoned when it is first sent, so its next FORWARD-TSN also skips chunks
-//!   still in flight; the Chromium → Strata loss is not explained yet).
-//!
-//! A reliable channel through the same path is not part of the scenario yet: 1 MiB in
-//! 64 KiB messages echoed through it passed once in 27 s and once stalled for more than
-//! 20 s between two echoes; the Strata-only test of the same impairment
-//! (`crates/strata/tests/channels_survive_loss_delay_reordering_and_duplication.rs`)
-//! delivers 2 MiB. Until that stall is understood it would make the run flaky.
+//!   the path loses 5 % on each leg.
+//! - Reliable and ordered, afterwards: 1 MiB in 64 KiB messages, each echoed; every
+//!   byte comes back, in order, through both lossy legs (the Strata-only test of the same
+//!   impairment, `crates/strata/tests/channels_survive_loss_delay_reordering_and_duplication.rs`,
+//!   moves 50 MiB one way).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -41,6 +35,12 @@ const UNRELIABLE_SIZE: usize = 1000;
 const UNRELIABLE_PACE: Duration = Duration::from_millis(5);
 /// How long echoes are awaited after the last send.
 const UNRELIABLE_DRAIN: Duration = Duration::from_secs(3);
+/// Messages on the reliable channel, and the size of each.
+const RELIABLE_MESSAGES: u32 = 16;
+const RELIABLE_SIZE: usize = 64 * 1024;
+/// How long one reliable echo may take: a message lost on either leg again and again
+/// waits out a few backed-off retransmission timeouts.
+const RELIABLE_PATIENCE: Duration = Duration::from_secs(30);
 /// How long the page may take to report.
 const VERDICT: Duration = Duration::from_secs(20);
 /// The longest silence allowed between two unordered echoes while messages are in
@@ -74,21 +74,25 @@ async fn run(env: Env) -> anyhow::Result<String> {
     let mut session = Session::start(page, true, config).await?;
     let outcome = exchange(&mut session).await;
     let (summary, detail) = session.conclude(browser, outcome, VERDICT).await?;
-    // The page echoes every message it receives.
-    let page_received = detail["echoed"].as_u64().context("the page's echo count")? as usize;
+    // The page echoes every message it receives, the reliable ones among them.
+    let page_received = (detail["echoed"].as_u64().context("the page's echo count")? as usize)
+        .checked_sub(RELIABLE_MESSAGES as usize)
+        .context("the page echoed fewer messages than the reliable channel carried")?;
     ensure!(
         page_received > 0 && summary.echoed <= page_received,
         "Strata received {} echoes of {page_received} messages the page got",
         summary.echoed
     );
     Ok(format!(
-        "unordered: {page_received}/{UNRELIABLE_MESSAGES} reached Chromium, {}/{page_received} echoes reached Strata, longest gap {} ms",
+        "unordered: {page_received}/{UNRELIABLE_MESSAGES} reached Chromium, {}/{page_received} echoes reached Strata, longest gap {} ms; reliable: {} KiB echoed intact in {:.1} s",
         summary.echoed,
         summary.longest_gap.as_millis(),
+        RELIABLE_MESSAGES as usize * RELIABLE_SIZE / 1024,
+        summary.reliable.as_secs_f64(),
     ))
 }
 
-async fn exchange(session: &mut Session) -> anyhow::Result<UnreliableOutcome> {
+async fn exchange(session: &mut Session) -> anyhow::Result<LossOutcome> {
     session
         .page
         .send(json!({
@@ -96,6 +100,7 @@ async fn exchange(session: &mut Session) -> anyhow::Result<UnreliableOutcome> {
             "trickle": true,
             "channels": [
                 { "label": "lossy", "options": { "ordered": false, "maxRetransmits": 0 } },
+                { "label": "bulk", "options": {} },
             ],
         }))
         .await?;
@@ -110,19 +115,60 @@ async fn exchange(session: &mut Session) -> anyhow::Result<UnreliableOutcome> {
         .send(json!({ "op": "remote", "description": answer }))
         .await?;
     let lossy = session.incoming_channel("lossy").await?;
+    let bulk = session.incoming_channel("bulk").await?;
 
-    unreliable_round_trips(&lossy)
+    let mut outcome = unreliable_round_trips(&lossy)
         .await
-        .context("unordered channel")
+        .context("unordered channel")?;
+    outcome.reliable = reliable_round_trips(&bulk)
+        .await
+        .context("reliable channel")?;
+    Ok(outcome)
 }
 
-struct UnreliableOutcome {
+struct LossOutcome {
     echoed: usize,
     longest_gap: Duration,
+    /// How long the reliable echoes took.
+    reliable: Duration,
+}
+
+/// Sends the reliable messages and checks that each comes back whole and in order.
+async fn reliable_round_trips(channel: &DataChannel) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let sender = channel.clone();
+    let send = tokio::spawn(async move {
+        for index in 0..RELIABLE_MESSAGES {
+            sender.send(payload(index, RELIABLE_SIZE)).await?;
+        }
+        anyhow::Ok(())
+    });
+    for expected in 0..RELIABLE_MESSAGES {
+        let message = tokio::time::timeout(RELIABLE_PATIENCE, next_message(channel))
+            .await
+            .with_context(|| {
+                format!("no echo of message {expected} for {RELIABLE_PATIENCE:?}")
+            })??;
+        let Message::Binary(data) = message else {
+            bail!("a text echo on a binary-only channel");
+        };
+        ensure!(
+            data.len() == RELIABLE_SIZE,
+            "echo {expected} is {} bytes",
+            data.len()
+        );
+        let index = read_payload(&data).context("an echo came back changed")?;
+        ensure!(
+            index == expected,
+            "echo {index} came where {expected} was due"
+        );
+    }
+    send.await??;
+    Ok(started.elapsed())
 }
 
 /// Sends the paced unordered messages while collecting their echoes.
-async fn unreliable_round_trips(channel: &DataChannel) -> anyhow::Result<UnreliableOutcome> {
+async fn unreliable_round_trips(channel: &DataChannel) -> anyhow::Result<LossOutcome> {
     let sender = channel.clone();
     let send = tokio::spawn(async move {
         let mut pace = tokio::time::interval(UNRELIABLE_PACE);
@@ -172,9 +218,10 @@ async fn unreliable_round_trips(channel: &DataChannel) -> anyhow::Result<Unrelia
         longest_gap <= LONGEST_GAP,
         "echoes stalled for {longest_gap:?} while messages were in flight"
     );
-    Ok(UnreliableOutcome {
+    Ok(LossOutcome {
         echoed,
         longest_gap,
+        reliable: Duration::ZERO,
     })
 }
 

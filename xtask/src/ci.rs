@@ -2,11 +2,13 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use crate::shell::{self, cargo};
+use crate::soak::Soak;
 use crate::tidy;
 
 /// One CI step: a name for the report and what it runs.
@@ -36,6 +38,9 @@ fn steps(root: &Path) -> Vec<Step> {
     let tidy_root = root.to_path_buf();
     let interop_root = root.to_path_buf();
     let fuzz_root = root.to_path_buf();
+    let soak_root = root.to_path_buf();
+    let soak = Rc::new(Soak::default());
+    let soak_end = Rc::clone(&soak);
     vec![
         cargo_step(root, "format", &["fmt", "--all", "--check"]),
         cargo_step(
@@ -52,6 +57,10 @@ fn steps(root: &Path) -> Vec<Step> {
             ],
         ),
         cargo_step(root, "test", &["test", "--workspace", "--locked"]),
+        Step {
+            name: "soak-start",
+            run: Box::new(move || soak.start(&soak_root)),
+        },
         cargo_step_with_env(
             root,
             "doc",
@@ -69,6 +78,10 @@ fn steps(root: &Path) -> Vec<Step> {
         Step {
             name: "fuzz-smoke",
             run: Box::new(move || crate::fuzz::smoke(&fuzz_root, &[])),
+        },
+        Step {
+            name: "soak",
+            run: Box::new(move || soak_end.finish()),
         },
     ]
 }

@@ -17,6 +17,7 @@ mod bench;
 mod ci;
 mod fuzz;
 mod shell;
+mod soak;
 mod tidy;
 
 const USAGE: &str = "usage: cargo xtask <ci | test | tidy | interop [FILTER..] | bench [ARGS..] | \

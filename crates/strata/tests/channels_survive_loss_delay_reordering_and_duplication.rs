@@ -26,41 +26,51 @@ fn lossy(seed: u64) -> Configuration {
     config
 }
 
-/// 2 MiB, not more: at 5 % loss and a 60 ms round trip any Reno-style SCTP sender
-/// (webrtc-sctp, usrsctp, dcSCTP alike) averages about 1.22 * MTU / (RTT * sqrt(loss)),
-/// roughly 100 KB/s, so 50 MiB would take eight minutes of CI time.
+/// Sends `total` bytes in 64 KiB messages over a reliable ordered channel through the
+/// impaired path and checks every byte and the order.
+async fn reliable_transfer(seed: u64, total: usize) {
+    const CHUNK: usize = 64 * 1024;
+    let (_a, _b, local, remote) =
+        connected_with_channel(lossy(seed), loopback(), "bulk", ChannelOptions::default()).await;
+    let chunks = total / CHUNK;
+    let sender = local.clone();
+    let send = tokio::spawn(async move {
+        for i in 0..chunks {
+            sender.send(payload(i as u64, CHUNK)).await.unwrap();
+        }
+    });
+    for i in 0..chunks {
+        // The retransmission timeout backs off up to 3 s; a chunk lost again and again
+        // still arrives within a few of them.
+        let Some(Message::Binary(data)) =
+            next_message_within(&remote, Duration::from_secs(30)).await
+        else {
+            panic!("chunk {i} missing")
+        };
+        assert!(
+            data == payload(i as u64, CHUNK),
+            "chunk {i} corrupted or out of order"
+        );
+    }
+    send.await.unwrap();
+    let stats = local.stats().unwrap();
+    assert_eq!(stats.bytes_sent, (chunks * CHUNK) as u64);
+}
+
+/// 2 MiB here, 50 MiB in [`fifty_mib_arrive_intact_and_in_order`]: at 5 % loss and a
+/// 60 ms round trip a Reno-style SCTP sender (ours, usrsctp, dcSCTP alike) averages
+/// about 1.22 * MTU / (RTT * sqrt(loss)), roughly 100 KB/s.
 #[test]
 fn a_reliable_channel_delivers_every_byte_intact_and_in_order() {
-    run_isolated(|| async {
-        const CHUNK: usize = 64 * 1024;
-        const TOTAL: usize = 2 * 1024 * 1024;
-        let (_a, _b, local, remote) =
-            connected_with_channel(lossy(11), loopback(), "bulk", ChannelOptions::default()).await;
-        let chunks = TOTAL / CHUNK;
-        let sender = local.clone();
-        let send = tokio::spawn(async move {
-            for i in 0..chunks {
-                sender.send(payload(i as u64, CHUNK)).await.unwrap();
-            }
-        });
-        for i in 0..chunks {
-            // webrtc-sctp doubles its retransmission timeout from 1 s up to 60 s: when a
-            // retransmission and its repeats are lost too, the channel waits 1 + 2 + 4 + 8
-            // + 16 s before the next try. Delivery must resume, however late.
-            let Some(Message::Binary(data)) =
-                next_message_within(&remote, Duration::from_mins(1)).await
-            else {
-                panic!("chunk {i} missing")
-            };
-            assert!(
-                data == payload(i as u64, CHUNK),
-                "chunk {i} corrupted or out of order"
-            );
-        }
-        send.await.unwrap();
-        let stats = local.stats().unwrap();
-        assert_eq!(stats.bytes_sent, TOTAL as u64);
-    });
+    run_isolated(|| reliable_transfer(11, 2 * 1024 * 1024));
+}
+
+/// Eight minutes of lossy transfer that are mostly waiting: `cargo xtask ci` runs it in
+/// the background while its interop and fuzz steps use the processor.
+#[test]
+#[ignore = "eight minutes; `cargo xtask ci` runs it alongside its later steps"]
+fn fifty_mib_arrive_intact_and_in_order() {
+    run_isolated(|| reliable_transfer(13, 50 * 1024 * 1024));
 }
 
 #[test]
@@ -99,11 +109,11 @@ fn an_unreliable_unordered_channel_keeps_delivering_what_arrives() {
         }
         send.await.unwrap();
         let delivered = seen.len() as u64;
-        // webrtc-sctp abandons a `max_retransmits: 0` chunk as soon as it is sent, and the
-        // FORWARD-TSN that skips it can overtake chunks still in flight, which the peer
-        // then drops as old: more than the 5 % the network loses goes missing.
+        // The path loses 5 % each way; a chunk is abandoned only once it is due for
+        // retransmission, so about 95 % arrive.
+        eprintln!("unordered: {delivered} of {MESSAGES} delivered");
         assert!(
-            delivered >= MESSAGES / 2,
+            delivered >= MESSAGES * 85 / 100,
             "only {delivered} of {MESSAGES} delivered"
         );
         assert!(

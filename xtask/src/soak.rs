@@ -1,0 +1,128 @@
+//! Long tests that spend their time waiting on a network path, not on the processor:
+//! `cargo xtask ci` starts them once the workspace tests are built and passed, lets its
+//! later steps run meanwhile, and waits for them at the end.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use crate::shell::{self, cargo};
+
+/// One ignored test run on its own: its package, test target and name.
+struct LongTest {
+    package: &'static str,
+    target: &'static str,
+    name: &'static str,
+}
+
+/// The tests run in the background, each too long for the test step.
+const LONG_TESTS: &[LongTest] = &[LongTest {
+    package: "strata",
+    target: "channels_survive_loss_delay_reordering_and_duplication",
+    name: "fifty_mib_arrive_intact_and_in_order",
+}];
+
+/// The long tests under way, with where each writes its output.
+#[derive(Default)]
+pub(crate) struct Soak {
+    running: RefCell<Vec<Running>>,
+}
+
+struct Running {
+    test: &'static LongTest,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Soak {
+    /// Starts every long test from the build the test step made (so nothing is built
+    /// twice), each writing to its own log under `target/soak`.
+    pub(crate) fn start(&self, root: &Path) -> anyhow::Result<()> {
+        let logs = root.join("target").join("soak");
+        std::fs::create_dir_all(&logs)
+            .with_context(|| format!("cannot create {}", logs.display()))?;
+        for test in LONG_TESTS {
+            let executable = test_executable(root, test)?;
+            let log = logs.join(format!("{}.log", test.name));
+            let out =
+                File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+            let err = out.try_clone()?;
+            let mut command = Command::new(&executable);
+            // As `cargo test` runs it: from the package's directory.
+            command
+                .current_dir(package_dir(root, test.package))
+                .args(["--ignored", "--exact", test.name])
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err);
+            eprintln!(
+                "$ {} &  (output in {})",
+                shell::display(&command),
+                log.display()
+            );
+            let child = command
+                .spawn()
+                .with_context(|| format!("cannot start {}", executable.display()))?;
+            self.running.borrow_mut().push(Running { test, child, log });
+        }
+        Ok(())
+    }
+
+    /// Waits for every long test; a failure shows its output.
+    pub(crate) fn finish(&self) -> anyhow::Result<()> {
+        let mut failed = Vec::new();
+        for mut running in self.running.borrow_mut().drain(..) {
+            let status = running.child.wait()?;
+            let output = std::fs::read_to_string(&running.log).unwrap_or_default();
+            if status.success() {
+                eprintln!("{}: passed", running.test.name);
+            } else {
+                eprintln!(
+                    "{}: failed ({status}); its output:\n{output}",
+                    running.test.name
+                );
+                failed.push(running.test.name);
+            }
+        }
+        if !failed.is_empty() {
+            bail!("long tests failed: {}", failed.join(", "));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Soak {
+    /// A step failed before the end: the long tests have nothing left to prove.
+    fn drop(&mut self) {
+        for running in self.running.get_mut() {
+            let _ = running.child.kill();
+            let _ = running.child.wait();
+        }
+    }
+}
+
+/// The test binary of `test`, as the test step built it.
+fn test_executable(root: &Path, test: &LongTest) -> anyhow::Result<PathBuf> {
+    let json = shell::output(cargo(root).args([
+        "test",
+        "--locked",
+        "--package",
+        test.package,
+        "--test",
+        test.target,
+        "--no-run",
+        "--message-format=json",
+    ]))?;
+    json.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == test.target)
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .with_context(|| format!("cargo built no executable for test `{}`", test.target))
+}
+
+fn package_dir(root: &Path, package: &str) -> PathBuf {
+    root.join("crates").join(package)
+}

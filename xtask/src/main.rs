@@ -5,6 +5,7 @@
 //! cargo xtask test                cargo test --workspace, then the interop scenarios
 //! cargo xtask tidy                mechanical architecture checks
 //! cargo xtask interop [FILTER..]  browser/peer interop scenarios, as a table
+//! cargo xtask soak                the long tests CI runs in the background, in the foreground
 //! cargo xtask bench [ARGS..]      criterion benchmarks (see BENCHMARKS.md)
 //! cargo xtask fuzz-smoke [SECS]   every fuzz target for SECS seconds (default 10)
 //! cargo xtask fuzz TARGET --time N  one fuzz target for N seconds
@@ -20,7 +21,7 @@ mod shell;
 mod soak;
 mod tidy;
 
-const USAGE: &str = "usage: cargo xtask <ci | test | tidy | interop [FILTER..] | bench [ARGS..] | \
+const USAGE: &str = "usage: cargo xtask <ci | test | tidy | interop [FILTER..] | soak | bench [ARGS..] | \
                      fuzz-smoke [SECS] | fuzz TARGET [--time SECS]>";
 
 fn main() -> ExitCode {
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         "test" => ci::test(&root),
         "tidy" => tidy::run(&root),
         "interop" => ci::interop(&root, rest),
+        "soak" => soak::run(&root),
         "bench" => bench::run(&root, rest),
         "fuzz-smoke" => fuzz::smoke(&root, rest),
         "fuzz" => fuzz::run(&root, rest),

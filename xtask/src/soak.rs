@@ -104,23 +104,46 @@ impl Drop for Soak {
     }
 }
 
-/// The test binary of `test`, as the test step built it.
+/// `cargo xtask soak`: builds the workspace tests, runs the long ones and waits.
+pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
+    let soak = Soak::default();
+    soak.start(root)?;
+    soak.finish()
+}
+
+/// The test binary of `test`, as the test step built it. The selection is the test
+/// step's own (the whole workspace): a narrower one unifies features differently and
+/// would rebuild the package and its dependencies.
 fn test_executable(root: &Path, test: &LongTest) -> anyhow::Result<PathBuf> {
     let json = shell::output(cargo(root).args([
         "test",
+        "--workspace",
         "--locked",
-        "--package",
-        test.package,
-        "--test",
-        test.target,
         "--no-run",
         "--message-format=json",
     ]))?;
-    json.lines()
+    let package_dir = package_dir(root, test.package).canonicalize()?;
+    let mut found: Vec<PathBuf> = json
+        .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["target"]["name"] == test.target)
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .with_context(|| format!("cargo built no executable for test `{}`", test.target))
+        .filter(|message| {
+            message["target"]["name"] == test.target
+                && message["profile"]["test"] == true
+                && message["manifest_path"]
+                    .as_str()
+                    .and_then(|manifest| Path::new(manifest).canonicalize().ok())
+                    .is_some_and(|manifest| manifest.starts_with(&package_dir))
+        })
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!("cargo built no executable for test `{}`", test.target),
+        _ => bail!(
+            "more than one executable for test `{}`: {found:?}",
+            test.target
+        ),
+    }
 }
 
 fn package_dir(root: &Path, package: &str) -> PathBuf {

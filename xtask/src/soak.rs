@@ -77,8 +77,16 @@ impl Soak {
         for mut running in self.running.borrow_mut().drain(..) {
             let status = running.child.wait()?;
             let output = std::fs::read_to_string(&running.log).unwrap_or_default();
-            if status.success() {
+            // A renamed test would match nothing, and libtest calls that a success.
+            let ran = output.contains("test result: ok. 1 passed");
+            if status.success() && ran {
                 eprintln!("{}: passed", running.test.name);
+            } else if status.success() {
+                eprintln!(
+                    "{}: no test by that name ran; its output:\n{output}",
+                    running.test.name
+                );
+                failed.push(running.test.name);
             } else {
                 eprintln!(
                     "{}: failed ({status}); its output:\n{output}",

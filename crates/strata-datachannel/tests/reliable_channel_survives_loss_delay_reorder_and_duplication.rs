@@ -163,10 +163,12 @@ async fn unreliable_unordered_channel_delivers_what_arrives_without_stalling() {
     }
     let _channel = sender.await.unwrap();
     let delivered = seen.len() as u64;
-    // Every message goes out once (`max_retransmits: 0`): what the network loses stays
-    // lost, and FORWARD-TSN tells the receiver to stop waiting for it.
+    eprintln!("unordered: {delivered} of {COUNT} delivered");
+    // Every message goes out once (`max_retransmits: 0`): what the network loses (5 %)
+    // stays lost, and FORWARD-TSN tells the receiver to stop waiting for it. About 95 %
+    // arrive.
     assert!(
-        delivered >= COUNT / 2,
+        delivered >= COUNT * 85 / 100,
         "only {delivered} of {COUNT} arrived"
     );
     assert!(

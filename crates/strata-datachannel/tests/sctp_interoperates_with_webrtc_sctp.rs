@@ -433,6 +433,20 @@ impl Ours {
         );
     }
 
+    /// Everything we sent is acknowledged, the association is still established, and
+    /// nothing the peer sent was malformed.
+    async fn expect_settled(&mut self) {
+        self.expect_everything_acknowledged().await;
+        let (state, stats) = self.state_and_stats().await;
+        assert_eq!(state, State::Established);
+        assert_eq!(
+            stats.malformed_packets.total(),
+            0,
+            "{:?}",
+            stats.malformed_packets
+        );
+    }
+
     /// Waits until what crossed the wire satisfies `condition`.
     async fn wait_for_wire(&mut self, what: &str, condition: impl FnMut(&Wire) -> bool) {
         within(what, self.wire.wait_for(condition))
@@ -703,15 +717,7 @@ async fn we_connect_to_webrtc_sctp_and_messages_of_every_size_cross_both_ways() 
     send_assorted_from_peer(&peer_stream).await;
     receive_assorted_at_us(&mut pair, 1).await;
 
-    pair.ours.expect_everything_acknowledged().await;
-    let (state, stats) = pair.ours.state_and_stats().await;
-    assert_eq!(state, State::Established);
-    assert_eq!(
-        stats.malformed_packets.total(),
-        0,
-        "{:?}",
-        stats.malformed_packets
-    );
+    pair.ours.expect_settled().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -725,15 +731,7 @@ async fn webrtc_sctp_connects_to_us_and_messages_of_every_size_cross_both_ways()
     send_assorted_from_us(&pair, 1).await;
     receive_assorted_at_peer(&peer_stream).await;
 
-    pair.ours.expect_everything_acknowledged().await;
-    let (state, stats) = pair.ours.state_and_stats().await;
-    assert_eq!(state, State::Established);
-    assert_eq!(
-        stats.malformed_packets.total(),
-        0,
-        "{:?}",
-        stats.malformed_packets
-    );
+    pair.ours.expect_settled().await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -803,15 +801,7 @@ async fn a_thousand_random_sized_messages_each_way_arrive_in_order_and_intact() 
     within("webrtc-sctp to read everything", reader)
         .await
         .unwrap();
-    pair.ours.expect_everything_acknowledged().await;
-    let (state, stats) = pair.ours.state_and_stats().await;
-    assert_eq!(state, State::Established);
-    assert_eq!(
-        stats.malformed_packets.total(),
-        0,
-        "{:?}",
-        stats.malformed_packets
-    );
+    pair.ours.expect_settled().await;
 }
 
 // ---------------------------------------------------------------------------------

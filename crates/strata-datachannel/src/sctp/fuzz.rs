@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::wire::{COMMON_HEADER_LEN, Packet, PacketWriter};
+use super::wire::{COMMON_HEADER_LEN, Packet};
 use super::{Association, Config, SendOptions, State, seal};
 
 /// Parses `data` as a packet; what parses must write back to a packet that parses to
@@ -13,15 +13,7 @@ pub(crate) fn packet(data: &[u8]) {
     let Ok(packet) = Packet::parse(&Bytes::copy_from_slice(data)) else {
         return;
     };
-    let mut writer = PacketWriter::new(
-        packet.source_port,
-        packet.destination_port,
-        packet.verification_tag,
-    );
-    for chunk in &packet.chunks {
-        writer.push(chunk);
-    }
-    let again = Packet::parse(&writer.finish());
+    let again = Packet::parse(&packet.write());
     assert_eq!(
         again.as_ref(),
         Ok(&packet),

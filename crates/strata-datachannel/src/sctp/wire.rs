@@ -487,6 +487,20 @@ impl Packet {
             chunks,
         })
     }
+
+    /// Writes the packet back out, checksum included.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn write(&self) -> Bytes {
+        let mut writer = PacketWriter::new(
+            self.source_port,
+            self.destination_port,
+            self.verification_tag,
+        );
+        for chunk in &self.chunks {
+            writer.push(chunk);
+        }
+        writer.finish()
+    }
 }
 
 impl Chunk {

@@ -73,26 +73,27 @@ async fn run(env: Env) -> anyhow::Result<String> {
     config.ice.impairment = Some(lossy_path());
     let mut session = Session::start(page, true, config).await?;
     let outcome = exchange(&mut session).await;
-    let (summary, detail) = session.conclude(browser, outcome, VERDICT).await?;
+    let ((unordered, reliable), detail) = session.conclude(browser, outcome, VERDICT).await?;
     // The page echoes every message it receives, the reliable ones among them.
     let page_received = (detail["echoed"].as_u64().context("the page's echo count")? as usize)
         .checked_sub(RELIABLE_MESSAGES as usize)
         .context("the page echoed fewer messages than the reliable channel carried")?;
     ensure!(
-        page_received > 0 && summary.echoed <= page_received,
+        page_received > 0 && unordered.echoed <= page_received,
         "Strata received {} echoes of {page_received} messages the page got",
-        summary.echoed
+        unordered.echoed
     );
     Ok(format!(
         "unordered: {page_received}/{UNRELIABLE_MESSAGES} reached Chromium, {}/{page_received} echoes reached Strata, longest gap {} ms; reliable: {} KiB echoed intact in {:.1} s",
-        summary.echoed,
-        summary.longest_gap.as_millis(),
+        unordered.echoed,
+        unordered.longest_gap.as_millis(),
         RELIABLE_MESSAGES as usize * RELIABLE_SIZE / 1024,
-        summary.reliable.as_secs_f64(),
+        reliable.as_secs_f64(),
     ))
 }
 
-async fn exchange(session: &mut Session) -> anyhow::Result<LossOutcome> {
+/// What the unordered round trips gave, and how long the reliable echoes took.
+async fn exchange(session: &mut Session) -> anyhow::Result<(UnorderedOutcome, Duration)> {
     session
         .page
         .send(json!({
@@ -117,20 +118,18 @@ async fn exchange(session: &mut Session) -> anyhow::Result<LossOutcome> {
     let lossy = session.incoming_channel("lossy").await?;
     let bulk = session.incoming_channel("bulk").await?;
 
-    let mut outcome = unreliable_round_trips(&lossy)
+    let unordered = unreliable_round_trips(&lossy)
         .await
         .context("unordered channel")?;
-    outcome.reliable = reliable_round_trips(&bulk)
+    let reliable = reliable_round_trips(&bulk)
         .await
         .context("reliable channel")?;
-    Ok(outcome)
+    Ok((unordered, reliable))
 }
 
-struct LossOutcome {
+struct UnorderedOutcome {
     echoed: usize,
     longest_gap: Duration,
-    /// How long the reliable echoes took.
-    reliable: Duration,
 }
 
 /// Sends the reliable messages and checks that each comes back whole and in order.
@@ -168,7 +167,7 @@ async fn reliable_round_trips(channel: &DataChannel) -> anyhow::Result<Duration>
 }
 
 /// Sends the paced unordered messages while collecting their echoes.
-async fn unreliable_round_trips(channel: &DataChannel) -> anyhow::Result<LossOutcome> {
+async fn unreliable_round_trips(channel: &DataChannel) -> anyhow::Result<UnorderedOutcome> {
     let sender = channel.clone();
     let send = tokio::spawn(async move {
         let mut pace = tokio::time::interval(UNRELIABLE_PACE);
@@ -218,10 +217,9 @@ async fn unreliable_round_trips(channel: &DataChannel) -> anyhow::Result<LossOut
         longest_gap <= LONGEST_GAP,
         "echoes stalled for {longest_gap:?} while messages were in flight"
     );
-    Ok(LossOutcome {
+    Ok(UnorderedOutcome {
         echoed,
         longest_gap,
-        reliable: Duration::ZERO,
     })
 }
 

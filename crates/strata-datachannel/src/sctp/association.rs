@@ -722,21 +722,32 @@ impl Association {
 
     /// A peer's INIT: answered with an `INIT-ACK` carrying a cookie, in any state (RFC
     /// 9260 §5.1, and §5.2.1 for an INIT that crosses ours). No state is kept but the
-    /// cookie, which only we can match.
+    /// cookie, which only we can match. The same INIT again (duplicated, or resent
+    /// because our `INIT-ACK` was slow) gets the same cookie: the peer may echo the
+    /// first one it received.
     fn on_init(&mut self, init: &Init) {
         if init.initiate_tag == 0 || init.inbound_streams == 0 || init.outbound_streams == 0 {
             return;
         }
         let peer = PeerParams::from_init(init);
-        let mut cookie = BytesMut::with_capacity(32);
-        cookie.put_u32(self.my_tag);
-        cookie.put_u32(peer.tag);
-        for _ in 0..3 {
-            cookie.put_u64(self.random.next_u64());
-        }
-        let cookie = cookie.freeze();
-        let ack = self.our_init(Some(cookie.clone()), init.unrecognized.clone());
-        self.issued = Some(IssuedCookie { cookie, peer });
+        let cookie = match &self.issued {
+            Some(issued) if issued.peer == peer => issued.cookie.clone(),
+            _ => {
+                let mut cookie = BytesMut::with_capacity(32);
+                cookie.put_u32(self.my_tag);
+                cookie.put_u32(peer.tag);
+                for _ in 0..3 {
+                    cookie.put_u64(self.random.next_u64());
+                }
+                let cookie = cookie.freeze();
+                self.issued = Some(IssuedCookie {
+                    cookie: cookie.clone(),
+                    peer,
+                });
+                cookie
+            }
+        };
+        let ack = self.our_init(Some(cookie), init.unrecognized.clone());
         let mut writer = self.writer(peer.tag);
         writer.push(&Chunk::InitAck(ack));
         self.standalone.push_back(writer.finish());

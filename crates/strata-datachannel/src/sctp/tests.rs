@@ -267,6 +267,23 @@ fn a_lost_init_is_sent_again() {
 }
 
 #[test]
+fn a_duplicated_init_still_connects() {
+    let mut pair = Pair::new(Path::default(), 5);
+    pair.a.connect(pair.now);
+    // The INIT arrives twice; each gets an INIT-ACK, and A echoes the first cookie.
+    let init = pair.a.poll_transmit(pair.now).expect("an INIT");
+    pair.b.handle_packet(pair.now, &init);
+    pair.b.handle_packet(pair.now, &init);
+    let first_ack = pair.b.poll_transmit(pair.now).expect("an INIT-ACK");
+    pair.a.handle_packet(pair.now, &first_ack);
+    pair.run_until(Duration::from_secs(10), |p| {
+        p.a.state() == State::Established && p.b.state() == State::Established
+    });
+    assert_eq!(pair.a.state(), State::Established);
+    assert_eq!(pair.b.state(), State::Established);
+}
+
+#[test]
 fn a_handshake_nobody_answers_times_out() {
     let mut pair = Pair::new(Path::default(), 4);
     pair.cut = true;

@@ -41,10 +41,10 @@ pub enum MalformedPacket {
     EmptyData,
     /// The verification tag is not the one the packet must carry (RFC 9260 §8.5).
     VerificationTag,
-    /// A DATA chunk's TSN is more than 65,534 ahead of our cumulative TSN: further than
+    /// A DATA chunk's TSN is more than 65,535 ahead of our cumulative TSN: further than
     /// any sender may be, since a SACK could not acknowledge it.
     DataTsnOutOfWindow,
-    /// A `FORWARD-TSN` moves the cumulative TSN more than 65,534 ahead of ours.
+    /// A `FORWARD-TSN` moves the cumulative TSN more than 65,535 ahead of ours.
     ForwardTsnOutOfWindow,
     /// The `CRC32c` does not match.
     BadChecksum,

@@ -55,6 +55,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::config::{DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SCTP_PORT};
+
 pub use association::Association;
 #[cfg(feature = "fuzzing")]
 pub(crate) use fuzz::{association as fuzz_association, packet as fuzz_packet};
@@ -66,9 +68,6 @@ pub use wire::seal;
 fn test_epoch() -> std::time::Instant {
     std::time::Instant::now()
 }
-
-/// The SCTP port WebRTC uses on both sides unless `a=sctp-port` says otherwise.
-pub const DEFAULT_PORT: u16 = 5000;
 
 /// How an association behaves. The defaults suit WebRTC data channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,11 +106,11 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            local_port: DEFAULT_PORT,
-            remote_port: DEFAULT_PORT,
+            local_port: DEFAULT_SCTP_PORT,
+            remote_port: DEFAULT_SCTP_PORT,
             mtu: 1200,
             receive_window: 1024 * 1024,
-            max_message_size: 256 * 1024,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             streams: u16::MAX,
             rto_initial: Duration::from_millis(500),
             rto_min: Duration::from_millis(200),

@@ -272,6 +272,24 @@ enum Content {
     },
 }
 
+impl Content {
+    /// Keeps `payload` at the front or the back; returns the bytes kept (none when
+    /// oversize).
+    fn keep(&mut self, payload: Bytes, front: bool) -> usize {
+        let Content::Kept { fragments, bytes } = self else {
+            return 0;
+        };
+        let len = payload.len();
+        if front {
+            fragments.push_front(payload);
+        } else {
+            fragments.push_back(payload);
+        }
+        *bytes += len;
+        len
+    }
+}
+
 /// The stream and SSN (`None`: unordered) a DATA chunk belongs to.
 fn message_of(data: &Data) -> (u16, Option<u16>) {
     (data.stream, (!data.unordered).then_some(data.ssn))
@@ -318,30 +336,14 @@ impl Run {
     fn push_back(&mut self, tsn: u64, data: Data) -> usize {
         self.last = tsn;
         self.ends = data.ending;
-        match &mut self.content {
-            Content::Kept { fragments, bytes } => {
-                let len = data.payload.len();
-                fragments.push_back(data.payload);
-                *bytes += len;
-                len
-            }
-            Content::Oversize { .. } => 0,
-        }
+        self.content.keep(data.payload, false)
     }
 
     /// Prepends `data` (right before the first fragment); returns the bytes kept.
     fn push_front(&mut self, data: Data) -> usize {
         self.begins = data.beginning;
         self.ppid = data.ppid;
-        match &mut self.content {
-            Content::Kept { fragments, bytes } => {
-                let len = data.payload.len();
-                fragments.push_front(data.payload);
-                *bytes += len;
-                len
-            }
-            Content::Oversize { .. } => 0,
-        }
+        self.content.keep(data.payload, true)
     }
 
     /// Appends `other`, which starts right after this run's last fragment; returns the
@@ -470,13 +472,10 @@ impl Receiver {
     /// ordered streams past their skipped SSNs and delivers what that unblocks. Drain
     /// [`poll`](Self::poll) afterwards.
     pub(crate) fn handle_forward_tsn(&mut self, forward: &ForwardTsn) {
-        let distance = forward
-            .new_cumulative_tsn
-            .distance_from(self.cumulative_tsn());
-        if distance <= 0 {
+        let forwarded = self.extend(forward.new_cumulative_tsn);
+        if forwarded <= self.cumulative {
             return;
         }
-        let forwarded = self.cumulative + distance.unsigned_abs();
         self.cumulative = forwarded;
         while let Some(entry) = self.received.first_entry() {
             if *entry.key() > forwarded {
@@ -569,9 +568,8 @@ impl Receiver {
         sender_last_tsn: Tsn,
         streams: &[u16],
     ) -> Result<Vec<u16>, Deferred> {
-        let distance = sender_last_tsn.distance_from(self.cumulative_tsn());
-        let last = self.cumulative.wrapping_add_signed(distance);
-        if distance > 0 {
+        let last = self.extend(sender_last_tsn);
+        if last > self.cumulative {
             if !self
                 .pending_reset
                 .as_ref()
@@ -713,10 +711,10 @@ impl Receiver {
     /// Whether the ordered message `ssn` of `stream_id` is done with (see
     /// [`Stream::has_finished`]); a stream without state expects SSN 0.
     fn has_finished(&self, stream_id: u16, ssn: u16) -> bool {
-        match self.streams.get(&stream_id) {
-            Some(stream) => stream.has_finished(ssn),
-            None => ssn != 0 && !ssn_after(ssn, 0),
-        }
+        self.streams.get(&stream_id).map_or_else(
+            || Stream::default().has_finished(ssn),
+            |s| s.has_finished(ssn),
+        )
     }
 
     /// Delivers a message that came in one chunk (B and E set), without copying it.

@@ -43,18 +43,17 @@ impl Rto {
 
     /// Folds in one measured round trip.
     pub(crate) fn measure(&mut self, rtt: Duration) {
-        match self.srtt {
+        let srtt = match self.srtt {
             None => {
-                self.srtt = Some(rtt);
                 self.rttvar = rtt / 2;
+                rtt
             }
             Some(srtt) => {
-                let delta = srtt.abs_diff(rtt);
-                self.rttvar = self.rttvar * 3 / 4 + delta / 4;
-                self.srtt = Some(srtt * 7 / 8 + rtt / 8);
+                self.rttvar = self.rttvar * 3 / 4 + srtt.abs_diff(rtt) / 4;
+                srtt * 7 / 8 + rtt / 8
             }
-        }
-        let srtt = self.srtt.unwrap_or(rtt);
+        };
+        self.srtt = Some(srtt);
         self.current = (srtt + self.rttvar * 4).clamp(self.min, self.max);
     }
 
@@ -314,15 +313,13 @@ impl Sender {
     /// Writes the next DATA chunk that fits in `room` bytes (chunk header included), or
     /// `None`. Retransmissions go first.
     pub(crate) fn next_chunk(&mut self, now: Instant, room: usize) -> Option<Data> {
-        if self.lost > 0
-            && (self.fast_retransmit_now || self.flight_size < self.cwnd)
-            && let Some(data) = self.next_retransmission(now, room)
-        {
-            return Some(data);
-        }
         if self.lost > 0 {
             // Retransmissions wait for the window; new data must not overtake them.
-            return None;
+            return if self.fast_retransmit_now || self.flight_size < self.cwnd {
+                self.next_retransmission(now, room)
+            } else {
+                None
+            };
         }
         if !self.window_open() || room <= DATA_HEADER_LEN {
             return None;
@@ -330,8 +327,8 @@ impl Sender {
         self.next_new_chunk(now, room)
     }
 
-    /// Whether the packet being built should stop taking chunks after a fast
-    /// retransmission: only the first packet may exceed the window.
+    /// The packet being built is complete: after a fast retransmission only the first
+    /// packet may exceed the window.
     pub(crate) fn end_packet(&mut self) {
         self.fast_retransmit_now = false;
     }
@@ -354,9 +351,7 @@ impl Sender {
         self.lost -= 1;
         self.flight_size += len;
         self.retransmitted_chunks += 1;
-        if self.t3.is_none() {
-            self.t3 = Some(now + self.rto.get());
-        }
+        self.arm_t3(now);
         Some(data)
     }
 
@@ -396,10 +391,9 @@ impl Sender {
             let remaining = message.payload.len() - message.offset;
             let take = remaining.min(room - DATA_HEADER_LEN);
             if beginning && take < remaining && room < self.mtu / 2 {
-                // A fresh message that must be cut anyway starts in a fuller packet.
-                if self.current.is_none() {
-                    self.ready.push_front(stream);
-                }
+                // A fresh message that must be cut anyway starts in a fuller packet. (A
+                // message at its beginning is never `current`: it came off `ready`.)
+                self.ready.push_front(stream);
                 return None;
             }
             if beginning {
@@ -447,10 +441,15 @@ impl Sender {
             self.flight_size += chunk.wire_len();
             self.peer_rwnd = self.peer_rwnd.saturating_sub(chunk.wire_len());
             self.outstanding.push_back(chunk);
-            if self.t3.is_none() {
-                self.t3 = Some(now + self.rto.get());
-            }
+            self.arm_t3(now);
             return Some(data);
+        }
+    }
+
+    /// Starts the retransmission timer unless it runs already (RFC 9260 §6.3.2 R1).
+    fn arm_t3(&mut self, now: Instant) {
+        if self.t3.is_none() {
+            self.t3 = Some(now + self.rto.get());
         }
     }
 
@@ -498,9 +497,18 @@ impl Sender {
             self.rto.measure(rtt);
         }
         // Fast retransmit: chunks below the highest newly acknowledged TSN that are still
-        // missing gather miss indications (RFC 9260 §7.2.4, HTNA).
+        // missing gather miss indications (RFC 9260 §7.2.4, HTNA). In fast recovery, a
+        // SACK that advances the cumulative ack counts a miss for every TSN it reports
+        // missing, up to its last gap block.
+        let in_fast_recovery = self.fast_recovery_exit.is_some();
+        let miss_limit = match sack.gap_blocks.last() {
+            Some(&(_, end)) if in_fast_recovery && cumulative_advanced => {
+                Some(Tsn(cumulative.0.wrapping_add(u32::from(end))))
+            }
+            _ => highest_newly_acked,
+        };
         let mut fast = false;
-        if let Some(highest) = highest_newly_acked
+        if let Some(highest) = miss_limit
             && !sack.gap_blocks.is_empty()
         {
             for chunk in &mut self.outstanding {
@@ -545,6 +553,8 @@ impl Sender {
         // again when it fires (RFC 3758 §3.5 F3).
         if self.outstanding.is_empty() {
             self.t3 = None;
+            // Nothing in flight: the next window starts counting afresh (§7.2.2).
+            self.partial_bytes_acked = 0;
         } else if cumulative_advanced || self.t3.is_none() {
             self.t3 = Some(now + self.rto.get());
         }

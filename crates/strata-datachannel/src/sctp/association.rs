@@ -839,12 +839,7 @@ impl Association {
     fn on_shutdown(&mut self, now: Instant, cumulative_tsn_ack: Tsn) {
         match self.phase {
             Phase::Established | Phase::ShutdownPending | Phase::ShutdownReceived => {
-                let sack = Sack {
-                    cumulative_tsn_ack,
-                    a_rwnd: u32::MAX,
-                    ..Sack::default()
-                };
-                self.sender.handle_sack(now, &sack);
+                self.sender.handle_cumulative_ack(now, cumulative_tsn_ack);
                 self.phase = Phase::ShutdownReceived;
                 self.progress_shutdown(now);
             }

@@ -464,6 +464,19 @@ impl Sender {
         }
     }
 
+    /// A SHUTDOWN's cumulative ack (RFC 9260 §9.2): acknowledges as a SACK without gap
+    /// blocks would, and leaves the peer's window as its last SACK advertised it (a
+    /// SHUTDOWN carries none).
+    pub(crate) fn handle_cumulative_ack(&mut self, now: Instant, tsn: Tsn) -> SackOutcome {
+        let last_advertised = self.peer_rwnd.saturating_add(self.flight_size);
+        let sack = Sack {
+            cumulative_tsn_ack: tsn,
+            a_rwnd: u32::try_from(last_advertised).unwrap_or(u32::MAX),
+            ..Sack::default()
+        };
+        self.handle_sack(now, &sack)
+    }
+
     /// Processes a SACK (RFC 9260 §6.2.1, §7.2).
     pub(crate) fn handle_sack(&mut self, now: Instant, sack: &Sack) -> SackOutcome {
         let mut outcome = SackOutcome::default();
@@ -835,5 +848,32 @@ fn release_chunk(
     *bytes_acked += len as u64;
     if let Some(out) = streams.get_mut(&chunk.data.stream) {
         release(out, total, low_events, chunk.data.stream, len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shutdowns_cumulative_ack_keeps_the_peers_window() {
+        let now = crate::sctp::test_epoch();
+        let mut sender = Sender::new(&Config::default(), Tsn(1));
+        sender.set_peer(4000, true);
+        for _ in 0..3 {
+            sender.enqueue(
+                now,
+                0,
+                53,
+                Bytes::from(vec![7; 1000]),
+                SendOptions::default(),
+            );
+        }
+        let first = sender.next_chunk(now, 1200).expect("a chunk");
+        while sender.next_chunk(now, 1200).is_some() {}
+        sender.handle_cumulative_ack(now, first.tsn);
+        // 4000 advertised, the two chunks still in flight are charged against it.
+        assert!(sender.peer_rwnd < 4000, "{}", sender.peer_rwnd);
+        assert!(sender.peer_rwnd >= 4000 - 2 * 1016, "{}", sender.peer_rwnd);
     }
 }

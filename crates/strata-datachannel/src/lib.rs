@@ -76,9 +76,9 @@
 //! # How channels map onto SCTP
 //!
 //! - A channel is one stream id in both directions. DCEP messages (PPID 50) go out
-//!   ordered and reliable; until the peer's `DATA_CHANNEL_ACK` our messages go out
-//!   ordered too (RFC 8832 §6), then with the channel's ordering and its
-//!   `max_retransmits` or `max_packet_life_time`, per message.
+//!   ordered and reliable. Our messages take the channel's `max_retransmits` or
+//!   `max_packet_life_time` from the first one; until the peer's `DATA_CHANNEL_ACK`
+//!   they go out ordered (RFC 8832 §6), then with the channel's ordering.
 //! - Empty messages go out as one ignored byte with PPIDs 56/57 (RFC 8831 §6.6);
 //!   PPIDs 52/54 and unknown ones close their channel.
 //! - Closing a channel resets our outgoing stream (RFC 8831 §6.7). When the peer
